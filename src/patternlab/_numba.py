@@ -1,0 +1,73 @@
+"""Numba options in one place.
+
+Every kernel in :mod:`patternlab.kernels` takes its decorator options from here, so that the
+fastmath, cache and parallel choices are visible and reviewed together.
+
+Notes
+-----
+* ``FASTMATH_FINITE`` enables ``nnan``/``ninf``. It is used **only** by kernels whose inputs are
+  sanitized by the caller so that no NaN or infinity can occur inside them (the matrix-profile
+  tile kernel works on pre-computed, finite statistics; non-finite windows are encoded with a
+  finite penalty). Kernels that see raw signal values use ``FASTMATH_SAFE``, which keeps IEEE
+  semantics for NaN and infinity.
+* Nothing here changes :mod:`numba.config` at import time. The thread count is changed only inside
+  :func:`numba_threads`, which restores it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numba
+
+#: Flags that never assume finiteness: safe on raw data that may hold NaN or inf.
+FASTMATH_SAFE: set[str] = set({"contract", "arcp"})
+
+#: Flags for kernels whose inputs are guaranteed finite by construction (see module notes).
+#: ``reassoc`` and ``nsz`` let LLVM vectorize max-reductions; max is exact under reassociation.
+FASTMATH_FINITE: set[str] = set({"nnan", "ninf", "nsz", "reassoc", "contract", "arcp"})
+
+#: Options for serial kernels.
+JIT: dict[str, object] = {"nogil": True, "cache": True, "error_model": "numpy"}
+
+#: Options for kernels that use ``numba.prange``.
+JIT_PARALLEL: dict[str, object] = {**JIT, "parallel": True}
+
+
+def get_num_threads() -> int:
+    """Return the number of threads numba's parallel kernels use in this thread."""
+    return int(numba.get_num_threads())
+
+
+@contextlib.contextmanager
+def numba_threads(n: int | None) -> Iterator[int]:
+    """Run the enclosed block with ``n`` numba threads, restoring the previous count after.
+
+    Parameters
+    ----------
+    n : int or None
+        Number of threads, between 1 and ``numba.config.NUMBA_NUM_THREADS``. ``None`` keeps the
+        current count.
+
+    Yields
+    ------
+    int
+        The number of threads in effect inside the block.
+
+    Examples
+    --------
+    >>> from patternlab._numba import numba_threads
+    >>> with numba_threads(1) as n:
+    ...     n
+    1
+    """
+    previous = numba.get_num_threads()
+    if n is None:
+        yield previous
+        return
+    numba.set_num_threads(int(n))
+    try:
+        yield int(n)
+    finally:
+        numba.set_num_threads(previous)

@@ -1,0 +1,259 @@
+"""Exact matrix profile: a tiled, diagonal-band traversal in correlation space.
+
+The distance matrix between the windows of a series A (rows, index ``i``) and of a series B
+(columns, index ``j``) is visited in the upper triangle ``k = j - i >= kmin`` only. It is cut into
+*tiles*: ``R`` consecutive rows times a band of ``K`` consecutive diagonals. Inside a tile, row by
+row, the mean-centred covariance of the ``K`` cells of the row is updated from the previous row's
+(one fused multiply-add pair per cell), turned into a Pearson correlation, and folded into
+
+* the *row* maximum of row ``i`` (its best neighbour ``j > i``: the right profile), and
+* the *column* maxima of columns ``j`` (their best neighbour ``i < j``: the left profile).
+
+The inner loop runs over ``K`` contiguous cells and vectorizes (including the row-max reduction,
+which is why this kernel uses ``FASTMATH_FINITE``: all its inputs are finite by construction,
+non-finite and constant windows are encoded by :func:`~patternlab.kernels.stats.correlation_terms`).
+The row's argmax is searched only in the rare case that the row maximum improves on the best seen
+so far. The covariance of each diagonal is computed afresh (a direct dot product) at the first row
+of each tile, which bounds rounding drift to ``R`` steps.
+
+The decomposition into tiles depends only on ``(len, kmin, R, K)``, never on the number of threads
+or workers; ties are broken towards the smallest index. So results are bit-for-bit identical
+however the tiles are scheduled (threads here, Dask tasks elsewhere).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .._numba import FASTMATH_FINITE, JIT, JIT_PARALLEL
+from ._simd import fmax
+
+#: Sentinel below every encoded correlation (those are >= -8).
+EMPTY = -16.0
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def _init_cov(TA, muA, TB, muB, m, r0, k0, nk, acc, cov):  # pragma: no cover - compiled
+    """cov[w] = sum_t (TA[r0+t] - muA[r0]) * (TB[r0+k0+w+t] - muB[r0+k0+w]) for w < nk,
+    accumulated in float64 (``acc``) whatever the dtype of ``cov``."""
+    c0 = r0 + k0
+    ma = muA[r0]
+    for w in range(nk):
+        acc[w] = 0.0
+    for t in range(m):
+        a = TA[r0 + t] - ma
+        for w in range(nk):
+            acc[w] += a * (TB[c0 + w + t] - muB[c0 + w])
+    for w in range(nk):
+        cov[w] = acc[w]
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def _row(cov, dfi, dgi, si, ei, dfB, dgB, sB, eB, colP, colI, i, update, plain, lo):  # pragma: no cover
+    """Process one row of a tile: update the covariances in place (unless it is the tile's first
+    row), fold the column maxima, return the row maximum.
+
+    All arrays are views of the same length aligned on the row's first cell and indexed by the
+    loop variable only, so that LLVM vectorizes the loop (``plain``: no constant or non-finite
+    window in the row, the additive terms are skipped).
+    """
+    rmax = lo
+    for w in range(cov.shape[0]):
+        if update:
+            c = cov[w] + dfi * dgB[w] + dgi * dfB[w]
+            cov[w] = c
+        else:
+            c = cov[w]
+        if plain:
+            r = c * (si * sB[w])
+        else:
+            r = c * (si * sB[w]) + (ei + eB[w])
+        if r > colP[w]:
+            colP[w] = r
+            colI[w] = i
+        rmax = fmax(rmax, r)
+    return rmax
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def _row_pair(cov, nxt, dfi, dgi, si, dfj, dgj, sj, dfB, dgB, sB, colP, colI, i, lo):  # pragma: no cover
+    """Process rows ``i`` and ``i + 1`` of a tile in one pass (both plain, both updated).
+
+    Reads the covariances of row ``i - 1`` from ``cov`` and writes those of row ``i + 1`` to
+    ``nxt`` (``cov`` is left as it was, so the rare argmax search can recompute row ``i``). The
+    views of ``B`` are aligned on row ``i``'s first column and one longer than ``cov``: row
+    ``i + 1`` reaches one column further. Column ``base + w`` receives row ``i``'s cell on
+    diagonal ``w`` and row ``i + 1``'s cell on diagonal ``w - 1`` (carried from the previous
+    iteration), so every column is loaded and stored once for two rows.
+    """
+    rmax = lo
+    rmax1 = lo
+    carry = lo
+    nk = cov.shape[0]
+    for w in range(nk):
+        c = cov[w] + dfi * dgB[w] + dgi * dfB[w]
+        c1 = c + dfj * dgB[w + 1] + dgj * dfB[w + 1]
+        nxt[w] = c1
+        r = c * (si * sB[w])
+        r1 = c1 * (sj * sB[w + 1])
+        rmax = fmax(rmax, r)
+        rmax1 = fmax(rmax1, r1)
+        if carry > r:
+            best = carry
+            who = i + 1
+        else:
+            best = r
+            who = i
+        if best > colP[w]:
+            colP[w] = best
+            colI[w] = who
+        carry = r1
+    if carry > colP[nk]:
+        colP[nk] = carry
+        colI[nk] = i + 1
+    return rmax, rmax1
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def _find(cov, dfi, dgi, si, ei, dfB, dgB, sB, eB, update, plain, rmax):  # pragma: no cover
+    """The first cell of a row whose correlation equals ``rmax``, recomputed with the expressions
+    of :func:`_row` (from the previous row's covariances when ``update``); should rounding ever
+    differ, the row's argmax."""
+    best = 0
+    bval = rmax - rmax - 100.0
+    for w in range(cov.shape[0]):
+        c = cov[w] + dfi * dgB[w] + dgi * dfB[w] if update else cov[w]
+        if plain:
+            r = c * (si * sB[w])
+        else:
+            r = c * (si * sB[w]) + (ei + eB[w])
+        if r == rmax:
+            return w
+        if r > bval:
+            bval = r
+            best = w
+    return best
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, r1, k0, k1,
+         acc, cov, nxt, rowP, rowI, row_off, colP, colI, col_off):  # pragma: no cover - compiled
+    """Fold tile ``rows [r0, r1) x diagonals [k0, k1)`` into the row and column maxima.
+
+    ``rowP/rowI`` hold the best correlation and its column for rows ``row_off + x``; ``colP/colI``
+    the best correlation and its row for columns ``col_off + x``. Existing values are improved in
+    place (strictly greater wins, so on equal values the earlier, smaller index is kept).
+    ``acc`` (float64), ``cov`` and ``nxt`` are scratch buffers of at least ``k1 - k0`` elements.
+    """
+    lB = sB.shape[0]
+    K = k1 - k0
+    nk = min(K, lB - (r0 + k0))
+    if nk <= 0:
+        return
+    _init_cov(TA, muA, TB, muB, m, r0, k0, nk, acc, cov)
+    lo = np.full(1, EMPTY, dtype=cov.dtype)[0]
+    i = r0
+    while i < r1:
+        base = i + k0
+        nk = min(K, lB - base)
+        if nk <= 0:
+            break
+        end = base + nk
+        c0 = base - col_off
+        pair = (i > r0 and i + 1 < r1 and end < lB and eA[i] == 0 and eA[i + 1] == 0
+                and spB[end + 1] == spB[base])
+        if pair:
+            rm, rm1 = _row_pair(cov[:nk], nxt[:nk], dfA[i], dgA[i], sA[i], dfA[i + 1], dgA[i + 1],
+                                sA[i + 1], dfB[base:end + 1], dgB[base:end + 1], sB[base:end + 1],
+                                colP[c0:c0 + nk + 1], colI[c0:c0 + nk + 1], i, lo)
+            x = i - row_off
+            if rm > rowP[x]:
+                rowP[x] = rm
+                rowI[x] = base + _find(cov[:nk], dfA[i], dgA[i], sA[i], 0.0, dfB[base:end],
+                                       dgB[base:end], sB[base:end], eB[base:end], True, True, rm)
+            if rm1 > rowP[x + 1]:
+                rowP[x + 1] = rm1
+                rowI[x + 1] = base + 1 + _find(nxt[:nk], 0.0, 0.0, sA[i + 1], 0.0,
+                                               dfB[base + 1:end + 1], dgB[base + 1:end + 1],
+                                               sB[base + 1:end + 1], eB[base + 1:end + 1],
+                                               False, True, rm1)
+            cov, nxt = nxt, cov
+            i += 2
+            continue
+        plain = eA[i] == 0 and spB[end] == spB[base]
+        rm = _row(cov[:nk], dfA[i], dgA[i], sA[i], eA[i], dfB[base:end], dgB[base:end],
+                  sB[base:end], eB[base:end], colP[c0:c0 + nk], colI[c0:c0 + nk], i, i > r0,
+                  plain, lo)
+        x = i - row_off
+        if rm > rowP[x]:
+            rowP[x] = rm
+            rowI[x] = base + _find(cov[:nk], 0.0, 0.0, sA[i], eA[i], dfB[base:end], dgB[base:end],
+                                   sB[base:end], eB[base:end], False, plain, rm)
+        i += 1
+
+
+@numba.njit(**JIT)
+def special_prefix(e):  # pragma: no cover - compiled
+    """``p[x]`` = number of windows before ``x`` that are constant or non-finite (``e != 0``)."""
+    p = np.zeros(e.shape[0] + 1, dtype=np.int64)
+    for x in range(e.shape[0]):
+        p[x + 1] = p[x] + (1 if e[x] != 0 else 0)
+    return p
+
+
+@numba.njit(**JIT)
+def n_tiles(lA, lB, kmin, R, K):  # pragma: no cover - compiled
+    """Number of row blocks and of diagonal bands of the canonical decomposition."""
+    kmax = lB - 1  # the largest diagonal with a cell (at row 0)
+    if kmax < kmin:
+        return 0, 0
+    return (lA + R - 1) // R, (kmax - kmin + 1 + K - 1) // K
+
+
+@numba.njit(**JIT)
+def merge_max(P, I, P2, I2):  # pragma: no cover - compiled
+    """Fold ``(P2, I2)`` into ``(P, I)``: larger correlation wins, ties go to the smaller index."""
+    for x in range(P.shape[0]):
+        p = P2[x]
+        if p > P[x] or (p == P[x] and I2[x] >= 0 and (I[x] < 0 or I2[x] < I[x])):
+            P[x] = p
+            I[x] = I2[x]
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT_PARALLEL)
+def upper_triangle(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, kmin, R, K,
+                   nthreads, index_like):  # pragma: no cover - compiled
+    """Row and column maxima over all cells ``j - i >= kmin`` of the A x B correlation matrix.
+
+    Tiles are dealt round-robin to ``nthreads`` workers, each with private full-length maxima,
+    merged at the end. Returns ``(rowP, rowI, colP, colI)`` as correlations (``EMPTY`` where a
+    row or column has no cell). Indices have the dtype of ``index_like`` (int32 halves the
+    memory traffic of the column updates wherever the series has fewer than 2**31 windows).
+    """
+    lA = sA.shape[0]
+    lB = sB.shape[0]
+    nrb, nbands = n_tiles(lA, lB, kmin, R, K)
+    spB = special_prefix(eB)
+    ntiles = nrb * nbands
+    rowP = np.full((nthreads, lA), EMPTY, dtype=sA.dtype)
+    rowI = np.full((nthreads, lA), -1, dtype=index_like.dtype)
+    colP = np.full((nthreads, lB), EMPTY, dtype=sA.dtype)
+    colI = np.full((nthreads, lB), -1, dtype=index_like.dtype)
+    for t in numba.prange(nthreads):
+        acc = np.empty(K, dtype=np.float64)
+        cov = np.empty(K, dtype=sA.dtype)
+        nxt = np.empty(K, dtype=sA.dtype)
+        for tix in range(t, ntiles, nthreads):
+            a = tix // nbands
+            b = tix - a * nbands
+            r0 = a * R
+            k0 = kmin + b * K
+            if r0 + k0 >= lB:
+                continue
+            tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, min(r0 + R, lA),
+                 k0, k0 + K, acc, cov, nxt, rowP[t], rowI[t], 0, colP[t], colI[t], 0)
+    for t in range(1, nthreads):
+        merge_max(rowP[0], rowI[0], rowP[t], rowI[t])
+        merge_max(colP[0], colI[0], colP[t], colI[t])
+    return rowP[0].copy(), rowI[0].copy(), colP[0].copy(), colI[0].copy()

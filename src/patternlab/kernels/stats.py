@@ -1,0 +1,126 @@
+"""Per-window statistics: mean, spread, finiteness and constancy of every length-``m`` window.
+
+All statistics are computed directly for each window (two passes over its ``m`` values, shifted by
+the window's first value) rather than by a running sum. That costs ``O(n m)``, which is at most a
+fraction ``m / l`` of any matrix-profile computation that uses it, and it is exact to a few ulps
+whatever the offset of the data (``1e6 + noise`` loses nothing): no catastrophic cancellation, no
+drift along long series.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .._numba import FASTMATH_SAFE, JIT, JIT_PARALLEL
+
+#: Additive term of a constant window in correlation space: two constant windows correlate 1
+#: (distance 0), a constant and a non-constant window 0.5 (distance sqrt(m)), as in STUMPY.
+CONSTANT_TERM = 0.5
+#: Additive term of a window holding NaN or inf: any correlation with it is below -2, which the
+#: callers turn into distance inf and index -1.
+INVALID_TERM = -4.0
+#: Correlations below this value mark "no valid neighbour".
+INVALID_BELOW = -2.0
+
+
+@numba.njit(**JIT)
+def sanitize(T):  # pragma: no cover - compiled
+    """Return ``(Tc, nonfinite_prefix)``: T with non-finite values set to 0, and the running count
+    of non-finite values (``prefix[t]`` counts ``T[:t]``)."""
+    n = T.shape[0]
+    Tc = np.empty(n, dtype=np.float64)
+    prefix = np.zeros(n + 1, dtype=np.int64)
+    for t in range(n):
+        v = T[t]
+        if np.isfinite(v):
+            Tc[t] = v
+            prefix[t + 1] = prefix[t]
+        else:
+            Tc[t] = 0.0
+            prefix[t + 1] = prefix[t] + 1
+    return Tc, prefix
+
+
+@numba.njit(fastmath=FASTMATH_SAFE | {"reassoc"}, **JIT_PARALLEL)
+def window_stats(T, m):  # pragma: no cover - compiled
+    """Statistics of every window ``T[i:i+m]``.
+
+    Returns ``(Tc, mu, sig2, valid, constant)``: the sanitized series (non-finite -> 0), the window
+    means, the sums of squared deviations ``sum((T[i:i+m] - mu[i])**2)``, whether the window holds
+    only finite values, and whether it is constant. A window is constant when all its values are
+    equal, or when its spread is at the rounding floor of its values
+    (``sig2 <= m * (4 * eps * max|x|)**2``), where a z-normalization would only amplify rounding.
+    """
+    Tc, prefix = sanitize(T)
+    n = T.shape[0]
+    ell = n - m + 1
+    # changes[t] = number of k < t with Tc[k + 1] != Tc[k]
+    changes = np.zeros(n, dtype=np.int64)
+    for t in range(1, n):
+        changes[t] = changes[t - 1] + (1 if Tc[t] != Tc[t - 1] else 0)
+    mu = np.empty(ell, dtype=np.float64)
+    sig2 = np.empty(ell, dtype=np.float64)
+    valid = np.empty(ell, dtype=np.bool_)
+    constant = np.empty(ell, dtype=np.bool_)
+    eps = np.finfo(np.float64).eps
+    for i in numba.prange(ell):
+        c = Tc[i]
+        s = 0.0
+        big = 0.0
+        for t in range(m):
+            x = Tc[i + t]
+            s += x - c
+            big = max(big, abs(x))
+        mean = c + s / m
+        q = 0.0
+        for t in range(m):
+            d = Tc[i + t] - mean
+            q += d * d
+        mu[i] = mean
+        sig2[i] = q
+        valid[i] = prefix[i + m] - prefix[i] == 0
+        floor = 4.0 * eps * big
+        constant[i] = (changes[i + m - 1] - changes[i] == 0) or q <= m * floor * floor
+    return Tc, mu, sig2, valid, constant
+
+
+@numba.njit(**JIT)
+def correlation_terms(mu, sig2, valid, constant):  # pragma: no cover - compiled
+    """Per-window scale and additive term such that for every pair of windows
+    ``corr(i, j) = cov(i, j) * s[i] * s[j] + e[i] + e[j]`` follows the constant and non-finite
+    conventions (see :data:`CONSTANT_TERM`, :data:`INVALID_TERM`)."""
+    ell = mu.shape[0]
+    s = np.empty(ell, dtype=np.float64)
+    e = np.empty(ell, dtype=np.float64)
+    for i in range(ell):
+        if not valid[i]:
+            s[i] = 0.0
+            e[i] = INVALID_TERM
+        elif constant[i]:
+            s[i] = 0.0
+            e[i] = CONSTANT_TERM
+        else:
+            s[i] = 1.0 / np.sqrt(sig2[i])
+            e[i] = 0.0
+    return s, e
+
+
+@numba.njit(**JIT)
+def diagonal_terms(Tc, mu, m):  # pragma: no cover - compiled
+    """The update terms of the mean-centred covariance along a diagonal.
+
+    With ``df[i] = (T[i-1+m] - T[i-1]) / 2`` and
+    ``dg[i] = (T[i-1+m] - mu[i]) + (T[i-1] - mu[i-1])`` (both 0 at ``i = 0``),
+    ``cov(i, j) = cov(i-1, j-1) + df[i] * dg[j] + df[j] * dg[i]`` for the covariance
+    ``cov(i, j) = sum((T[i:i+m] - mu[i]) * (T[j:j+m] - mu[j]))``.
+    """
+    ell = mu.shape[0]
+    df = np.zeros(ell, dtype=np.float64)
+    dg = np.zeros(ell, dtype=np.float64)
+    for i in range(1, ell):
+        a = Tc[i - 1 + m]
+        b = Tc[i - 1]
+        df[i] = 0.5 * (a - b)
+        dg[i] = (a - mu[i]) + (b - mu[i - 1])
+    return df, dg
