@@ -1,0 +1,7 @@
+"""Pure numba kernels: arrays and scalars in, arrays out; nothing from Dask, zarr or Redis.
+
+``stats``           per-window mean, spread, finiteness, constancy and the recurrence terms
+``matrix_profile``  the tiled exact matrix profile in correlation space
+``exact``           direct float64 distances: final neighbour resolution, distance profiles
+``topk``            top-k motifs and discords from a profile
+"""

@@ -99,15 +99,10 @@ def _row_pair(cov, nxt, dfi, dgi, si, dfj, dgj, sj, dfB, dgB, sB, colP, colI, i,
         r1 = c1 * (sj * sB[w + 1])
         rmax = fmax(rmax, r)
         rmax1 = fmax(rmax1, r1)
-        if carry > r:
-            best = carry
-            who = i + 1
-        else:
-            best = r
-            who = i
+        best = fmax(carry, r)
         if best > colP[w]:
             colP[w] = best
-            colI[w] = who
+            colI[w] = i
         carry = r1
     if carry > colP[nk]:
         colP[nk] = carry

@@ -1,0 +1,1 @@
+"""asv benchmarks of patternlab (``asv run --python=same``); see benchmarks/README.md."""

@@ -1,0 +1,1 @@
+"""The ``patternlab`` command line: argument parsing over the public API, nothing more."""

@@ -1,0 +1,36 @@
+"""The exceptions patternlab raises.
+
+Every error is a :class:`PatternlabError` and also the builtin exception a Python user would
+expect (``ValueError``, ``TypeError``, ...), so ``except ValueError`` keeps working. Messages name
+the value that was received and say how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PatternlabError",
+    "InvalidSignalError",
+    "SignalTypeError",
+    "InvalidWindowError",
+    "InvalidParameterError",
+]
+
+
+class PatternlabError(Exception):
+    """Base class of all patternlab errors."""
+
+
+class InvalidSignalError(PatternlabError, ValueError):
+    """A signal has the wrong shape, is empty, or holds no usable (finite) window."""
+
+
+class SignalTypeError(PatternlabError, TypeError):
+    """A signal is not numeric (strings, objects, complex numbers, ...)."""
+
+
+class InvalidWindowError(PatternlabError, ValueError):
+    """A window (subsequence) length is out of range for the signal it is applied to."""
+
+
+class InvalidParameterError(PatternlabError, ValueError):
+    """A parameter other than the signal or the window is out of range or of the wrong type."""

@@ -1,0 +1,108 @@
+"""Exact z-normalized distances between individual windows, and the final resolution of the
+matrix profile's neighbours.
+
+The tile kernel finds each window's best neighbour by a fast recurrence; here every reported
+distance is recomputed directly from the samples in float64, so that the profile is as accurate
+as a direct computation (an exact repeat is at distance exactly 0, whatever the dtype used for the
+search).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .._numba import FASTMATH_SAFE, JIT, JIT_PARALLEL
+from .stats import INVALID_BELOW
+
+
+@numba.njit(fastmath=FASTMATH_SAFE | {"reassoc"}, **JIT)
+def znorm_distance(Ta, mua, sa, ea, a, Tb, mub, sb, eb, b, m):  # pragma: no cover - compiled
+    """z-normalized Euclidean distance between window ``a`` of A and window ``b`` of B.
+
+    ``e < 0`` marks a window holding NaN/inf (distance inf), ``e > 0`` a constant window (two
+    constant windows are at distance 0, a constant and a non-constant one at ``sqrt(m)``).
+    """
+    if ea[a] < 0 or eb[b] < 0:
+        return np.inf
+    if ea[a] > 0 or eb[b] > 0:
+        return 0.0 if (ea[a] > 0 and eb[b] > 0) else np.sqrt(m)
+    xa = mua[a]
+    ya = sa[a]
+    xb = mub[b]
+    yb = sb[b]
+    acc = 0.0
+    for t in range(m):
+        d = (Ta[a + t] - xa) * ya - (Tb[b + t] - xb) * yb
+        acc += d * d
+    return np.sqrt(m * acc)
+
+
+@numba.njit(**JIT_PARALLEL)
+def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, rowP, rowI):  # pragma: no cover - compiled
+    """Exact distances of the row neighbours found by the tile kernel (inf / -1 where none)."""
+    n = rowP.shape[0]
+    D = np.full(n, np.inf)
+    I = np.full(n, -1, dtype=np.int64)
+    for i in numba.prange(n):
+        j = rowI[i]
+        if j >= 0 and rowP[i] >= INVALID_BELOW:
+            D[i] = znorm_distance(TA, muA, sA, eA, i, TB, muB, sB, eB, j, m)
+            I[i] = j
+    return D, I
+
+
+@numba.njit(**JIT_PARALLEL)
+def resolve_columns(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI):  # pragma: no cover
+    """Exact distances of the column neighbours found by the tile kernel.
+
+    ``colI[j] = p`` means that the best row of column ``j`` is ``p`` or ``p + 1`` (the kernel
+    processes rows in pairs and does not spend an instruction per cell on telling them apart):
+    both are measured exactly and the nearer one wins, the smaller index on a tie.
+    """
+    n = colP.shape[0]
+    lA = sA.shape[0]
+    D = np.full(n, np.inf)
+    I = np.full(n, -1, dtype=np.int64)
+    for j in numba.prange(n):
+        p = colI[j]
+        if p < 0 or colP[j] < INVALID_BELOW:
+            continue
+        best = znorm_distance(TA, muA, sA, eA, p, TB, muB, sB, eB, j, m)
+        who = p
+        q = p + 1
+        if q < lA and j - q >= kmin:
+            d = znorm_distance(TA, muA, sA, eA, q, TB, muB, sB, eB, j, m)
+            if d < best:
+                best = d
+                who = q
+        if best < np.inf:
+            D[j] = best
+            I[j] = who
+    return D, I
+
+
+@numba.njit(**JIT)
+def nearest_of(DL, IL, DR, IR):  # pragma: no cover - compiled
+    """The nearer of the left and right neighbours (the smaller index on a tie)."""
+    n = DL.shape[0]
+    D = np.empty(n)
+    I = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        if DR[i] < DL[i] or (DR[i] == DL[i] and IR[i] >= 0 and (IL[i] < 0 or IR[i] < IL[i])):
+            D[i] = DR[i]
+            I[i] = IR[i]
+        else:
+            D[i] = DL[i]
+            I[i] = IL[i]
+    return D, I
+
+
+@numba.njit(**JIT_PARALLEL)
+def distance_profile(Qc, muQ, sQ, eQ, Tc, muT, sT, eT, m):  # pragma: no cover - compiled
+    """Exact z-normalized distance from the query (window 0 of ``Q``) to every window of T."""
+    n = sT.shape[0]
+    D = np.empty(n)
+    for i in numba.prange(n):
+        D[i] = znorm_distance(Qc, muQ, sQ, eQ, 0, Tc, muT, sT, eT, i, m)
+    return D

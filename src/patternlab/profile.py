@@ -1,0 +1,372 @@
+"""Exact matrix profiles, distance profiles, motifs and discords of one signal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _validation as v
+from .errors import InvalidSignalError
+from ._numba import get_num_threads, numba_threads
+from .kernels import exact, stats, topk
+from .kernels import matrix_profile as mpk
+
+__all__ = [
+    "MatrixProfile",
+    "Motif",
+    "Discord",
+    "matrix_profile",
+    "distance_profile",
+    "motifs",
+    "discords",
+]
+
+#: Canonical tile shape (rows, diagonals) per search dtype. Results depend on the tiling only in
+#: the last bits of intermediate sums, never on the number of threads or workers.
+TILES: dict[type, tuple[int, int]] = {np.float64: (8192, 512), np.float32: (8192, 512)}
+
+
+class Motif(NamedTuple):
+    """A motif: the pair of windows ``a < b`` that are each other's near neighbours."""
+
+    a: int
+    b: int
+    distance: float
+
+
+class Discord(NamedTuple):
+    """A discord: the window ``index`` whose nearest neighbour ``neighbor`` is far away."""
+
+    index: int
+    distance: float
+    neighbor: int
+
+
+class _Windows(NamedTuple):
+    """Per-window data of one series, ready for the kernels."""
+
+    Tc: NDArray[np.float64]  # sanitized, power-of-two scaled samples
+    mu: NDArray[np.float64]
+    s: NDArray[np.float64]  # 1 / sqrt(sum of squared deviations); 0 if constant or non-finite
+    e: NDArray[np.float64]  # additive correlation term: 0, CONSTANT_TERM or INVALID_TERM
+    df: NDArray[Any]  # recurrence terms, in the search dtype
+    dg: NDArray[Any]
+    s_d: NDArray[Any]  # s and e in the search dtype
+    e_d: NDArray[Any]
+
+
+def _windows(T: NDArray[np.float64], m: int, dtype: type) -> _Windows:
+    # Scale by a power of two so that max |T| is about 1: exact (z-normalization is scale-free and
+    # the scaling rounds nothing), and no window sum can overflow, in float64 or float32.
+    finite = np.isfinite(T)
+    big = float(np.abs(T[finite]).max()) if finite.any() else 0.0
+    if big > 0.0:
+        T = np.ldexp(T, -int(np.frexp(big)[1]))
+    Tc, mu, sig2, valid, constant = stats.window_stats(T, m)
+    s, e = stats.correlation_terms(mu, sig2, valid, constant)
+    df, dg = stats.diagonal_terms(Tc, mu, m)
+    return _Windows(Tc, mu, s, e, df.astype(dtype), dg.astype(dtype), s.astype(dtype), e.astype(dtype))
+
+
+def _triangle(A: _Windows, B: _Windows, m: int, kmin: int, dtype: type) -> tuple[NDArray[Any], ...]:
+    R, K = TILES[dtype]
+    index_like = np.empty(0, dtype=np.int32 if max(len(A.s), len(B.s)) < 2**31 - 2 else np.int64)
+    return mpk.upper_triangle(A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d,
+                              B.e_d, m, kmin, R, K, get_num_threads(), index_like)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class MatrixProfile:
+    """The exact matrix profile of a series (self-join) or of series A against B (AB-join).
+
+    Attributes
+    ----------
+    P : ndarray of float64
+        ``P[i]`` is the z-normalized Euclidean distance from window ``i`` (``T[i:i+m]``) to its
+        nearest neighbour; ``inf`` when window ``i`` holds NaN/inf or has no admissible neighbour.
+    I : ndarray of int64
+        Index of that neighbour (``-1`` where ``P`` is inf).
+    PL, IL : ndarray
+        Distance and index of the nearest neighbour to the left (``j < i``); self-joins only,
+        ``inf``/``-1`` otherwise and for AB-joins (as in STUMPY).
+    PR, IR : ndarray
+        The same to the right (``j > i``).
+    m : int
+        Window length.
+    exclusion_zone : int
+        Self-joins ignore neighbours with ``|i - j| <= exclusion_zone`` (``ceil(m / 4)``); 0 for
+        AB-joins.
+    self_join : bool
+        Whether this is the profile of a series against itself.
+    dtype : str
+        The precision of the search (``"float64"`` or ``"float32"``). Reported distances are
+        always recomputed exactly in float64 for the neighbour found.
+    """
+
+    P: NDArray[np.float64]
+    I: NDArray[np.int64]  # noqa: E741 - the name every matrix-profile user knows
+    PL: NDArray[np.float64]
+    IL: NDArray[np.int64]
+    PR: NDArray[np.float64]
+    IR: NDArray[np.int64]
+    m: int
+    exclusion_zone: int
+    self_join: bool
+    dtype: str
+
+    def __len__(self) -> int:
+        return int(self.P.shape[0])
+
+    def __repr__(self) -> str:
+        kind = "self-join" if self.self_join else "AB-join"
+        finite = self.P[np.isfinite(self.P)]
+        rng = f", P in [{finite.min():.4g}, {finite.max():.4g}]" if finite.size else ""
+        return f"<MatrixProfile {kind}: {len(self)} windows of m={self.m}{rng}, {self.dtype}>"
+
+    def motifs(self, k: int = 3) -> list[Motif]:
+        """The ``k`` best non-overlapping motif pairs of this profile.
+
+        Windows are taken by increasing distance; a pair is kept when neither window overlaps a
+        window (``|x - y| < m``) of a pair kept before. Windows holding NaN/inf are never motifs.
+
+        Parameters
+        ----------
+        k : int
+            Number of motifs wanted; fewer are returned when the profile has no more.
+
+        Returns
+        -------
+        list of Motif
+            ``(a, b, distance)`` with ``a < b``, best first.
+
+        Examples
+        --------
+        >>> import numpy as np, patternlab as pl
+        >>> t = np.linspace(0, 8 * np.pi, 400)
+        >>> pl.matrix_profile(np.sin(t), m=50).motifs(1)[0].distance < 1e-6
+        True
+        """
+        k = v.as_count(k)
+        a, b, d = topk.top_motifs(self.P, self.I, k, self.m)
+        return [Motif(int(x), int(y), float(z)) for x, y, z in zip(a, b, d)]
+
+    def discords(self, k: int = 3) -> list[Discord]:
+        """The ``k`` windows farthest from their nearest neighbour, non-overlapping.
+
+        Parameters
+        ----------
+        k : int
+            Number of discords wanted; fewer are returned when the profile has no more.
+
+        Returns
+        -------
+        list of Discord
+            ``(index, distance, neighbor)``, the most anomalous first. Windows whose distance is
+            infinite (NaN/inf data) are not ranked.
+
+        Examples
+        --------
+        >>> import numpy as np, patternlab as pl
+        >>> T = np.sin(np.linspace(0, 20 * np.pi, 1000)); T[500:510] += 2.0
+        >>> 450 < pl.matrix_profile(T, m=50).discords(1)[0].index < 510
+        True
+        """
+        k = v.as_count(k)
+        i, d, nb = topk.top_discords(self.P, self.I, k, self.m)
+        return [Discord(int(x), float(y), int(z)) for x, y, z in zip(i, d, nb)]
+
+
+def matrix_profile(
+    T: ArrayLike,
+    m: int,
+    T_B: ArrayLike | None = None,
+    *,
+    dtype: Any = "float64",
+    threads: int | None = None,
+) -> MatrixProfile:
+    """Compute the exact matrix profile of ``T`` (or of ``T`` against ``T_B``).
+
+    For every window ``T[i:i+m]`` the z-normalized Euclidean distance to its nearest neighbour:
+    in ``T`` itself outside the exclusion zone ``|i - j| <= ceil(m / 4)`` (self-join), or in
+    ``T_B`` (AB-join). Runs on all numba threads; the result does not depend on their number.
+
+    Conventions: a window holding NaN or inf has distance inf and index -1 and is never a
+    neighbour; two constant windows are at distance 0, a constant and a non-constant window at
+    ``sqrt(m)`` (as STUMPY). Windows whose spread is at the rounding floor of their values count
+    as constant.
+
+    Parameters
+    ----------
+    T : array_like
+        The series, 1-D, numeric; NaN and inf allowed.
+    m : int
+        Window length, ``3 <= m <= len(T)``.
+    T_B : array_like, optional
+        A second series for an AB-join.
+    dtype : {"float64", "float32"}
+        Precision of the search. ``float32`` is faster; it may pick a neighbour whose distance is
+        within about 1e-3 of the best one. Reported distances are exact in both modes.
+    threads : int, optional
+        Number of numba threads (default: all).
+
+    Returns
+    -------
+    MatrixProfile
+        ``P``, ``I``, ``PL``, ``IL``, ``PR``, ``IR`` as typed arrays, with ``motifs()`` and
+        ``discords()``.
+
+    Raises
+    ------
+    InvalidSignalError, SignalTypeError, InvalidWindowError, InvalidParameterError
+        For input that is not a 1-D numeric signal, a window out of range, or bad options.
+
+    Examples
+    --------
+    >>> import numpy as np, patternlab as pl
+    >>> T = np.random.default_rng(0).standard_normal(1000)
+    >>> mp = pl.matrix_profile(T, m=50)
+    >>> mp.P.shape, mp.I.dtype
+    ((951,), dtype('int64'))
+    """
+    T = v.as_signal(T, "T")
+    m = v.as_window(m, T.shape[0])
+    dt = v.as_dtype(dtype)
+    threads = v.as_threads(threads)
+    v.check_has_finite_window(T, m, "T")
+    if T_B is None:
+        v.check_self_join(m, T.shape[0])
+        return _self_join(T, m, dt, threads)
+    B = v.as_signal(T_B, "T_B")
+    v.as_window(m, B.shape[0], signal="T_B")
+    v.check_has_finite_window(B, m, "T_B")
+    return _ab_join(T, B, m, dt, threads)
+
+
+def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None) -> MatrixProfile:
+    excl = v.exclusion_zone(m)
+    A = _windows(T, m, dt)
+    with numba_threads(threads):
+        rowP, rowI, colP, colI = _triangle(A, A, m, excl + 1, dt)
+        PR, IR = exact.resolve_rows(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, rowP, rowI)
+        PL, IL = exact.resolve_columns(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, excl + 1,
+                                       colP, colI)
+    P, I = exact.nearest_of(PL, IL, PR, IR)
+    return MatrixProfile(P, I, PL, IL, PR, IR, m, excl, True, np.dtype(dt).name)
+
+
+def _ab_join(TA: NDArray[np.float64], TB: NDArray[np.float64], m: int, dt: type,
+             threads: int | None) -> MatrixProfile:
+    A = _windows(TA, m, dt)
+    B = _windows(TB, m, dt)
+    with numba_threads(threads):
+        # cells j >= i: rows of A, columns of B; cells j < i: rows of B, columns of A
+        rowP, rowI, _, _ = _triangle(A, B, m, 0, dt)
+        _, _, colP, colI = _triangle(B, A, m, 1, dt)
+        PR, IR = exact.resolve_rows(A.Tc, A.mu, A.s, A.e, B.Tc, B.mu, B.s, B.e, m, rowP, rowI)
+        PL, IL = exact.resolve_columns(B.Tc, B.mu, B.s, B.e, A.Tc, A.mu, A.s, A.e, m, 1, colP, colI)
+    P, I = exact.nearest_of(PL, IL, PR, IR)
+    n = P.shape[0]
+    none_d = np.full(n, np.inf)
+    none_i = np.full(n, -1, dtype=np.int64)
+    return MatrixProfile(P, I, none_d, none_i, none_d.copy(), none_i.copy(), m, 0, False,
+                         np.dtype(dt).name)
+
+
+def distance_profile(Q: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:
+    """z-normalized Euclidean distance from the query ``Q`` to every window of ``T``.
+
+    Parameters
+    ----------
+    Q : array_like
+        The query, 1-D, finite, ``3 <= len(Q) <= len(T)``.
+    T : array_like
+        The series searched; NaN/inf allowed (windows holding them are at distance inf).
+
+    Returns
+    -------
+    ndarray of float64
+        ``len(T) - len(Q) + 1`` distances, computed directly in float64. A constant query is at
+        distance 0 from constant windows and ``sqrt(m)`` from the others.
+
+    Examples
+    --------
+    >>> import numpy as np, patternlab as pl
+    >>> T = np.sin(np.linspace(0, 10 * np.pi, 500))
+    >>> int(np.argmin(pl.distance_profile(T[100:150], T)))
+    100
+    """
+    T = v.as_signal(T, "T")
+    Q = v.as_signal(Q, "Q")
+    m = v.as_window(Q.shape[0], T.shape[0], name="len(Q)")
+    if not np.isfinite(Q).all():
+        raise InvalidSignalError(
+            f"Q holds {int((~np.isfinite(Q)).sum())} NaN/inf value(s); a query must be finite: "
+            "drop or interpolate them first"
+        )
+    v.check_has_finite_window(T, m, "T")
+    q = _windows(Q, m, np.float64)
+    t = _windows(T, m, np.float64)
+    return exact.distance_profile(q.Tc, q.mu, q.s, q.e, t.Tc, t.mu, t.s, t.e, m)
+
+
+def motifs(T: ArrayLike, m: int, k: int = 3, *, dtype: Any = "float64") -> list[Motif]:
+    """The ``k`` best non-overlapping motif pairs of ``T`` (see :meth:`MatrixProfile.motifs`).
+
+    Parameters
+    ----------
+    T : array_like
+        The series.
+    m : int
+        Window length.
+    k : int
+        Number of motifs wanted.
+    dtype : {"float64", "float32"}
+        Precision of the profile search.
+
+    Returns
+    -------
+    list of Motif
+
+    Examples
+    --------
+    >>> import numpy as np, patternlab as pl
+    >>> rng = np.random.default_rng(1)
+    >>> T = rng.standard_normal(600); T[100:140] = T[400:440] = np.hanning(40) * 5
+    >>> pl.motifs(T, m=40, k=1)[0][:2]
+    (100, 400)
+    """
+    k = v.as_count(k)
+    return matrix_profile(T, m, dtype=dtype).motifs(k)
+
+
+def discords(T: ArrayLike, m: int, k: int = 3, *, dtype: Any = "float64") -> list[Discord]:
+    """The ``k`` most anomalous non-overlapping windows of ``T`` (see
+    :meth:`MatrixProfile.discords`).
+
+    Parameters
+    ----------
+    T : array_like
+        The series.
+    m : int
+        Window length.
+    k : int
+        Number of discords wanted.
+    dtype : {"float64", "float32"}
+        Precision of the profile search.
+
+    Returns
+    -------
+    list of Discord
+
+    Examples
+    --------
+    >>> import numpy as np, patternlab as pl
+    >>> T = np.sin(np.linspace(0, 40 * np.pi, 2000)); T[1000] = 3.0
+    >>> 950 < pl.discords(T, m=50, k=1)[0].index <= 1000
+    True
+    """
+    k = v.as_count(k)
+    return matrix_profile(T, m, dtype=dtype).discords(k)
