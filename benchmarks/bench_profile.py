@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 import patternlab as pl
 from patternlab.synthetic import planted_signal, random_walk
 

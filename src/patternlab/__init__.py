@@ -36,7 +36,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
-    "__version__",
     "Discord",
     "InvalidParameterError",
     "InvalidSignalError",
@@ -45,6 +44,7 @@ __all__ = [
     "Motif",
     "PatternlabError",
     "SignalTypeError",
+    "__version__",
     "discords",
     "distance_profile",
     "matrix_profile",

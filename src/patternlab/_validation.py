@@ -11,10 +11,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from .errors import InvalidParameterError, InvalidSignalError, InvalidWindowError, SignalTypeError
 
+
 def exclusion_zone(m: int) -> int:
     """Half-width of the trivial-match exclusion zone: neighbours with ``|i - j| <= ceil(m / 4)``
     are ignored in a self-join (STUMPY's convention)."""
-    return int(math.ceil(m / 4))
+    return math.ceil(m / 4)
 
 
 def as_signal(T: ArrayLike, name: str = "T") -> NDArray[np.float64]:
@@ -52,7 +53,8 @@ def as_signal(T: ArrayLike, name: str = "T") -> NDArray[np.float64]:
     if kind not in "iuf":
         raise SignalTypeError(f"{name} has unsupported dtype {arr.dtype}; pass an array of numbers")
     if arr.ndim != 1:
-        hint = " (a 2-D array with one row or column: use .ravel())" if arr.ndim == 2 and 1 in arr.shape else ""
+        one_row = arr.ndim == 2 and 1 in arr.shape
+        hint = " (a 2-D array with one row or column: use .ravel())" if one_row else ""
         raise InvalidSignalError(
             f"{name} must be 1-D; got an array of shape {arr.shape}{hint}; pass one signal at a time"
         )

@@ -8,11 +8,11 @@ the value that was received and say how to fix it.
 from __future__ import annotations
 
 __all__ = [
-    "PatternlabError",
-    "InvalidSignalError",
-    "SignalTypeError",
-    "InvalidWindowError",
     "InvalidParameterError",
+    "InvalidSignalError",
+    "InvalidWindowError",
+    "PatternlabError",
+    "SignalTypeError",
 ]
 
 

@@ -70,9 +70,10 @@ def planted_signal(
     """A noisy quasi-periodic signal with planted recurring shapes and anomalies.
 
     The background is a slowly drifting oscillation (period ``0.7 * window``) with Gaussian noise,
-    so ordinary windows have close neighbours. Three distinct shapes (``chirp``, ``spike-train``, ``ramp``) are each planted
-    ``occurrences`` times (with fresh noise each time) and ``anomalies`` one-off bursts, all at
-    non-overlapping random offsets.
+    so ordinary windows have close neighbours. Three distinct shapes (``chirp``, ``spike-train``,
+    ``ramp``) are each planted ``occurrences`` times (with fresh noise each time) and ``anomalies``
+    one-off chirped bursts, all at non-overlapping random offsets that share the background's
+    phase.
 
     Parameters
     ----------
@@ -124,7 +125,8 @@ def planted_signal(
     chosen = np.sort(rng.choice(n_slots, size=slots_needed, replace=False))
     # every planted window starts at the same phase of the background, so that windows which only
     # partly overlap one occurrence look like the same part of the other occurrences
-    offsets = [int(c * slot + period * rng.integers(0, (slot - window) // period + 1)) for c in chosen]
+    offsets = [int(c * slot + period * rng.integers(0, (slot - window) // period + 1))
+               for c in chosen]
     order = rng.permutation(slots_needed)
     planted: dict[str, list[int]] = {name: [] for name in shapes}
     names = [name for name in shapes for _ in range(occurrences)]

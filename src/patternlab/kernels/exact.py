@@ -12,11 +12,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .._numba import FASTMATH_SAFE, JIT, JIT_PARALLEL
+from .._numba import JIT, JIT_PARALLEL
 from .stats import INVALID_BELOW
 
 
-@numba.njit(fastmath=FASTMATH_SAFE | {"reassoc"}, **JIT)
+@numba.njit(fastmath={"reassoc"}, **JIT)  # no "contract": an FMA would make x*a - x*a nonzero
 def znorm_distance(Ta, mua, sa, ea, a, Tb, mub, sb, eb, b, m):  # pragma: no cover - compiled
     """z-normalized Euclidean distance between window ``a`` of A and window ``b`` of B.
 
