@@ -113,18 +113,28 @@ def _row_pair(cov, nxt, dfi, dgi, si, dfj, dgj, sj, dfB, dgB, sB, colP, colI, i,
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
 def _find(cov, dfi, dgi, si, ei, dfB, dgB, sB, eB, update, plain, rmax):  # pragma: no cover
     """The first cell of a row whose correlation equals ``rmax``, recomputed with the expressions
-    of :func:`_row` (from the previous row's covariances when ``update``); should rounding ever
-    differ, the row's argmax."""
-    best = 0
-    bval = rmax - rmax - 100.0
-    for w in range(cov.shape[0]):
+    of :func:`_row` (from the previous row's covariances when ``update``).
+
+    One branch-free pass (an integer min-reduction, which vectorizes) instead of an early-exit
+    scan: this runs each time a row's maximum improves, a few times per row and band sweep.
+    Should rounding ever differ from the pass that found ``rmax``, the row's argmax is returned.
+    """
+    nk = cov.shape[0]
+    first = nk
+    for w in range(nk):
         c = cov[w] + dfi * dgB[w] + dgi * dfB[w] if update else cov[w]
         if plain:
             r = c * (si * sB[w])
         else:
             r = c * (si * sB[w]) + (ei + eB[w])
-        if r == rmax:
-            return w
+        first = min(first, w if r == rmax else nk)
+    if first < nk:
+        return first
+    best = 0
+    bval = rmax - rmax - 100.0
+    for w in range(nk):
+        c = cov[w] + dfi * dgB[w] + dgi * dfB[w] if update else cov[w]
+        r = c * (si * sB[w]) + (ei + eB[w])
         if r > bval:
             bval = r
             best = w
@@ -148,6 +158,7 @@ def tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, r1, k
         return
     _init_cov(TA, muA, TB, muB, m, r0, k0, nk, acc, cov)
     lo = np.full(1, EMPTY, dtype=cov.dtype)[0]
+    zero = lo - lo  # a 0 of the search dtype: a float64 literal would promote float32 arithmetic
     i = r0
     while i < r1:
         base = i + k0
@@ -165,11 +176,11 @@ def tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, r1, k
             x = i - row_off
             if rm > rowP[x]:
                 rowP[x] = rm
-                rowI[x] = base + _find(cov[:nk], dfA[i], dgA[i], sA[i], 0.0, dfB[base:end],
+                rowI[x] = base + _find(cov[:nk], dfA[i], dgA[i], sA[i], zero, dfB[base:end],
                                        dgB[base:end], sB[base:end], eB[base:end], True, True, rm)
             if rm1 > rowP[x + 1]:
                 rowP[x + 1] = rm1
-                rowI[x + 1] = base + 1 + _find(nxt[:nk], 0.0, 0.0, sA[i + 1], 0.0,
+                rowI[x + 1] = base + 1 + _find(nxt[:nk], zero, zero, sA[i + 1], zero,
                                                dfB[base + 1:end + 1], dgB[base + 1:end + 1],
                                                sB[base + 1:end + 1], eB[base + 1:end + 1],
                                                False, True, rm1)
@@ -183,7 +194,7 @@ def tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, r1, k
         x = i - row_off
         if rm > rowP[x]:
             rowP[x] = rm
-            rowI[x] = base + _find(cov[:nk], 0.0, 0.0, sA[i], eA[i], dfB[base:end], dgB[base:end],
+            rowI[x] = base + _find(cov[:nk], zero, zero, sA[i], eA[i], dfB[base:end], dgB[base:end],
                                    sB[base:end], eB[base:end], False, plain, rm)
         i += 1
 
@@ -237,8 +248,10 @@ def upper_triangle(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, kmin
     colI = np.full((nthreads, lB), -1, dtype=index_like.dtype)
     for t in numba.prange(nthreads):
         acc = np.empty(K, dtype=np.float64)
-        cov = np.empty(K, dtype=sA.dtype)
-        nxt = np.empty(K, dtype=sA.dtype)
+        # one allocation, the two halves 80 bytes apart from a multiple of 4 KiB (no 4K aliasing)
+        scratch = np.empty(2 * K + 20, dtype=sA.dtype)
+        cov = scratch[:K]
+        nxt = scratch[K + 20:]
         for tix in range(t, ntiles, nthreads):
             a = tix // nbands
             b = tix - a * nbands
