@@ -8,9 +8,11 @@ the value that was received and say how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "InvalidParameterError",
     "InvalidSignalError",
     "InvalidWindowError",
+    "PatternNotFoundError",
     "PatternlabError",
     "SignalTypeError",
 ]
@@ -34,3 +36,14 @@ class InvalidWindowError(PatternlabError, ValueError):
 
 class InvalidParameterError(PatternlabError, ValueError):
     """A parameter other than the signal or the window is out of range or of the wrong type."""
+
+
+class ConfigError(InvalidParameterError):
+    """An :class:`~patternlab.EngineConfig` setting, file or environment variable is invalid."""
+
+
+class PatternNotFoundError(PatternlabError, KeyError):
+    """No pattern with the id (or index) asked for."""
+
+    def __str__(self) -> str:  # KeyError would show the message with quotes
+        return str(self.args[0]) if self.args else ""

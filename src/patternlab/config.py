@@ -1,0 +1,205 @@
+"""EngineConfig: the parameters of pattern discovery, validated on construction and loadable from
+files, Dask's configuration and the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import numbers
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["EngineConfig", "load_config"]
+
+_ENV_PREFIX = "PATTERNLAB_"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Parameters of :func:`patternlab.perceive` and of the pattern library.
+
+    Parameters
+    ----------
+    window : int
+        Length of a pattern (and of the matrix-profile windows), ``>= 3``.
+    edge_threshold : float
+        An *event* is a sample where the z-normalized signal jumps by more than this, in
+        ``[0, 1]`` (a local maximum of the jump within half a window).
+    cluster_threshold : float
+        Pearson correlation, in ``[0, 1]``, from which a window is an occurrence of a pattern
+        (a match) and a candidate is absorbed by a pattern instead of founding a new one.
+    learning_rate : float
+        How far, in ``(0, 1]``, an absorbed candidate moves its pattern's prototype.
+    exploration_rate : float
+        Probability, in ``[0, 1]``, of each of ``top_k`` draws of a random candidate window.
+    top_k : int
+        Number of motifs, discords and strongest events considered per signal, ``>= 1``.
+    max_patterns : int
+        Capacity of a library; beyond it the lowest-support pattern is archived, ``>= 1``.
+    seed : int
+        Seed of the exploration draws, ``>= 0``. Same input, config and seed: same result.
+
+    Examples
+    --------
+    >>> from patternlab import EngineConfig
+    >>> EngineConfig(window=128).window
+    128
+    >>> EngineConfig(cluster_threshold=1.5)
+    Traceback (most recent call last):
+    ...
+    patternlab.errors.ConfigError: cluster_threshold=1.5 is outside [0, 1]: pass a correlation between 0 and 1
+    """
+
+    window: int = 64
+    edge_threshold: float = 0.1
+    cluster_threshold: float = 0.7
+    learning_rate: float = 0.1
+    exploration_rate: float = 0.2
+    top_k: int = 3
+    max_patterns: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("window", "top_k", "max_patterns", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ConfigError(f"{name}={value!r} must be an integer")
+            object.__setattr__(self, name, int(value))
+        for name in ("edge_threshold", "cluster_threshold", "learning_rate", "exploration_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ConfigError(f"{name}={value!r} must be a number")
+            if value != value:  # NaN
+                raise ConfigError(f"{name}=nan is not a number: pass a value in [0, 1]")
+            object.__setattr__(self, name, float(value))
+        if self.window < 3:
+            raise ConfigError(f"window={self.window} is too short: pass window >= 3")
+        for name in ("edge_threshold", "cluster_threshold", "exploration_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                what = "a correlation" if name == "cluster_threshold" else "a value"
+                raise ConfigError(f"{name}={value:g} is outside [0, 1]: pass {what} between 0 and 1")
+        if not 0.0 < self.learning_rate <= 1.0:
+            raise ConfigError(f"learning_rate={self.learning_rate:g} is outside (0, 1]: pass e.g. 0.1")
+        if self.top_k < 1:
+            raise ConfigError(f"top_k={self.top_k} must be at least 1")
+        if self.max_patterns < 1:
+            raise ConfigError(f"max_patterns={self.max_patterns} must be at least 1")
+        if self.seed < 0:
+            raise ConfigError(f"seed={self.seed} must be >= 0")
+
+    def replace(self, **changes: Any) -> EngineConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (JSON-serializable)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def fields(cls) -> tuple[str, ...]:
+        """The names of the configuration fields."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], source: str = "mapping") -> EngineConfig:
+        """Build from a mapping, rejecting unknown keys (``source`` names it in errors)."""
+        return cls(**_checked(values, source))
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> EngineConfig:
+        """Read a JSON or YAML file: the fields at the top level or under ``patternlab:``."""
+        return cls(**_read_file(Path(path)))
+
+    @classmethod
+    def from_dask_config(cls) -> EngineConfig:
+        """The ``patternlab`` section of Dask's configuration (files under ``~/.config/dask``,
+        ``DASK_PATTERNLAB__WINDOW=128`` style environment variables) over the defaults."""
+        return cls(**_dask_section())
+
+
+def _checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{source} must hold a mapping of settings; got {type(values).__name__}")
+    out: dict[str, Any] = {}
+    names = EngineConfig.fields()
+    for key, value in values.items():
+        k = str(key).replace("-", "_").lower()
+        if k not in names:
+            raise ConfigError(f"{source}: unknown setting {key!r}; valid settings: {', '.join(names)}")
+        out[k] = value
+    return out
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    text = path.read_text()
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            raise ConfigError(f"config file {str(path)!r}: unsupported type; use .json, .yaml or .yml")
+    except (ValueError, ImportError) as exc:  # json.JSONDecodeError and yaml.YAMLError
+        raise ConfigError(f"config file {str(path)!r} could not be parsed: {exc}") from None
+    except Exception as exc:  # yaml.YAMLError is not a ValueError
+        raise ConfigError(f"config file {str(path)!r} could not be parsed: {exc}") from None
+    if isinstance(data, Mapping) and "patternlab" in data:
+        data = data["patternlab"]
+    return _checked(data or {}, f"config file {str(path)!r}")
+
+
+def _dask_section() -> dict[str, Any]:
+    import dask.config
+
+    return _checked(dask.config.get("patternlab", default={}) or {}, "dask config section 'patternlab'")
+
+
+def _env_section(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    names = EngineConfig.fields()
+    for key, raw in environ.items():
+        if not key.startswith(_ENV_PREFIX):
+            continue
+        name = key[len(_ENV_PREFIX):].lower()
+        if name not in names:
+            continue  # other PATTERNLAB_* variables belong to other parts (stores, clusters)
+        default = getattr(EngineConfig, name)
+        try:
+            out[name] = int(raw) if isinstance(default, int) else float(raw)
+        except ValueError:
+            raise ConfigError(f"environment variable {key}={raw!r} is not a number") from None
+    return out
+
+
+def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> EngineConfig:
+    """The effective configuration, each source overriding the previous one.
+
+    1. the defaults of :class:`EngineConfig`;
+    2. Dask's configuration, section ``patternlab`` (``DASK_PATTERNLAB__WINDOW=128``);
+    3. ``PATTERNLAB_WINDOW=128`` style environment variables;
+    4. the file ``path`` (JSON or YAML), if given;
+    5. keyword ``overrides``.
+
+    Examples
+    --------
+    >>> from patternlab import load_config
+    >>> load_config(window=32, top_k=5).top_k
+    5
+    """
+    values: dict[str, Any] = {}
+    values.update(_dask_section())
+    values.update(_env_section(os.environ))
+    if path is not None:
+        values.update(_read_file(Path(path)))
+    values.update(_checked(overrides, "load_config()"))
+    return EngineConfig(**values)

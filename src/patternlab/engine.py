@@ -1,0 +1,239 @@
+"""perceive: detect, discover, match and learn the patterns of one signal."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _validation as v
+from .config import EngineConfig
+from .errors import InvalidParameterError, InvalidWindowError
+from .kernels import matching
+from .library import Pattern, PatternLibrary, SignalId
+from .profile import Discord, MatrixProfile, Motif, matrix_profile
+
+__all__ = ["Match", "Perception", "min_signal_length", "perceive"]
+
+
+class Match(NamedTuple):
+    """An occurrence of a known pattern in a signal."""
+
+    pattern_id: str
+    offset: int
+    correlation: float
+
+
+@dataclass
+class Perception:
+    """What :func:`perceive` found in one signal.
+
+    Attributes
+    ----------
+    signal_id, domain, window
+        Which signal, its domain tag and the pattern length.
+    events : ndarray of int64
+        Positions where the z-normalized signal jumps by more than ``edge_threshold``.
+    motifs, discords : list
+        The signal's top-k motif pairs and discords, from its exact matrix profile.
+    matches : list of Match
+        Every occurrence (correlation ``>= cluster_threshold``) of every pattern the library
+        knew when the signal arrived, by pattern then offset.
+    new_patterns, updated_patterns : list of str
+        Ids of the patterns this signal founded and of those it updated (learning).
+    patterns : list of Pattern
+        Every pattern involved (matched, new or updated), as they are after learning.
+    profile : MatrixProfile
+        The signal's matrix profile.
+    """
+
+    signal_id: SignalId
+    domain: str
+    window: int
+    events: NDArray[np.int64]
+    motifs: list[Motif]
+    discords: list[Discord]
+    matches: list[Match]
+    new_patterns: list[str] = field(default_factory=list)
+    updated_patterns: list[str] = field(default_factory=list)
+    patterns: list[Pattern] = field(default_factory=list)
+    profile: MatrixProfile | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return (f"<Perception signal={self.signal_id!r} domain={self.domain!r}: {len(self.events)} "
+                f"events, {len(self.motifs)} motifs, {len(self.discords)} discords, "
+                f"{len(self.matches)} matches, {len(self.new_patterns)} new and "
+                f"{len(self.updated_patterns)} updated patterns>")
+
+
+def min_signal_length(window: int) -> int:
+    """The shortest signal :func:`perceive` accepts for a pattern ``window``: its matrix profile
+    needs two windows outside each other's exclusion zone (``window + ceil(window / 4) + 1``)."""
+    return window + v.exclusion_zone(window) + 1
+
+
+def _seed_for(seed: int, signal_id: SignalId) -> np.random.Generator:
+    digest = hashlib.sha256(f"{type(signal_id).__name__}:{signal_id}".encode()).digest()
+    return np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
+
+
+def _candidates(n_windows: int, window: int, motifs: list[Motif], events: NDArray[np.int64],
+                strength: NDArray[np.float64], cfg: EngineConfig, rng: np.random.Generator,
+                usable: NDArray[np.bool_]) -> list[int]:
+    """Candidate offsets in learning order: motif members, windows centred on the strongest
+    events, then exploration draws; unusable (non-finite, constant) and near-duplicate windows
+    (closer than half a window to an earlier candidate) are dropped."""
+    raw: list[int] = []
+    for mo in motifs:
+        raw += [mo.a, mo.b]
+    if len(events):
+        order = np.argsort(-strength, kind="mergesort")[: cfg.top_k]
+        raw += [int(np.clip(events[k] - window // 2, 0, n_windows - 1)) for k in order]
+    for _ in range(cfg.top_k):
+        if rng.random() < cfg.exploration_rate:
+            raw.append(int(rng.integers(0, n_windows)))
+    out: list[int] = []
+    for off in raw:
+        if usable[off] and all(abs(off - o) >= max(1, window // 2) for o in out):
+            out.append(off)
+    return out
+
+
+def perceive(
+    signal: ArrayLike,
+    domain: str = "default",
+    library: PatternLibrary | None = None,
+    config: EngineConfig | None = None,
+    *,
+    signal_id: SignalId = 0,
+    learn: bool = True,
+) -> Perception:
+    """Look at one signal: find its events, motifs and discords, recognize the patterns the
+    library knows, and learn from it.
+
+    1. events: jumps of the z-normalized signal larger than ``edge_threshold`` (the largest
+       within half a window);
+    2. discover: the top-k motifs and discords of the exact matrix profile; candidate windows
+       are the motif members, windows centred on the top-k events and, each of ``top_k`` times
+       with probability ``exploration_rate`` (seeded by ``seed`` and ``signal_id``), a random
+       window;
+    3. match: every library pattern is searched in the signal in one kernel; non-overlapping
+       windows correlating ``>= cluster_threshold`` are matches;
+    4. learn (unless ``learn=False``): each candidate, in that order, updates its most
+       correlated pattern when the correlation reaches ``cluster_threshold`` (moving it by
+       ``learning_rate``), else founds a new pattern (archiving the weakest when full).
+
+    Same signal, config, seed and ``signal_id``: the same result, bit for bit.
+
+    Parameters
+    ----------
+    signal : array_like
+        One 1-D numeric signal; NaN/inf allowed (windows holding them are skipped).
+    domain : str
+        The signal's domain tag; new patterns carry it.
+    library : PatternLibrary, optional
+        Patterns known so far, updated in place. A fresh library when omitted.
+    config : EngineConfig, optional
+        Defaults to the library's config, else :class:`EngineConfig` defaults.
+    signal_id : int or str
+        The signal's id (its index in a batch, or a key): provenance of new patterns and seed of
+        the exploration.
+    learn : bool
+        Whether to update the library.
+
+    Returns
+    -------
+    Perception
+
+    Raises
+    ------
+    InvalidSignalError, SignalTypeError
+        For a signal that is not 1-D numeric, holds no finite window, ...
+    InvalidWindowError
+        When the signal is shorter than :func:`min_signal_length` of the window.
+
+    Examples
+    --------
+    >>> import numpy as np, patternlab as pl
+    >>> from patternlab.synthetic import planted_signal
+    >>> p = planted_signal(4000, 64, seed=2)
+    >>> lib = pl.PatternLibrary(window=64)
+    >>> res = pl.perceive(p.signal, domain="demo", library=lib)
+    >>> len(res.new_patterns) > 0 and len(lib) == len(res.new_patterns)
+    True
+    """
+    T = v.as_signal(signal, "signal")
+    if config is None:
+        config = library.config if library is not None else EngineConfig()
+    if not isinstance(config, EngineConfig):
+        raise InvalidParameterError(f"config must be an EngineConfig; got {type(config).__name__}")
+    if library is None:
+        library = PatternLibrary(config.window, domain, config=config)
+    elif library.window != config.window:
+        raise InvalidParameterError(f"the library's window ({library.window}) differs from "
+                                    f"config.window ({config.window}): pass the same window")
+    if not isinstance(domain, str) or not domain:
+        raise InvalidParameterError(f"domain={domain!r} must be a non-empty string")
+    w = config.window
+    need = min_signal_length(w)
+    if T.shape[0] < need:
+        top = max((x for x in range(3, w) if min_signal_length(x) <= T.shape[0]), default=0)
+        if top:
+            fix = (f"pass a longer signal, or a smaller window: config=pl.EngineConfig(window={top}) "
+                   f"works for {T.shape[0]} samples")
+        else:
+            fix = (f"pass a longer signal: the smallest window, 3 (config=pl.EngineConfig(window=3)), "
+                   f"needs {min_signal_length(3)} samples")
+        raise InvalidWindowError(
+            f"the signal has {T.shape[0]} samples; perceive with window={w} needs at least {need}: "
+            f"{fix}")
+    v.check_has_finite_window(T, w, "signal")
+    mp = matrix_profile(T, w)
+    usable, Tm, s = _window_data(T, w)
+    events = matching.edges(T, config.edge_threshold, max(1, w // 2))
+    strength = _jumps(T, events)
+    motifs = mp.motifs(config.top_k)
+    discords = mp.discords(config.top_k)
+
+    matches: list[Match] = []
+    if len(library):
+        pat, off, corr = matching.match_prototypes(library._Z[: len(library)], Tm, s, usable,
+                                                   config.cluster_threshold)
+        ids = library.ids
+        matches = [Match(ids[p], int(o), float(c)) for p, o, c in zip(pat, off, corr)]
+
+    new: list[str] = []
+    updated: list[str] = []
+    if learn:
+        rng = _seed_for(config.seed, signal_id)
+        cands = _candidates(len(usable), w, motifs, events, strength, config, rng, usable)
+        for off in cands:
+            what, pid = library.learn(T[off:off + w], signal_id=signal_id, offset=off, domain=domain)
+            (new if what == "new" else updated).append(pid)
+    involved = dict.fromkeys([m.pattern_id for m in matches] + updated + new)
+    patterns = [library[pid] for pid in involved if pid in library]
+    return Perception(signal_id, domain, w, events, motifs, discords, matches,
+                      list(dict.fromkeys(new)), list(dict.fromkeys(updated)), patterns, mp)
+
+
+def _window_data(T: NDArray[np.float64], w: int) -> tuple[NDArray[np.bool_], NDArray[np.float64],
+                                                          NDArray[np.float64]]:
+    """Usable windows (finite, not constant), the centred signal and ``1 / ||x - mean||``."""
+    from .kernels.stats import window_stats
+
+    finite = np.isfinite(T)
+    Tm = np.where(finite, T - T[finite].mean(), 0.0)
+    _, _, sig2, valid, constant = window_stats(Tm, w)
+    usable = valid & ~constant
+    s = np.where(usable, 1.0 / np.sqrt(np.where(usable, sig2, 1.0)), 0.0)
+    return usable, np.ascontiguousarray(Tm), s
+
+
+def _jumps(T: NDArray[np.float64], events: NDArray[np.int64]) -> NDArray[np.float64]:
+    if not len(events):
+        return np.empty(0)
+    d = np.abs(T[events] - T[events - 1])
+    return np.where(np.isfinite(d), d, 0.0)

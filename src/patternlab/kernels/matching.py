@@ -1,0 +1,204 @@
+"""Pattern matching kernels: prototypes against signals, candidates against prototypes, edges.
+
+Prototypes are z-normalized to zero mean and **unit L2 norm**, so the Pearson correlation of a
+prototype ``z`` with a window ``x`` is ``sum(z * (x - mean(x))) / ||x - mean(x)||`` and, since
+``sum(z) == 0``, simply ``sum(z * x) * s`` with ``s = 1 / ||x - mean(x)||``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .._numba import FASTMATH_SAFE, JIT, JIT_PARALLEL
+
+#: Correlation reported for windows that cannot match (NaN/inf inside, or constant).
+NO_MATCH = -np.inf
+#: Windows per block of the sliding correlation: the accumulator stays in L1.
+_BLOCK = 1024
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def _correlate_one(z, Tc, s, usable, out):  # pragma: no cover - compiled
+    """``out[i]`` = correlation of the unit prototype ``z`` with window ``i`` of ``Tc``."""
+    w = z.shape[0]
+    n = s.shape[0]
+    acc = np.empty(_BLOCK)
+    for b0 in range(0, n, _BLOCK):
+        nb = min(_BLOCK, n - b0)
+        for x in range(nb):
+            acc[x] = 0.0
+        t = 0
+        while t + 4 <= w:  # four taps per pass: one load and store of the accumulator per 4 FMAs
+            z0, z1, z2, z3 = z[t], z[t + 1], z[t + 2], z[t + 3]
+            s0 = Tc[b0 + t:b0 + t + nb]
+            s1 = Tc[b0 + t + 1:b0 + t + 1 + nb]
+            s2 = Tc[b0 + t + 2:b0 + t + 2 + nb]
+            s3 = Tc[b0 + t + 3:b0 + t + 3 + nb]
+            for x in range(nb):
+                acc[x] += z0 * s0[x] + z1 * s1[x] + z2 * s2[x] + z3 * s3[x]
+            t += 4
+        while t < w:
+            zt = z[t]
+            seg = Tc[b0 + t:b0 + t + nb]
+            for x in range(nb):
+                acc[x] += zt * seg[x]
+            t += 1
+        for x in range(nb):
+            out[b0 + x] = acc[x] * s[b0 + x] if usable[b0 + x] else NO_MATCH
+
+
+@numba.njit(**JIT)
+def _peaks(corr, threshold, w, cand, order_key):  # pragma: no cover - compiled
+    """Non-overlapping windows with ``corr >= threshold``: the strongest first (the earliest on
+    ties), each blocking the windows within ``w - 1`` of it. Returns their offsets, ascending."""
+    nc = 0
+    for i in range(corr.shape[0]):
+        if corr[i] >= threshold:
+            cand[nc] = i
+            nc += 1
+    if nc == 0:
+        return cand[:0].copy()
+    for k in range(nc):
+        order_key[k] = -corr[cand[k]]
+    order = np.argsort(order_key[:nc], kind="mergesort")
+    taken = np.empty(nc, dtype=np.int64)
+    nt = 0
+    for k in order:
+        i = cand[k]
+        ok = True
+        for q in range(nt):
+            if abs(taken[q] - i) < w:
+                ok = False
+                break
+        if ok:
+            taken[nt] = i
+            nt += 1
+    return np.sort(taken[:nt])
+
+
+@numba.njit(**JIT_PARALLEL)
+def match_prototypes(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
+    """Occurrences of every prototype (rows of ``Z``) in one signal, in one kernel.
+
+    Returns ``(pattern, offset, correlation)`` arrays, sorted by pattern then offset: for each
+    prototype the non-overlapping windows whose correlation is ``>= threshold``.
+    """
+    L = Z.shape[0]
+    w = Z.shape[1]
+    n = s.shape[0]
+    cap = n // w + 2  # more non-overlapping windows cannot fit
+    offs = np.empty((L, cap), dtype=np.int64)
+    vals = np.empty((L, cap))
+    counts = np.zeros(L, dtype=np.int64)
+    for p in numba.prange(L):
+        corr = np.empty(n)
+        cand = np.empty(n, dtype=np.int64)
+        key = np.empty(n)
+        _correlate_one(Z[p], Tc, s, usable, corr)
+        hits = _peaks(corr, threshold, w, cand, key)
+        counts[p] = hits.shape[0]
+        for k in range(hits.shape[0]):
+            offs[p, k] = hits[k]
+            vals[p, k] = corr[hits[k]]
+    total = counts.sum()
+    pat = np.empty(total, dtype=np.int64)
+    off = np.empty(total, dtype=np.int64)
+    val = np.empty(total)
+    k = 0
+    for p in range(L):
+        for q in range(counts[p]):
+            pat[k] = p
+            off[k] = offs[p, q]
+            val[k] = vals[p, q]
+            k += 1
+    return pat, off, val
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def nearest_prototypes(C, Z, nz):  # pragma: no cover - compiled
+    """For each unit candidate (row of ``C``), the best of the first ``nz`` prototypes of ``Z``
+    by correlation (the smallest index on ties). Returns ``(index, correlation)``; ``-1`` and
+    ``-inf`` when there is no prototype."""
+    nc = C.shape[0]
+    w = C.shape[1]
+    best = np.full(nc, -1, dtype=np.int64)
+    bval = np.full(nc, -np.inf)
+    for c in range(nc):
+        for p in range(nz):
+            acc = 0.0
+            for t in range(w):
+                acc += C[c, t] * Z[p, t]
+            if acc > bval[c]:
+                bval[c] = acc
+                best[c] = p
+    return best, bval
+
+
+@numba.njit(**JIT)
+def unit_normalize(x):  # pragma: no cover - compiled
+    """``(x - mean) / ||x - mean||``; all zeros when ``x`` is constant or not finite."""
+    w = x.shape[0]
+    out = np.zeros(w)
+    c = x[0]
+    acc = 0.0
+    for t in range(w):
+        if not np.isfinite(x[t]):
+            return out
+        acc += x[t] - c
+    mean = c + acc / w
+    q = 0.0
+    for t in range(w):
+        d = x[t] - mean
+        out[t] = d
+        q += d * d
+    if not q > 0.0:
+        return np.zeros(w)
+    inv = 1.0 / np.sqrt(q)
+    for t in range(w):
+        out[t] *= inv
+    return out
+
+
+@numba.njit(**JIT)
+def edges(T, threshold, radius):  # pragma: no cover - compiled
+    """Events: positions ``i + 1`` where the z-normalized signal jumps by more than ``threshold``
+    between samples ``i`` and ``i + 1`` and the jump is the largest within ``radius`` samples
+    (the earliest such jump on ties). Non-finite samples never make an event."""
+    n = T.shape[0]
+    mean = 0.0
+    cnt = 0
+    for t in range(n):
+        if np.isfinite(T[t]):
+            mean += T[t]
+            cnt += 1
+    if cnt < 2:
+        return np.empty(0, dtype=np.int64)
+    mean /= cnt
+    var = 0.0
+    for t in range(n):
+        if np.isfinite(T[t]):
+            var += (T[t] - mean) ** 2
+    std = np.sqrt(var / cnt)
+    if not std > 0.0:
+        return np.empty(0, dtype=np.int64)
+    d = np.zeros(max(n - 1, 0))
+    for t in range(n - 1):
+        j = abs(T[t + 1] - T[t]) / std
+        d[t] = j if np.isfinite(j) else 0.0
+    out = np.empty(d.shape[0], dtype=np.int64)
+    k = 0
+    for t in range(d.shape[0]):
+        if d[t] <= threshold:
+            continue
+        lo = max(0, t - radius)
+        hi = min(d.shape[0], t + radius + 1)
+        keep = True
+        for u in range(lo, hi):
+            if d[u] > d[t] or (d[u] == d[t] and u < t):
+                keep = False
+                break
+        if keep:
+            out[k] = t + 1
+            k += 1
+    return out[:k].copy()

@@ -1,0 +1,429 @@
+"""Pattern and PatternLibrary: the learned, shared vocabulary of recurring shapes."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .config import EngineConfig
+from .errors import InvalidParameterError, InvalidSignalError, PatternNotFoundError
+from .kernels.matching import nearest_prototypes, unit_normalize
+
+__all__ = ["Pattern", "PatternLibrary", "pattern_id"]
+
+SignalId = int | str
+
+
+def pattern_id(domain: str, window: int, signal_id: SignalId, offset: int) -> str:
+    """The stable id of a pattern first seen in ``signal_id`` at ``offset``: a digest of its
+    provenance, never of time or of the worker that found it.
+
+    Examples
+    --------
+    >>> from patternlab.library import pattern_id
+    >>> pattern_id("audio", 64, 7, 1200)
+    'audio-64-0c9e6b0ed2b1'
+    """
+    key = f"{domain}\x1f{window}\x1f{type(signal_id).__name__}:{signal_id}\x1f{offset}"
+    return f"{domain}-{window}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+@dataclass(frozen=True, eq=False)
+class Pattern:
+    """One learned pattern.
+
+    Attributes
+    ----------
+    id : str
+        Stable id derived from the provenance (see :func:`pattern_id`).
+    domain : str
+        The domain tag of the signals it was learned from.
+    window : int
+        Its length.
+    prototype : ndarray
+        The z-normalized shape (zero mean, unit L2 norm; multiply by ``sqrt(window)`` for unit
+        standard deviation). Read-only.
+    support : int
+        Number of instances absorbed, the founding one included.
+    first_seen : tuple
+        ``(signal id, offset)`` where it was founded.
+    last_updated : tuple
+        ``(signal id, offset)`` of the last instance absorbed.
+    """
+
+    id: str
+    domain: str
+    window: int
+    prototype: NDArray[np.float64]
+    support: int
+    first_seen: tuple[SignalId, int]
+    last_updated: tuple[SignalId, int]
+
+    def __repr__(self) -> str:
+        return (f"Pattern(id={self.id!r}, support={self.support}, first_seen={self.first_seen}, "
+                f"last_updated={self.last_updated})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Pattern):
+            return NotImplemented
+        return (self.id == other.id and self.domain == other.domain and self.window == other.window
+                and self.support == other.support and self.first_seen == other.first_seen
+                and self.last_updated == other.last_updated
+                and np.array_equal(self.prototype, other.prototype))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _unit(x: ArrayLike, window: int, what: str) -> NDArray[np.float64]:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.shape != (window,):
+        raise InvalidSignalError(f"{what} has shape {arr.shape}; the library's window is {window}: "
+                                 f"pass {window} samples")
+    z = unit_normalize(np.ascontiguousarray(arr))
+    if not z.any():
+        raise InvalidSignalError(f"{what} is constant or holds NaN/inf: it has no shape to learn; "
+                                 "pass a finite, non-constant window")
+    return z
+
+
+class PatternLibrary:
+    """The patterns of one window length (and usually one domain).
+
+    Prototypes live in one ``(n, window)`` array, so that searching a candidate against every
+    pattern, or every pattern in a signal, is one numba kernel call.
+
+    Parameters
+    ----------
+    window : int, optional
+        Pattern length (default: ``config.window``).
+    domain : str, optional
+        Default domain of new patterns.
+    config : EngineConfig, optional
+        Supplies ``cluster_threshold``, ``learning_rate`` and ``max_patterns``.
+
+    Examples
+    --------
+    >>> import numpy as np, patternlab as pl
+    >>> lib = pl.PatternLibrary(window=8)
+    >>> p = lib.add(np.arange(8.0), signal_id=0, offset=0)
+    >>> len(lib), lib.nearest(np.arange(8.0) * 2 + 5)[0][1]
+    (1, 1.0)
+    """
+
+    def __init__(self, window: int | None = None, domain: str = "default", *,
+                 config: EngineConfig | None = None) -> None:
+        cfg = config if config is not None else EngineConfig()
+        if window is None:
+            window = cfg.window
+        if window != cfg.window:
+            cfg = cfg.replace(window=window)
+        self.config = cfg
+        self.window = cfg.window
+        if not isinstance(domain, str) or not domain:
+            raise InvalidParameterError(f"domain={domain!r} must be a non-empty string")
+        self.domain = domain
+        self._Z = np.zeros((8, self.window))
+        self._support = np.zeros(8, dtype=np.int64)
+        self._meta: list[tuple[str, str, tuple[SignalId, int], tuple[SignalId, int]]] = []
+        self._index: dict[str, int] = {}
+        self.archived: list[Pattern] = []
+
+    # -- container protocol -------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._meta)
+
+    def __iter__(self) -> Iterator[Pattern]:
+        return (self._pattern(i) for i in range(len(self)))
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._index
+
+    def __getitem__(self, key: str | int) -> Pattern:
+        if isinstance(key, str):
+            if key not in self._index:
+                raise PatternNotFoundError(f"no pattern {key!r} in this library ({len(self)} patterns)")
+            return self._pattern(self._index[key])
+        n = len(self)
+        if not -n <= key < n:
+            raise PatternNotFoundError(f"pattern index {key} out of range for {n} patterns")
+        return self._pattern(key % n)
+
+    def __repr__(self) -> str:
+        return (f"<PatternLibrary domain={self.domain!r} window={self.window}: {len(self)} patterns, "
+                f"{len(self.archived)} archived>")
+
+    def _pattern(self, i: int) -> Pattern:
+        pid, domain, first, last = self._meta[i]
+        z = self._Z[i].copy()
+        z.setflags(write=False)
+        return Pattern(pid, domain, self.window, z, int(self._support[i]), first, last)
+
+    # -- arrays -------------------------------------------------------------------------------
+    @property
+    def ids(self) -> list[str]:
+        """Pattern ids, in library order."""
+        return [m[0] for m in self._meta]
+
+    @property
+    def prototypes(self) -> NDArray[np.float64]:
+        """A copy of the ``(n, window)`` prototype array."""
+        return self._Z[: len(self)].copy()
+
+    @property
+    def supports(self) -> NDArray[np.int64]:
+        """A copy of the supports."""
+        return self._support[: len(self)].copy()
+
+    def _grow(self) -> None:
+        if len(self) == self._Z.shape[0]:
+            self._Z = np.concatenate([self._Z, np.zeros_like(self._Z)])
+            self._support = np.concatenate([self._support, np.zeros_like(self._support)])
+
+    # -- learning ------------------------------------------------------------------------------
+    def _unique_id(self, pid: str) -> str:
+        taken = set(self._index) | {p.id for p in self.archived}
+        if pid not in taken:
+            return pid
+        k = 1
+        while f"{pid}-{k}" in taken:
+            k += 1
+        return f"{pid}-{k}"
+
+    def _insert(self, z: NDArray[np.float64], pid: str, domain: str, support: int,
+                first: tuple[SignalId, int], last: tuple[SignalId, int]) -> str:
+        if len(self) >= self.config.max_patterns:
+            self._archive_weakest()
+        self._grow()
+        i = len(self)
+        self._Z[i] = z
+        self._support[i] = support
+        self._meta.append((pid, domain, first, last))
+        self._index[pid] = i
+        return pid
+
+    def _archive_weakest(self) -> None:
+        """Move the lowest-support pattern (the oldest on ties) to :attr:`archived`."""
+        i = int(np.argmin(self._support[: len(self)]))
+        self.archived.append(self._pattern(i))
+        self._remove(i)
+
+    def _remove(self, i: int) -> None:
+        n = len(self)
+        self._Z[i:n - 1] = self._Z[i + 1:n]
+        self._support[i:n - 1] = self._support[i + 1:n]
+        del self._meta[i]
+        self._index = {m[0]: k for k, m in enumerate(self._meta)}
+
+    def add(self, values: ArrayLike, *, signal_id: SignalId, offset: int, domain: str | None = None,
+            support: int = 1) -> Pattern:
+        """Found a new pattern from ``values`` (a window of the signal ``signal_id`` at ``offset``).
+
+        When the library is full, the lowest-support pattern is archived first (kept in
+        :attr:`archived`, restorable with :meth:`restore`).
+        """
+        z = _unit(values, self.window, "the new pattern")
+        dom = self.domain if domain is None else domain
+        pid = self._unique_id(pattern_id(dom, self.window, signal_id, int(offset)))
+        prov = (signal_id, int(offset))
+        return self[self._insert(z, pid, dom, int(support), prov, prov)]
+
+    def nearest(self, windows: ArrayLike) -> tuple[list[str | None], NDArray[np.float64]]:
+        """The most correlated pattern of each window (rows of ``windows``, or one window).
+
+        Returns ``(ids, correlations)``; ``None`` and ``-inf`` where the library is empty or the
+        window is constant or not finite.
+        """
+        arr = np.asarray(windows, dtype=np.float64)
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != self.window:
+            raise InvalidSignalError(f"windows of shape {arr.shape} do not match the library's window "
+                                     f"{self.window}: pass (k, {self.window}) or ({self.window},)")
+        C = np.stack([unit_normalize(np.ascontiguousarray(r)) for r in arr]) if len(arr) else arr
+        idx, corr = nearest_prototypes(C, self._Z, len(self))
+        valid = C.any(axis=1)
+        ids = [self._meta[k][0] if (k >= 0 and ok) else None for k, ok in zip(idx, valid)]
+        return ids, np.where(valid, corr, -np.inf)
+
+    def learn(self, values: ArrayLike, *, signal_id: SignalId, offset: int,
+              domain: str | None = None) -> tuple[str, str]:
+        """Absorb one instance: move the most correlated pattern towards it when the correlation
+        reaches ``cluster_threshold``, else found a new pattern.
+
+        Returns ``("updated" | "new", pattern id)``.
+        """
+        z = _unit(values, self.window, "the instance")
+        idx, corr = nearest_prototypes(z[None, :], self._Z, len(self))
+        if idx[0] >= 0 and corr[0] >= self.config.cluster_threshold:
+            i = int(idx[0])
+            lr = self.config.learning_rate
+            moved = unit_normalize((1.0 - lr) * self._Z[i] + lr * z)
+            if moved.any():  # opposite shapes cannot cancel at threshold > 0, but stay safe
+                self._Z[i] = moved
+            self._support[i] += 1
+            pid, dom, first, _ = self._meta[i]
+            self._meta[i] = (pid, dom, first, (signal_id, int(offset)))
+            return "updated", pid
+        dom = self.domain if domain is None else domain
+        pid = self._unique_id(pattern_id(dom, self.window, signal_id, int(offset)))
+        prov = (signal_id, int(offset))
+        return "new", self._insert(z, pid, dom, 1, prov, prov)
+
+    def restore(self, pid: str) -> Pattern:
+        """Bring an archived pattern back into the library."""
+        for k, p in enumerate(self.archived):
+            if p.id == pid:
+                del self.archived[k]
+                self._insert(np.asarray(p.prototype), p.id, p.domain, p.support, p.first_seen,
+                             p.last_updated)
+                return self[pid]
+        raise PatternNotFoundError(f"no archived pattern {pid!r} ({len(self.archived)} archived)")
+
+    # -- merging ------------------------------------------------------------------------------
+    def copy(self) -> PatternLibrary:
+        """An independent copy."""
+        out = PatternLibrary(self.window, self.domain, config=self.config)
+        out._Z = self._Z.copy()
+        out._support = self._support.copy()
+        out._meta = list(self._meta)
+        out._index = dict(self._index)
+        out.archived = list(self.archived)
+        return out
+
+    def merge(self, other: PatternLibrary) -> PatternLibrary:
+        """A new library: this one with the patterns of ``other`` folded in, in ``other``'s order.
+
+        A pattern of ``other`` with the same id as one here, or whose prototype correlates
+        ``>= cluster_threshold`` with its nearest pattern here, is combined with it: prototypes
+        averaged weighted by support (then normalized), supports added, the earlier provenance
+        and this library's id kept. Otherwise it is added. The result depends only on the two
+        libraries and the order of the fold: merge a list of libraries with
+        :meth:`merge_all`, which fixes that order.
+        """
+        if other.window != self.window:
+            raise InvalidParameterError(f"cannot merge a library of window {other.window} into one "
+                                        f"of window {self.window}")
+        out = self.copy()
+        thr = out.config.cluster_threshold
+        for k in range(len(other)):
+            pid, dom, first, last = other._meta[k]
+            z = other._Z[k]
+            s = int(other._support[k])
+            if pid in out._index:
+                i = out._index[pid]
+            else:
+                idx, corr = nearest_prototypes(z[None, :], out._Z, len(out))
+                i = int(idx[0]) if idx[0] >= 0 and corr[0] >= thr else -1
+            if i < 0:
+                out._insert(z.copy(), out._unique_id(pid), dom, s, first, last)
+                continue
+            s0 = int(out._support[i])
+            merged = unit_normalize((s0 * out._Z[i] + s * z) / (s0 + s))
+            if merged.any():
+                out._Z[i] = merged
+            out._support[i] = s0 + s
+            pid0, dom0, first0, last0 = out._meta[i]
+            keep_first = first0 if _order(first0) <= _order(first) else first
+            keep_last = last0 if _order(last0) >= _order(last) else last
+            out._meta[i] = (pid0, dom0, keep_first, keep_last)
+        out.archived.extend(p for p in other.archived if p.id not in {q.id for q in out.archived})
+        return out
+
+    @staticmethod
+    def merge_all(libraries: Iterable[PatternLibrary],
+                  key: Any = None) -> PatternLibrary:
+        """Merge libraries in a defined order: sorted by ``key`` (e.g. partition index) when
+        given, else in the order given. Same libraries and key: same result, whatever order
+        they arrived in."""
+        libs = list(libraries)
+        if not libs:
+            raise InvalidParameterError("merge_all needs at least one library")
+        if key is not None:
+            libs = sorted(libs, key=key)
+        out = libs[0].copy()
+        for lib in libs[1:]:
+            out = out.merge(lib)
+        return out
+
+    # -- export -------------------------------------------------------------------------------
+    def to_arrays(self) -> dict[str, NDArray[Any]]:
+        """Plain arrays (no pickle, no objects): ids, domains, prototypes, supports and
+        provenance. :meth:`from_arrays` rebuilds the library exactly (archive excluded)."""
+        def sig(v: SignalId) -> str:
+            return f"s:{v}" if isinstance(v, str) else f"i:{int(v)}"
+
+        first_sig = np.array([sig(m[2][0]) for m in self._meta], dtype=str)
+        first_off = np.array([m[2][1] for m in self._meta], dtype=np.int64)
+        last_sig = np.array([sig(m[3][0]) for m in self._meta], dtype=str)
+        last_off = np.array([m[3][1] for m in self._meta], dtype=np.int64)
+        return {
+            "window": np.array(self.window, dtype=np.int64),
+            "ids": np.array(self.ids, dtype=str),
+            "domains": np.array([m[1] for m in self._meta], dtype=str),
+            "prototypes": self.prototypes,
+            "supports": self.supports,
+            "first_signal": first_sig,
+            "first_offset": first_off,
+            "last_signal": last_sig,
+            "last_offset": last_off,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, ArrayLike], *, domain: str | None = None,
+                    config: EngineConfig | None = None) -> PatternLibrary:
+        """Rebuild a library from :meth:`to_arrays` output."""
+        window = int(np.asarray(arrays["window"]))
+        ids = [str(x) for x in np.asarray(arrays["ids"])]
+        domains = [str(x) for x in np.asarray(arrays["domains"])]
+        Z = np.asarray(arrays["prototypes"], dtype=np.float64).reshape(len(ids), window)
+        lib = cls(window, domain or (domains[0] if domains else "default"), config=config)
+
+        def sig(x: str) -> SignalId:
+            return x[2:] if x.startswith("s:") else int(x[2:])
+
+        for k, pid in enumerate(ids):
+            lib._insert(Z[k].copy(), pid, domains[k], int(np.asarray(arrays["supports"])[k]),
+                        (sig(str(np.asarray(arrays["first_signal"])[k])),
+                         int(np.asarray(arrays["first_offset"])[k])),
+                        (sig(str(np.asarray(arrays["last_signal"])[k])),
+                         int(np.asarray(arrays["last_offset"])[k])))
+        return lib
+
+    # -- Jupyter ------------------------------------------------------------------------------
+    def _repr_html_(self, max_rows: int = 50) -> str:
+        rows = []
+        for i in range(min(len(self), max_rows)):
+            pid, dom, first, _ = self._meta[i]
+            rows.append(
+                f"<tr><td><code>{html.escape(pid)}</code></td><td>{html.escape(dom)}</td>"
+                f"<td style='text-align:right'>{int(self._support[i])}</td>"
+                f"<td>{html.escape(str(first))}</td><td>{_sparkline(self._Z[i])}</td></tr>")
+        more = (f"<tr><td colspan=5>... {len(self) - max_rows} more</td></tr>"
+                if len(self) > max_rows else "")
+        return (f"<div><b>PatternLibrary</b> domain <code>{html.escape(self.domain)}</code>, "
+                f"window {self.window}: {len(self)} patterns, {len(self.archived)} archived"
+                "<table><thead><tr><th>id</th><th>domain</th><th>support</th><th>first seen</th>"
+                f"<th>prototype</th></tr></thead><tbody>{''.join(rows)}{more}</tbody></table></div>")
+
+
+def _order(prov: tuple[SignalId, int]) -> tuple[int, str, int]:
+    """A total order on provenances: integer signal ids before string ones."""
+    sid, off = prov
+    return (0, f"{sid:020d}", off) if isinstance(sid, int) else (1, str(sid), off)
+
+
+def _sparkline(z: NDArray[np.float64], width: int = 120, height: int = 24) -> str:
+    """An inline SVG polyline of a prototype."""
+    lo, hi = float(z.min()), float(z.max())
+    span = hi - lo or 1.0
+    xs = np.linspace(1, width - 1, z.shape[0])
+    ys = height - 1 - (z - lo) / span * (height - 2)
+    pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
+    return (f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}'>"
+            f"<polyline fill='none' stroke='#1f77b4' stroke-width='1.2' points='{pts}'/></svg>")
