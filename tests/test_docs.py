@@ -15,10 +15,13 @@ def test_readme_has_examples() -> None:
     assert BLOCKS
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_example_runs(block: str, capsys: pytest.CaptureFixture[str]) -> None:
-    exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
-    assert "Motif(" in capsys.readouterr().out
+def test_readme_examples_run_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    """The blocks build on each other, as a reader types them into one session."""
+    namespace: dict[str, object] = {"__name__": "readme"}
+    for block in BLOCKS:
+        exec(compile(block, "README.md", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "Motif(" in out and "Discord(" in out and "<Perception" in out
 
 
 def test_readme_starts_with_the_two_commands() -> None:
