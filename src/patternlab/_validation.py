@@ -159,7 +159,7 @@ def as_threads(threads: Any) -> int | None:
 
     if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, numbers.Integral):
         raise InvalidParameterError(f"threads must be a positive integer or None; got {threads!r:.40}")
-    top = numba.config.NUMBA_NUM_THREADS
+    top = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
     if not 1 <= int(threads) <= top:
         raise InvalidParameterError(f"threads={int(threads)} is out of range: pass 1 <= threads <= {top}")
     return int(threads)

@@ -247,9 +247,9 @@ class PatternLibrary:
                                      f"{self.window}: pass (k, {self.window}) or ({self.window},)")
         C = np.stack([unit_normalize(np.ascontiguousarray(r)) for r in arr]) if len(arr) else arr
         idx, corr = nearest_prototypes(C, self._Z, len(self))
-        valid = C.any(axis=1)
+        valid = [bool(x) for x in np.atleast_1d(C.any(axis=1))]
         ids = [self._meta[k][0] if (k >= 0 and ok) else None for k, ok in zip(idx, valid)]
-        return ids, np.where(valid, corr, -np.inf)
+        return ids, np.where(np.array(valid, dtype=bool), corr, -np.inf)
 
     def learn(self, values: ArrayLike, *, signal_id: SignalId, offset: int,
               domain: str | None = None) -> tuple[str, str]:

@@ -40,7 +40,7 @@ class Motif(NamedTuple):
 class Discord(NamedTuple):
     """A discord: the window ``index`` whose nearest neighbour ``neighbor`` is far away."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as the name users expect
     distance: float
     neighbor: int
 
