@@ -16,6 +16,13 @@ def test_ruff_clean() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_typed_outside_kernels() -> None:
+    """Type hints outside the numba kernels are checked by mypy (configuration in pyproject)."""
+    out = subprocess.run([sys.executable, "-m", "mypy", "src/patternlab"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
 def test_modules_stay_small() -> None:
     """STYLE: a file per idea, well under 800 lines."""
     big = {str(p.relative_to(ROOT)): n for p in (ROOT / "src").rglob("*.py")
