@@ -28,7 +28,7 @@ def pattern_id(domain: str, window: int, signal_id: SignalId, offset: int) -> st
     --------
     >>> from patternlab.library import pattern_id
     >>> pattern_id("audio", 64, 7, 1200)
-    'audio-64-0c9e6b0ed2b1'
+    'audio-64-8dc863553b86'
     """
     key = f"{domain}\x1f{window}\x1f{type(signal_id).__name__}:{signal_id}\x1f{offset}"
     return f"{domain}-{window}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
@@ -112,8 +112,9 @@ class PatternLibrary:
     >>> import numpy as np, patternlab as pl
     >>> lib = pl.PatternLibrary(window=8)
     >>> p = lib.add(np.arange(8.0), signal_id=0, offset=0)
-    >>> len(lib), lib.nearest(np.arange(8.0) * 2 + 5)[0][1]
-    (1, 1.0)
+    >>> ids, corr = lib.nearest(np.arange(8.0) * 2 + 5)
+    >>> len(lib), ids == [p.id], round(float(corr[0]), 12)
+    (1, True, 1.0)
     """
 
     def __init__(self, window: int | None = None, domain: str = "default", *,

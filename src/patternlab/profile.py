@@ -58,24 +58,64 @@ class _Windows(NamedTuple):
     e_d: NDArray[Any]
 
 
-def _windows(T: NDArray[np.float64], m: int, dtype: type) -> _Windows:
+#: float32 searches only series whose non-constant windows have spreads within this factor of
+#: each other; beyond it float32 rounding of the covariances would swamp the flattest windows'
+#: correlations, and the search runs in float64 instead.
+FLOAT32_MIN_SPREAD_RATIO = 1e-2
+
+
+def _stats(T: NDArray[np.float64], m: int) -> tuple[Any, ...]:
     # Scale by a power of two so that max |T| is about 1: exact (z-normalization is scale-free and
-    # the scaling rounds nothing), and no window sum can overflow, in float64 or float32.
+    # the scaling rounds nothing), and no difference of samples can overflow.
     finite = np.isfinite(T)
     big = float(np.abs(T[finite]).max()) if finite.any() else 0.0
     if big > 0.0:
         T = np.ldexp(T, -int(np.frexp(big)[1]))
     Tc, mu, sig2, valid, constant = stats.window_stats(T, m)
+    return Tc, mu, sig2, valid, constant
+
+
+def _float32_scale(sig2: NDArray[np.float64], valid: NDArray[np.bool_], constant: NDArray[np.bool_],
+                   m: int) -> int | None:
+    """The power of two that brings the largest window spread to about 1, or None when the
+    spreads are too far apart for a float32 search (see :data:`FLOAT32_MIN_SPREAD_RATIO`)."""
+    spread = np.sqrt(sig2[valid & ~constant] / m)
+    if spread.size == 0:
+        return 0
+    if spread.min() < FLOAT32_MIN_SPREAD_RATIO * spread.max():
+        return None
+    return -int(np.frexp(spread.max())[1])
+
+
+def _windows(raw: tuple[Any, ...], m: int, dtype: type, shift: int = 0) -> _Windows:
+    """Kernel inputs from :func:`_stats`, scaled by ``2**shift`` (exact) for float32 ranges."""
+    Tc, mu, sig2, valid, constant = raw
+    if shift:
+        Tc, mu, sig2 = np.ldexp(Tc, shift), np.ldexp(mu, shift), np.ldexp(sig2, 2 * shift)
     s, e = stats.correlation_terms(mu, sig2, valid, constant)
     df, dg = stats.diagonal_terms(Tc, mu, m)
     return _Windows(Tc, mu, s, e, df.astype(dtype), dg.astype(dtype), s.astype(dtype), e.astype(dtype))
+
+
+def _prepare(series: list[NDArray[np.float64]], m: int, dtype: type) -> tuple[list[_Windows], type]:
+    """Kernel inputs of each series and the dtype the search will really use: float32 only when
+    asked for and every series' spreads fit it."""
+    raw = [_stats(T, m) for T in series]
+    shifts: list[int] = [0] * len(raw)
+    if dtype == np.float32:
+        found = [_float32_scale(r[2], r[3], r[4], m) for r in raw]
+        if all(x is not None for x in found):
+            shifts = [int(x) for x in found]  # type: ignore[arg-type]
+        else:
+            dtype = np.float64
+    return [_windows(r, m, dtype, k) for r, k in zip(raw, shifts)], dtype
 
 
 def _triangle(A: _Windows, B: _Windows, m: int, kmin: int, dtype: type) -> tuple[NDArray[Any], ...]:
     R, K = TILES[dtype]
     index_like = np.empty(0, dtype=np.int32 if max(len(A.s), len(B.s)) < 2**31 - 2 else np.int64)
     return mpk.upper_triangle(A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d,
-                              B.e_d, m, kmin, R, K, get_num_threads(), index_like)
+                              B.e_d, m, kmin, len(B.s), R, K, get_num_threads(), index_like)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -102,8 +142,10 @@ class MatrixProfile:
     self_join : bool
         Whether this is the profile of a series against itself.
     dtype : str
-        The precision of the search (``"float64"`` or ``"float32"``). Reported distances are
-        always recomputed exactly in float64 for the neighbour found.
+        The precision the search really ran in (``"float64"`` or ``"float32"``): a float32
+        search falls back to float64 when the series' window spreads are more than a factor
+        ``1 / FLOAT32_MIN_SPREAD_RATIO`` (100) apart. Reported distances are always recomputed
+        exactly in float64 for the neighbour found.
     """
 
     P: NDArray[np.float64]
@@ -208,7 +250,9 @@ def matrix_profile(
         A second series for an AB-join.
     dtype : {"float64", "float32"}
         Precision of the search. ``float32`` is faster; it may pick a neighbour whose distance is
-        within about 1e-3 of the best one. Reported distances are exact in both modes.
+        within about 1e-3 of the best one. Reported distances are exact in both modes. Series
+        whose window spreads are more than a factor 100 apart are searched in float64 anyway
+        (``MatrixProfile.dtype`` says which ran).
     threads : int, optional
         Number of numba threads (default: all).
 
@@ -247,7 +291,7 @@ def matrix_profile(
 
 def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None) -> MatrixProfile:
     excl = v.exclusion_zone(m)
-    A = _windows(T, m, dt)
+    (A,), dt = _prepare([T], m, dt)
     with numba_threads(threads):
         rowP, rowI, colP, colI = _triangle(A, A, m, excl + 1, dt)
         PR, IR = exact.resolve_rows(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, rowP, rowI)
@@ -259,8 +303,7 @@ def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None) ->
 
 def _ab_join(TA: NDArray[np.float64], TB: NDArray[np.float64], m: int, dt: type,
              threads: int | None) -> MatrixProfile:
-    A = _windows(TA, m, dt)
-    B = _windows(TB, m, dt)
+    (A, B), dt = _prepare([TA, TB], m, dt)
     with numba_threads(threads):
         # cells j >= i: rows of A, columns of B; cells j < i: rows of B, columns of A
         rowP, rowI, _, _ = _triangle(A, B, m, 0, dt)
@@ -307,8 +350,7 @@ def distance_profile(Q: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:
             "drop or interpolate them first"
         )
     v.check_has_finite_window(T, m, "T")
-    q = _windows(Q, m, np.float64)
-    t = _windows(T, m, np.float64)
+    (q, t), _ = _prepare([Q, T], m, np.float64)
     return exact.distance_profile(q.Tc, q.mu, q.s, q.e, t.Tc, t.mu, t.s, t.e, m)
 
 

@@ -141,6 +141,15 @@ def _find(cov, dfi, dgi, si, ei, dfB, dgB, sB, eB, update, plain, rmax):  # prag
     return best
 
 
+@numba.njit(**JIT)
+def _keep(P, I, x, p, j):  # pragma: no cover - compiled
+    """Record ``(p, j)`` for row ``x`` if it beats what is there: a larger correlation, or an
+    equal one with a smaller index (so the result never depends on the order tiles are folded)."""
+    if p > P[x] or I[x] < 0 or j < I[x]:
+        P[x] = p
+        I[x] = j
+
+
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
 def tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, r1, k0, k1,
          acc, cov, nxt, rowP, rowI, row_off, colP, colI, col_off):  # pragma: no cover - compiled
@@ -148,7 +157,10 @@ def tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, r1, k
 
     ``rowP/rowI`` hold the best correlation and its column for rows ``row_off + x``; ``colP/colI``
     the best correlation and its row for columns ``col_off + x``. Existing values are improved in
-    place (strictly greater wins, so on equal values the earlier, smaller index is kept).
+    place. Rows keep the largest correlation and, on ties, the smallest column. Columns keep the
+    first largest correlation in the order rows are folded: rows ascend within a tile, and
+    :func:`sweep` visits the bands of a row block from the last to the first, so that rows also
+    ascend across tiles and ties go to the smallest row there too.
     ``acc`` (float64), ``cov`` and ``nxt`` are scratch buffers of at least ``k1 - k0`` elements.
     """
     lB = sB.shape[0]
@@ -174,16 +186,15 @@ def tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, r1, k
                                 sA[i + 1], dfB[base:end + 1], dgB[base:end + 1], sB[base:end + 1],
                                 colP[c0:c0 + nk + 1], colI[c0:c0 + nk + 1], i, lo)
             x = i - row_off
-            if rm > rowP[x]:
-                rowP[x] = rm
-                rowI[x] = base + _find(cov[:nk], dfA[i], dgA[i], sA[i], zero, dfB[base:end],
-                                       dgB[base:end], sB[base:end], eB[base:end], True, True, rm)
-            if rm1 > rowP[x + 1]:
-                rowP[x + 1] = rm1
-                rowI[x + 1] = base + 1 + _find(nxt[:nk], zero, zero, sA[i + 1], zero,
-                                               dfB[base + 1:end + 1], dgB[base + 1:end + 1],
-                                               sB[base + 1:end + 1], eB[base + 1:end + 1],
-                                               False, True, rm1)
+            if rm >= rowP[x]:
+                j = base + _find(cov[:nk], dfA[i], dgA[i], sA[i], zero, dfB[base:end],
+                                 dgB[base:end], sB[base:end], eB[base:end], True, True, rm)
+                _keep(rowP, rowI, x, rm, j)
+            if rm1 >= rowP[x + 1]:
+                j = base + 1 + _find(nxt[:nk], zero, zero, sA[i + 1], zero, dfB[base + 1:end + 1],
+                                     dgB[base + 1:end + 1], sB[base + 1:end + 1],
+                                     eB[base + 1:end + 1], False, True, rm1)
+                _keep(rowP, rowI, x + 1, rm1, j)
             cov, nxt = nxt, cov
             i += 2
             continue
@@ -192,10 +203,10 @@ def tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, r1, k
                   sB[base:end], eB[base:end], colP[c0:c0 + nk], colI[c0:c0 + nk], i, i > r0,
                   plain, lo)
         x = i - row_off
-        if rm > rowP[x]:
-            rowP[x] = rm
-            rowI[x] = base + _find(cov[:nk], zero, zero, sA[i], eA[i], dfB[base:end], dgB[base:end],
-                                   sB[base:end], eB[base:end], False, plain, rm)
+        if rm >= rowP[x]:
+            j = base + _find(cov[:nk], zero, zero, sA[i], eA[i], dfB[base:end], dgB[base:end],
+                             sB[base:end], eB[base:end], False, plain, rm)
+            _keep(rowP, rowI, x, rm, j)
         i += 1
 
 
@@ -227,41 +238,71 @@ def merge_max(P, I, P2, I2):  # pragma: no cover - compiled
             I[x] = I2[x]
 
 
-@numba.njit(fastmath=FASTMATH_FINITE, **JIT_PARALLEL)
-def upper_triangle(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, kmin, R, K,
-                   nthreads, index_like):  # pragma: no cover - compiled
-    """Row and column maxima over all cells ``j - i >= kmin`` of the A x B correlation matrix.
-
-    Tiles are dealt round-robin to ``nthreads`` workers, each with private full-length maxima,
-    merged at the end. Returns ``(rowP, rowI, colP, colI)`` as correlations (``EMPTY`` where a
-    row or column has no cell). Indices have the dtype of ``index_like`` (int32 halves the
-    memory traffic of the column updates wherever the series has fewer than 2**31 windows).
-    """
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def sweep(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, kmin, kmax, R, K, first,
+          step, rowP, rowI, colP, colI):  # pragma: no cover - compiled
+    """Fold tiles ``first, first + step, ...`` of the canonical decomposition of the cells
+    ``kmin <= j - i < kmax`` (``kmax - kmin`` a multiple of ``K``, or ``kmax >= len(B)``) into
+    the given maxima. ``spB`` is :func:`special_prefix` of ``eB``."""
     lA = sA.shape[0]
     lB = sB.shape[0]
     nrb, nbands = n_tiles(lA, lB, kmin, R, K)
+    nbands = min(nbands, (kmax - kmin + K - 1) // K)
+    acc = np.empty(K, dtype=np.float64)
+    # one allocation, the two halves 80 bytes apart from a multiple of 4 KiB (no 4K aliasing)
+    scratch = np.empty(2 * K + 20, dtype=sA.dtype)
+    cov = scratch[:K]
+    nxt = scratch[K + 20:]
+    for tix in range(first, nrb * nbands, step):
+        a = tix // nbands
+        b = nbands - 1 - (tix - a * nbands)  # last band first: rows ascend for every column
+        r0 = a * R
+        k0 = kmin + b * K
+        if r0 + k0 >= lB:
+            continue
+        tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, min(r0 + R, lA),
+             k0, k0 + K, acc, cov, nxt, rowP, rowI, 0, colP, colI, 0)
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT_PARALLEL)
+def upper_triangle(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, kmin, kmax, R, K,
+                   nthreads, index_like):  # pragma: no cover - compiled
+    """Row and column maxima over all cells ``kmin <= j - i < kmax`` of the A x B correlation
+    matrix, on ``nthreads`` numba threads.
+
+    Tiles are dealt round-robin to the threads, each with private full-length maxima, merged at
+    the end. Returns ``(rowP, rowI, colP, colI)`` as correlations (``EMPTY`` where a row or
+    column has no cell). Indices have the dtype of ``index_like`` (int32 halves the memory
+    traffic of the column updates wherever the series has fewer than 2**31 windows).
+    """
+    lA = sA.shape[0]
+    lB = sB.shape[0]
     spB = special_prefix(eB)
-    ntiles = nrb * nbands
     rowP = np.full((nthreads, lA), EMPTY, dtype=sA.dtype)
     rowI = np.full((nthreads, lA), -1, dtype=index_like.dtype)
     colP = np.full((nthreads, lB), EMPTY, dtype=sA.dtype)
     colI = np.full((nthreads, lB), -1, dtype=index_like.dtype)
     for t in numba.prange(nthreads):
-        acc = np.empty(K, dtype=np.float64)
-        # one allocation, the two halves 80 bytes apart from a multiple of 4 KiB (no 4K aliasing)
-        scratch = np.empty(2 * K + 20, dtype=sA.dtype)
-        cov = scratch[:K]
-        nxt = scratch[K + 20:]
-        for tix in range(t, ntiles, nthreads):
-            a = tix // nbands
-            b = tix - a * nbands
-            r0 = a * R
-            k0 = kmin + b * K
-            if r0 + k0 >= lB:
-                continue
-            tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, min(r0 + R, lA),
-                 k0, k0 + K, acc, cov, nxt, rowP[t], rowI[t], 0, colP[t], colI[t], 0)
+        sweep(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, kmin, kmax, R, K, t,
+              nthreads, rowP[t], rowI[t], colP[t], colI[t])
     for t in range(1, nthreads):
         merge_max(rowP[0], rowI[0], rowP[t], rowI[t])
         merge_max(colP[0], colI[0], colP[t], colI[t])
     return rowP[0].copy(), rowI[0].copy(), colP[0].copy(), colI[0].copy()
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def upper_triangle_serial(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, kmin, kmax, R,
+                          K, index_like):  # pragma: no cover - compiled
+    """:func:`upper_triangle` on the calling thread only (no numba thread pool): for tasks that
+    run on the threads of a Dask worker, where the parallel layer must not be entered from
+    several threads at once."""
+    lA = sA.shape[0]
+    lB = sB.shape[0]
+    rowP = np.full(lA, EMPTY, dtype=sA.dtype)
+    rowI = np.full(lA, -1, dtype=index_like.dtype)
+    colP = np.full(lB, EMPTY, dtype=sA.dtype)
+    colI = np.full(lB, -1, dtype=index_like.dtype)
+    sweep(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, special_prefix(eB), m, kmin, kmax,
+          R, K, 0, 1, rowP, rowI, colP, colI)
+    return rowP, rowI, colP, colI
