@@ -163,3 +163,19 @@ def as_threads(threads: Any) -> int | None:
     if not 1 <= int(threads) <= top:
         raise InvalidParameterError(f"threads={int(threads)} is out of range: pass 1 <= threads <= {top}")
     return int(threads)
+
+
+def as_client(client: Any) -> Any:
+    """``None`` or a ``distributed.Client``."""
+    if client is None:
+        return None
+    from distributed import Client
+
+    if not isinstance(client, Client):
+        raise InvalidParameterError(
+            f"client must be a distributed.Client or None; got {type(client).__name__}: pass "
+            "client=distributed.Client(...) or leave it out to compute in this process"
+        )
+    if client.status not in ("running", "connecting", "newly-created"):
+        raise InvalidParameterError(f"client is {client.status}: pass a running client")
+    return client

@@ -111,7 +111,12 @@ def _prepare(series: list[NDArray[np.float64]], m: int, dtype: type) -> tuple[li
     return [_windows(r, m, dtype, k) for r, k in zip(raw, shifts)], dtype
 
 
-def _triangle(A: _Windows, B: _Windows, m: int, kmin: int, dtype: type) -> tuple[NDArray[Any], ...]:
+def _triangle(A: _Windows, B: _Windows, m: int, kmin: int, dtype: type,
+              client: Any = None) -> tuple[NDArray[Any], ...]:
+    if client is not None:
+        from ._dprofile import triangle_on_cluster
+
+        return triangle_on_cluster(client, A, B, m, kmin, TILES[dtype])
     R, K = TILES[dtype]
     index_like = np.empty(0, dtype=np.int32 if max(len(A.s), len(B.s)) < 2**31 - 2 else np.int64)
     return mpk.upper_triangle(A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d,
@@ -228,6 +233,7 @@ def matrix_profile(
     *,
     dtype: Any = "float64",
     threads: int | None = None,
+    client: Any = None,
 ) -> MatrixProfile:
     """Compute the exact matrix profile of ``T`` (or of ``T`` against ``T_B``).
 
@@ -254,7 +260,11 @@ def matrix_profile(
         whose window spreads are more than a factor 100 apart are searched in float64 anyway
         (``MatrixProfile.dtype`` says which ran).
     threads : int, optional
-        Number of numba threads (default: all).
+        Number of numba threads (default: all), when computing in this process.
+    client : distributed.Client, optional
+        Tile the distance matrix over this Dask cluster instead: each task reads only the slices
+        of the series it needs and returns bounded maxima, folded as tasks finish. The result
+        is identical, bit for bit, to the in-process one.
 
     Returns
     -------
@@ -279,21 +289,23 @@ def matrix_profile(
     m = v.as_window(m, T.shape[0])
     dt = v.as_dtype(dtype)
     threads = v.as_threads(threads)
+    client = v.as_client(client)
     v.check_has_finite_window(T, m, "T")
     if T_B is None:
         v.check_self_join(m, T.shape[0])
-        return _self_join(T, m, dt, threads)
+        return _self_join(T, m, dt, threads, client)
     B = v.as_signal(T_B, "T_B")
     v.as_window(m, B.shape[0], signal="T_B")
     v.check_has_finite_window(B, m, "T_B")
-    return _ab_join(T, B, m, dt, threads)
+    return _ab_join(T, B, m, dt, threads, client)
 
 
-def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None) -> MatrixProfile:
+def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None,
+               client: Any = None) -> MatrixProfile:
     excl = v.exclusion_zone(m)
     (A,), dt = _prepare([T], m, dt)
     with numba_threads(threads):
-        rowP, rowI, colP, colI = _triangle(A, A, m, excl + 1, dt)
+        rowP, rowI, colP, colI = _triangle(A, A, m, excl + 1, dt, client)
         PR, IR = exact.resolve_rows(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, rowP, rowI)
         PL, IL = exact.resolve_columns(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, excl + 1,
                                        colP, colI)
@@ -302,12 +314,12 @@ def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None) ->
 
 
 def _ab_join(TA: NDArray[np.float64], TB: NDArray[np.float64], m: int, dt: type,
-             threads: int | None) -> MatrixProfile:
+             threads: int | None, client: Any = None) -> MatrixProfile:
     (A, B), dt = _prepare([TA, TB], m, dt)
     with numba_threads(threads):
         # cells j >= i: rows of A, columns of B; cells j < i: rows of B, columns of A
-        rowP, rowI, _, _ = _triangle(A, B, m, 0, dt)
-        _, _, colP, colI = _triangle(B, A, m, 1, dt)
+        rowP, rowI, _, _ = _triangle(A, B, m, 0, dt, client)
+        _, _, colP, colI = _triangle(B, A, m, 1, dt, client)
         PR, IR = exact.resolve_rows(A.Tc, A.mu, A.s, A.e, B.Tc, B.mu, B.s, B.e, m, rowP, rowI)
         PL, IL = exact.resolve_columns(B.Tc, B.mu, B.s, B.e, A.Tc, A.mu, A.s, A.e, m, 1, colP, colI)
     P, I = exact.nearest_of(PL, IL, PR, IR)

@@ -1,0 +1,75 @@
+"""The matrix profile tiled over a real Dask cluster (separate worker processes) equals the
+in-process one, bit for bit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+
+import patternlab as pl
+import patternlab.profile as profile
+
+FIELDS = ("P", "I", "PL", "IL", "PR", "IR")
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with LocalCluster(n_workers=2, threads_per_worker=2, processes=True, dashboard_address=":0") as cluster:
+        with Client(cluster) as c:
+            yield c
+
+
+def assert_identical(a: pl.MatrixProfile, b: pl.MatrixProfile) -> None:
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.dtype == b.dtype
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("R", "K"), [(8192, 512), (300, 16), (97, 5)])
+def test_self_join_on_cluster_is_identical(client: Client, monkeypatch: pytest.MonkeyPatch, dtype: str,
+                                           R: int, K: int) -> None:
+    monkeypatch.setitem(profile.TILES, np.dtype(dtype).type, (R, K))
+    rng = np.random.default_rng(R + K)
+    T = np.cumsum(rng.standard_normal(3000))
+    T[700:720] = np.nan  # non-finite and constant stretches straddle tiles and tasks
+    T[1500:1600] = 3.0
+    local = pl.matrix_profile(T, 40, dtype=dtype)
+    remote = pl.matrix_profile(T, 40, dtype=dtype, client=client)
+    assert_identical(local, remote)
+
+
+def test_ab_join_on_cluster_is_identical(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(profile.TILES, np.float64, (211, 13))
+    rng = np.random.default_rng(5)
+    A, B = np.cumsum(rng.standard_normal(2500)), np.cumsum(rng.standard_normal(1700))
+    assert_identical(pl.matrix_profile(A, 30, B), pl.matrix_profile(A, 30, B, client=client))
+    assert_identical(pl.matrix_profile(B, 30, A), pl.matrix_profile(B, 30, A, client=client))
+
+
+def test_tasks_read_only_their_slices(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many bounded tasks, none of them handed the whole series."""
+    from patternlab import _dprofile
+
+    monkeypatch.setitem(profile.TILES, np.float64, (500, 50))
+    monkeypatch.setattr(_dprofile, "BANDS_PER_TASK", 4)
+    seen: list[int] = []
+    real_submit = client.submit
+
+    def spy(fn, *args, **kwargs):
+        seen.append(len(args[0]))
+        return real_submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(client, "submit", spy)
+    T = np.cumsum(np.random.default_rng(9).standard_normal(6000))
+    remote = pl.matrix_profile(T, 50, client=client)
+    assert len(seen) > 20 and max(seen) < 1000
+    assert_identical(pl.matrix_profile(T, 50), remote)
+
+
+def test_bad_client_is_refused() -> None:
+    with pytest.raises(pl.InvalidParameterError, match=r"client must be a distributed\.Client"):
+        pl.matrix_profile(np.arange(100.0), 10, client="tcp://127.0.0.1:8786")
