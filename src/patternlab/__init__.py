@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .batch import BatchResult, batch_perceive
 from .config import EngineConfig, load_config
 from .engine import Match, Perception, perceive
 from .errors import (
+    ClusterConnectionError,
     ConfigError,
     InvalidParameterError,
     InvalidSignalError,
@@ -27,6 +29,7 @@ from .errors import (
     PatternNotFoundError,
     SignalTypeError,
 )
+from .lab import Lab
 from .library import Pattern, PatternLibrary
 from .profile import (
     Discord,
@@ -37,6 +40,7 @@ from .profile import (
     matrix_profile,
     motifs,
 )
+from .signals import ZarrCorpus, write_signals
 
 try:
     __version__ = version("patternlab")
@@ -44,12 +48,15 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "BatchResult",
+    "ClusterConnectionError",
     "ConfigError",
     "Discord",
     "EngineConfig",
     "InvalidParameterError",
     "InvalidSignalError",
     "InvalidWindowError",
+    "Lab",
     "Match",
     "MatrixProfile",
     "Motif",
@@ -59,11 +66,14 @@ __all__ = [
     "PatternlabError",
     "Perception",
     "SignalTypeError",
+    "ZarrCorpus",
     "__version__",
+    "batch_perceive",
     "discords",
     "distance_profile",
     "load_config",
     "matrix_profile",
     "motifs",
     "perceive",
+    "write_signals",
 ]

@@ -17,6 +17,7 @@ Notes
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 import numba
@@ -71,3 +72,38 @@ def numba_threads(n: int | None) -> Iterator[int]:
         yield int(n)
     finally:
         numba.set_num_threads(previous)
+
+
+_WORKQUEUE_LOCK = threading.Lock()
+
+
+@numba.njit(parallel=True, cache=True)
+def _touch(n):  # pragma: no cover - compiled
+    acc = 0
+    for i in numba.prange(n):
+        acc += i
+    return acc
+
+
+def threading_layer() -> str:
+    """The threading layer numba's parallel kernels use in this process (starting it if needed)."""
+    from numba.np.ufunc import parallel
+
+    if not parallel._is_initialized:
+        with _WORKQUEUE_LOCK:
+            _touch(2)
+    return str(numba.threading_layer())
+
+
+@contextlib.contextmanager
+def parallel_guard() -> Iterator[None]:
+    """Make parallel kernels safe to call from several threads at once (Dask's worker threads).
+
+    numba picks the TBB or OpenMP layer when one is installed, and both are thread-safe; only
+    its fallback, ``workqueue``, is not -- then calls are serialized through a lock.
+    """
+    if threading_layer() == "workqueue":
+        with _WORKQUEUE_LOCK:
+            yield
+    else:
+        yield

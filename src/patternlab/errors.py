@@ -8,6 +8,7 @@ the value that was received and say how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "ClusterConnectionError",
     "ConfigError",
     "InvalidParameterError",
     "InvalidSignalError",
@@ -47,3 +48,7 @@ class PatternNotFoundError(PatternlabError, KeyError):
 
     def __str__(self) -> str:  # KeyError would show the message with quotes
         return str(self.args[0]) if self.args else ""
+
+
+class ClusterConnectionError(PatternlabError, ConnectionError):
+    """A Dask scheduler (or another server) cannot be reached."""

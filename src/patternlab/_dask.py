@@ -1,0 +1,141 @@
+"""Dask plumbing of batch_perceive: choosing the client, the worker plugin, the task graph."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from .errors import InvalidParameterError
+
+
+class PatternlabWorkerPlugin:
+    """Prepares every worker: the kernels are loaded (from numba's on-disk cache, or compiled
+    once) before any task, so that no task pays compilation.
+
+    Registered by :func:`batch_perceive` and :class:`~patternlab.Lab` with
+    ``client.register_plugin``; idempotent.
+    """
+
+    name = "patternlab"
+
+    def setup(self, worker: Any = None) -> None:
+        warm_up()
+
+    def teardown(self, worker: Any = None) -> None:
+        return None
+
+
+def warm_up() -> None:
+    """Load (or compile) the kernels a task uses, on a tiny input."""
+    import numpy as np
+
+    from ._numba import numba_threads, parallel_guard
+    from .config import EngineConfig
+    from .engine import perceive
+    from .library import PatternLibrary
+
+    T = np.sin(np.linspace(0, 12 * np.pi, 300)) + np.linspace(0, 1, 300)
+    cfg = EngineConfig(window=16)
+    lib = PatternLibrary(16, config=cfg)
+    with parallel_guard(), numba_threads(1):
+        perceive(T, "warm-up", lib, cfg)
+        perceive(T[::-1].copy(), "warm-up", lib, cfg, signal_id=1)
+
+
+def _register(client: Any) -> None:
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class _Plugin(PatternlabWorkerPlugin, WorkerPlugin):
+        pass
+
+    client.register_plugin(_Plugin(), name="patternlab")
+
+
+def resolve_client(client: Any) -> tuple[Any, Callable[[], None] | None]:
+    """The Dask client to use and, when we started a cluster for this call, how to close it.
+
+    ``False``: no Dask. A Lab: its client. A Client: itself. ``None``: the current Lab, else
+    Dask's default client, else an embedded LocalCluster (closed afterwards).
+    """
+    if client is False:
+        return None, None
+    from distributed import Client
+
+    if client is None:
+        from .lab import Lab
+
+        if Lab.current() is not None:
+            return Lab.current().client, None
+        try:
+            from distributed import default_client
+
+            return _prepared(default_client()), None
+        except ValueError:
+            pass
+        from distributed import LocalCluster
+
+        n = max(1, min(4, os.cpu_count() or 1))
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=":0")
+        c = Client(cluster)
+
+        def close() -> None:
+            c.close()
+            cluster.close()
+
+        return _prepared(c), close
+    if hasattr(client, "client") and isinstance(client.client, Client):  # a Lab
+        return client.client, None
+    if isinstance(client, Client):
+        return _prepared(client), None
+    raise InvalidParameterError(f"client must be a distributed.Client, a patternlab.Lab, False (in "
+                                f"this process) or None; got {type(client).__name__}")
+
+
+def _prepared(client: Any) -> Any:
+    if not getattr(client, "_patternlab_ready", False):
+        _register(client)
+        client._patternlab_ready = True
+    return client
+
+
+def run_on_dask(client: Any, source: Any, bounds: list[tuple[int, int, int]], snapshot: dict[str, Any],
+                cfg: dict[str, Any], domain: str, progress: bool) -> Any:
+    """Submit one task per partition and the fixed-shape tree of merges; return the root delta."""
+    import uuid
+
+    from distributed import as_completed
+
+    from ._progress import ProgressBar
+    from .batch import merge_deltas, run_partition
+
+    run = uuid.uuid4().hex[:8]
+    snap = client.scatter(snapshot, broadcast=True, hash=False) if snapshot["ids"].size else snapshot
+    src = client.scatter(source, broadcast=True, hash=False) if _is_in_memory(source) else source
+    parts = [client.submit(run_partition, k, src, s, e, snap, cfg, domain, 1,
+                           key=f"perceive-partition-{k}-{run}", pure=False) for k, s, e in bounds]
+    sizes = {p.key: e - s for p, (_, s, e) in zip(parts, bounds)}
+    level = list(parts)
+    depth = 0
+    while len(level) > 1:
+        nxt = [client.submit(merge_deltas, level[k], level[k + 1], cfg, domain,
+                             key=f"merge-deltas-{depth}-{k // 2}-{run}", pure=False)
+               for k in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+        depth += 1
+    root = level[0]
+    with ProgressBar(len(parts), enabled=progress, total_signals=bounds[-1][2]) as bar:
+        for fut in as_completed(parts):
+            bar.update(sizes[fut.key])
+    result = root.result()
+    del parts, level, root
+    return result
+
+
+def _is_in_memory(source: Any) -> bool:
+    from .signals import InMemory
+
+    return isinstance(source, InMemory)

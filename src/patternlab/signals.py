@@ -1,0 +1,213 @@
+"""Collections of signals: in memory (list, 2-D array, dask array) or an on-disk zarr corpus.
+
+The on-disk corpus format, written by :func:`write_signals`, is a zarr v3 group holding one flat
+float64 array ``values`` (all signals end to end) and an int64 array ``offsets`` of length
+``n + 1``: signal ``i`` is ``values[offsets[i]:offsets[i + 1]]``. A reader of a range of signals
+touches one slice of ``offsets`` and one slice of ``values``, so a Dask task reads its own signals
+from the store and nothing passes through the client.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import InvalidParameterError, InvalidSignalError
+
+__all__ = ["SignalCollection", "ZarrCorpus", "as_collection", "write_signals"]
+
+FORMAT = "patternlab.corpus"
+FORMAT_VERSION = 1
+
+
+class SignalCollection:
+    """An indexable collection of 1-D signals that can read a range of them at once."""
+
+    def __len__(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def read(self, start: int, stop: int) -> list[NDArray[np.float64]]:  # pragma: no cover
+        """Signals ``start .. stop - 1`` as float64 arrays."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """A short description for errors and fingerprints."""
+        return f"{type(self).__name__} of {len(self)} signals"
+
+
+class InMemory(SignalCollection):
+    """A list of 1-D arrays (ragged allowed) or the rows of a 2-D array."""
+
+    def __init__(self, signals: Sequence[Any]) -> None:
+        self._signals = signals
+
+    def __len__(self) -> int:
+        return len(self._signals)
+
+    def read(self, start: int, stop: int) -> list[NDArray[np.float64]]:
+        return [np.asarray(self._signals[i], dtype=np.float64) for i in range(start, stop)]
+
+
+class DaskRows(SignalCollection):
+    """The rows of a 2-D dask array, computed one range at a time."""
+
+    def __init__(self, array: Any) -> None:
+        self._array = array
+
+    def __len__(self) -> int:
+        return int(self._array.shape[0])
+
+    def read(self, start: int, stop: int) -> list[NDArray[np.float64]]:
+        block = np.asarray(self._array[start:stop].compute(scheduler="sync"), dtype=np.float64)
+        return list(block)
+
+
+class ZarrCorpus(SignalCollection):
+    """A corpus written by :func:`write_signals`, opened lazily (only its URL travels to tasks).
+
+    Parameters
+    ----------
+    url : str or path
+        A local path or any URL zarr opens (``file://``, ``memory://``, ``s3://`` with s3fs).
+    """
+
+    def __init__(self, url: str | os.PathLike[str]) -> None:
+        self.url = os.fspath(url)
+        self._group: Any = None
+        self._n = int(self._open()["offsets"].shape[0]) - 1
+
+    def _open(self) -> Any:
+        if self._group is None:
+            import zarr
+
+            try:
+                group = zarr.open_group(self.url, mode="r")
+            except (FileNotFoundError, ValueError, KeyError) as exc:
+                raise InvalidSignalError(f"{self.url!r} is not a signal corpus ({exc}); write one "
+                                         "with patternlab.write_signals(path, signals)") from None
+            if group.attrs.get("format") != FORMAT or "values" not in group or "offsets" not in group:
+                raise InvalidSignalError(f"{self.url!r} is a zarr group but not a patternlab corpus; "
+                                         "write one with patternlab.write_signals(path, signals)")
+            self._group = group
+        return self._group
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"url": self.url, "_n": self._n, "_group": None}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def read(self, start: int, stop: int) -> list[NDArray[np.float64]]:
+        g = self._open()
+        offs = np.asarray(g["offsets"][start:stop + 1], dtype=np.int64)
+        values = np.asarray(g["values"][int(offs[0]):int(offs[-1])], dtype=np.float64)
+        base = offs[0]
+        return [values[a - base:b - base] for a, b in itertools.pairwise(offs)]
+
+    def describe(self) -> str:
+        return f"zarr corpus {self.url!r} of {len(self)} signals"
+
+
+def as_collection(signals: Any) -> SignalCollection:
+    """Wrap what users pass as "signals": a list of 1-D arrays, a 2-D array, a 2-D dask array, a
+    :class:`ZarrCorpus`, or the path of one."""
+    if isinstance(signals, SignalCollection):
+        return signals
+    if isinstance(signals, (str, os.PathLike)):
+        return ZarrCorpus(signals)
+    if type(signals).__module__.startswith("dask.array") or hasattr(signals, "dask"):
+        if getattr(signals, "ndim", None) != 2:
+            raise InvalidSignalError(f"a dask array of signals must be 2-D (one signal a row); got "
+                                     f"shape {getattr(signals, 'shape', '?')}")
+        return DaskRows(signals)
+    if isinstance(signals, np.ndarray):
+        if signals.ndim == 1:
+            raise InvalidSignalError("got one 1-D signal where a collection was expected: pass "
+                                     "[signal] (or use pl.perceive for a single signal)")
+        if signals.ndim != 2:
+            raise InvalidSignalError(f"an array of signals must be 2-D (one signal a row); got shape "
+                                     f"{signals.shape}")
+        return InMemory(signals)
+    if isinstance(signals, (list, tuple)):
+        if signals and np.ndim(signals[0]) == 0:
+            raise InvalidSignalError("got a list of numbers where a collection was expected: pass a "
+                                     "list of 1-D signals, e.g. [signal]")
+        return InMemory(signals)
+    raise InvalidParameterError(f"cannot read signals from {type(signals).__name__}: pass a list of "
+                                "1-D arrays, a 2-D numpy or dask array, or a corpus path")
+
+
+def write_signals(url: str | os.PathLike[str], signals: Iterable[Any], *,
+                  chunk_values: int = 1 << 20, overwrite: bool = False) -> ZarrCorpus:
+    """Write signals as an on-disk corpus (flat ``values`` + int64 ``offsets``, zarr v3).
+
+    Signals are streamed: memory stays bounded by one chunk whatever the number of signals.
+
+    Parameters
+    ----------
+    url : str or path
+        Where to write (a directory path, or a zarr URL).
+    signals : iterable of array_like
+        1-D numeric signals; ragged lengths are fine.
+    chunk_values : int
+        Samples per chunk of ``values``.
+    overwrite : bool
+        Replace an existing store.
+
+    Returns
+    -------
+    ZarrCorpus
+
+    Examples
+    --------
+    >>> import numpy as np, patternlab as pl, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "corpus.zarr")
+    >>> corpus = pl.write_signals(path, [np.arange(5.0), np.ones(3)])
+    >>> len(corpus), corpus.read(1, 2)[0].tolist()
+    (2, [1.0, 1.0, 1.0])
+    """
+    import zarr
+
+    url = os.fspath(url)
+    if not overwrite:
+        try:
+            zarr.open_group(url, mode="r")
+        except (FileNotFoundError, ValueError, KeyError):
+            pass
+        else:
+            raise InvalidParameterError(f"{url!r} already exists: pass overwrite=True to replace it")
+    group = zarr.open_group(url, mode="w")
+    values = group.create_array("values", shape=(0,), dtype="f8", chunks=(chunk_values,))
+    buf: list[NDArray[np.float64]] = []
+    buffered = 0
+    written = 0
+    offsets = [0]
+    for k, s in enumerate(signals):
+        arr = np.asarray(s, dtype=np.float64)
+        if arr.ndim != 1:
+            raise InvalidSignalError(f"signal {k} has shape {arr.shape}: each signal must be 1-D")
+        buf.append(arr)
+        buffered += arr.shape[0]
+        offsets.append(offsets[-1] + arr.shape[0])
+        if buffered >= chunk_values:
+            written = _flush(values, buf, written)
+            buf, buffered = [], 0
+    written = _flush(values, buf, written)
+    group.create_array("offsets", data=np.asarray(offsets, dtype=np.int64),
+                       chunks=(max(1, min(len(offsets), 1 << 20)),))
+    group.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, "n_signals": len(offsets) - 1})
+    return ZarrCorpus(url)
+
+
+def _flush(values: Any, buf: list[NDArray[np.float64]], written: int) -> int:
+    if not buf:
+        return written
+    block = np.concatenate(buf)
+    values.resize((written + block.shape[0],))
+    values[written:written + block.shape[0]] = block
+    return written + block.shape[0]
