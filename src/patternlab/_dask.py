@@ -65,8 +65,9 @@ def resolve_client(client: Any) -> tuple[Any, Callable[[], None] | None]:
     if client is None:
         from .lab import Lab
 
-        if Lab.current() is not None:
-            return Lab.current().client, None
+        lab = Lab.current()
+        if lab is not None:
+            return lab.client, None
         try:
             from distributed import default_client
 

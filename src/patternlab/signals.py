@@ -43,7 +43,7 @@ class SignalCollection:
 class InMemory(SignalCollection):
     """A list of 1-D arrays (ragged allowed) or the rows of a 2-D array."""
 
-    def __init__(self, signals: Sequence[Any]) -> None:
+    def __init__(self, signals: Sequence[Any] | NDArray[Any]) -> None:
         self._signals = signals
 
     def __len__(self) -> int:
