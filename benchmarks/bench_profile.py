@@ -83,7 +83,7 @@ class MotifsDiscords:
     """Top-k motifs and discords of a planted signal, from a computed profile."""
 
     def setup(self) -> None:
-        p = planted_signal(max(2_000, int(50_000 * SCALE)), 100, seed=0)
+        p = planted_signal(max(3_000, int(50_000 * SCALE)), 100, seed=0)
         self.mp = pl.matrix_profile(p.signal, p.window)
 
     def time_motifs(self) -> None:

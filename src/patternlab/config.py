@@ -60,7 +60,7 @@ class EngineConfig:
     cluster_threshold: float = 0.7
     learning_rate: float = 0.1
     exploration_rate: float = 0.2
-    top_k: int = 3
+    top_k: int = 5
     max_patterns: int = 1000
     seed: int = 0
 

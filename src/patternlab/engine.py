@@ -13,7 +13,7 @@ from . import _validation as v
 from .config import EngineConfig
 from .errors import InvalidParameterError, InvalidWindowError
 from .kernels import matching
-from .library import Pattern, PatternLibrary, SignalId
+from .library import Pattern, PatternLibrary, SignalId, signal_key
 from .profile import Discord, MatrixProfile, Motif, matrix_profile
 
 __all__ = ["Match", "Perception", "min_signal_length", "perceive"]
@@ -38,7 +38,9 @@ class Perception:
     events : ndarray of int64
         Positions where the z-normalized signal jumps by more than ``edge_threshold``.
     motifs, discords : list
-        The signal's top-k motif pairs and discords, from its exact matrix profile.
+        The signal's top-k motif pairs and discords, from its exact matrix profile. Motifs are
+        distinct shapes: a pair correlating ``>= cluster_threshold`` with a better motif is
+        skipped for the next one.
     matches : list of Match
         Every occurrence (correlation ``>= cluster_threshold``) of every pattern the library
         knew when the signal arrived, by pattern then offset.
@@ -166,6 +168,7 @@ def perceive(
     True
     """
     T = v.as_signal(signal, "signal")
+    sid = signal_key(signal_id)
     if config is None:
         config = library.config if library is not None else EngineConfig()
     if not isinstance(config, EngineConfig):
@@ -195,7 +198,7 @@ def perceive(
     usable, Tm, s = _window_data(T, w)
     events = matching.edges(T, config.edge_threshold, max(1, w // 2))
     strength = _jumps(T, events)
-    motifs = mp.motifs(config.top_k)
+    motifs = _distinct_motifs(T, mp, config)
     discords = mp.discords(config.top_k)
 
     matches: list[Match] = []
@@ -208,25 +211,49 @@ def perceive(
     new: list[str] = []
     updated: list[str] = []
     if learn:
-        rng = _seed_for(config.seed, signal_id)
+        rng = _seed_for(config.seed, sid)
         cands = _candidates(len(usable), w, motifs, events, strength, config, rng, usable)
+        work = library.copy()  # learn tentatively: a failure leaves the library as it was
         for off in cands:
-            what, pid = library.learn(T[off:off + w], signal_id=signal_id, offset=off, domain=domain)
+            what, pid = work.learn(T[off:off + w], signal_id=sid, offset=off, domain=domain,
+                                   config=config)
             (new if what == "new" else updated).append(pid)
+        library._assign(work)
     involved = dict.fromkeys([m.pattern_id for m in matches] + updated + new)
     patterns = [library[pid] for pid in involved if pid in library]
-    return Perception(signal_id, domain, w, events, motifs, discords, matches,
+    return Perception(sid, domain, w, events, motifs, discords, matches,
                       list(dict.fromkeys(new)), list(dict.fromkeys(updated)), patterns, mp)
+
+
+def _distinct_motifs(T: NDArray[np.float64], mp: MatrixProfile, cfg: EngineConfig) -> list[Motif]:
+    """The best ``top_k`` motifs that are distinct shapes: taken by increasing distance among the
+    profile's best ``3 * top_k``, skipping a pair whose first window correlates
+    ``>= cluster_threshold`` with a motif already kept (a second pair of the same shape)."""
+    kept: list[Motif] = []
+    shapes: list[NDArray[np.float64]] = []
+    w = cfg.window
+    for mo in mp.motifs(3 * cfg.top_k):
+        z = matching.unit_normalize(np.ascontiguousarray(T[mo.a:mo.a + w]))
+        if any(float(z @ q) >= cfg.cluster_threshold for q in shapes):
+            continue
+        kept.append(mo)
+        shapes.append(z)
+        if len(kept) == cfg.top_k:
+            break
+    return kept
 
 
 def _window_data(T: NDArray[np.float64], w: int) -> tuple[NDArray[np.bool_], NDArray[np.float64],
                                                           NDArray[np.float64]]:
-    """Usable windows (finite, not constant), the centred signal and ``1 / ||x - mean||``."""
+    """Usable windows (all finite, not constant), the signal scaled and centred for matching
+    (non-finite samples set to 0) and ``1 / ||x - mean||`` of each window."""
     from .kernels.stats import window_stats
 
     finite = np.isfinite(T)
-    Tm = np.where(finite, T - T[finite].mean(), 0.0)
-    _, _, sig2, valid, constant = window_stats(Tm, w)
+    big = float(np.abs(T[finite]).max())
+    S = np.ldexp(T, -int(np.frexp(big)[1])) if big > 0.0 else T.copy()  # exact: max |S| ~ 1
+    S = S - S[finite].mean()  # NaN and inf stay as they are: window_stats marks their windows
+    Tm, _, sig2, valid, constant = window_stats(S, w)
     usable = valid & ~constant
     s = np.where(usable, 1.0 / np.sqrt(np.where(usable, sig2, 1.0)), 0.0)
     return usable, np.ascontiguousarray(Tm), s
@@ -235,5 +262,8 @@ def _window_data(T: NDArray[np.float64], w: int) -> tuple[NDArray[np.bool_], NDA
 def _jumps(T: NDArray[np.float64], events: NDArray[np.int64]) -> NDArray[np.float64]:
     if not len(events):
         return np.empty(0)
-    d = np.abs(T[events] - T[events - 1])
+    finite = np.isfinite(T)
+    big = float(np.abs(T[finite]).max()) if finite.any() else 0.0
+    S = np.ldexp(T, -int(np.frexp(big)[1])) if big > 0.0 else T  # exact; no overflow below
+    d = np.abs(S[events] - S[events - 1])
     return np.where(np.isfinite(d), d, 0.0)

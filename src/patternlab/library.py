@@ -20,6 +20,18 @@ __all__ = ["Pattern", "PatternLibrary", "pattern_id"]
 SignalId = int | str
 
 
+def signal_key(signal_id: Any) -> SignalId:
+    """A signal id as stored: Python ``int`` for any integer (numpy's included), ``str`` as is."""
+    if isinstance(signal_id, (bool, np.bool_)):
+        raise InvalidParameterError(f"signal_id={signal_id!r}: pass an integer or a string")
+    if isinstance(signal_id, (int, np.integer)):
+        return int(signal_id)
+    if isinstance(signal_id, str):
+        return signal_id
+    raise InvalidParameterError(f"signal_id={signal_id!r} ({type(signal_id).__name__}): pass an "
+                                "integer (its index in a batch) or a string key")
+
+
 def pattern_id(domain: str, window: int, signal_id: SignalId, offset: int) -> str:
     """The stable id of a pattern first seen in ``signal_id`` at ``offset``: a digest of its
     provenance, never of time or of the worker that found it.
@@ -30,7 +42,8 @@ def pattern_id(domain: str, window: int, signal_id: SignalId, offset: int) -> st
     >>> pattern_id("audio", 64, 7, 1200)
     'audio-64-8dc863553b86'
     """
-    key = f"{domain}\x1f{window}\x1f{type(signal_id).__name__}:{signal_id}\x1f{offset}"
+    sid = signal_key(signal_id)
+    key = f"{domain}\x1f{int(window)}\x1f{type(sid).__name__}:{sid}\x1f{int(offset)}"
     return f"{domain}-{window}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
@@ -86,7 +99,7 @@ def _unit(x: ArrayLike, window: int, what: str) -> NDArray[np.float64]:
         raise InvalidSignalError(f"{what} has shape {arr.shape}; the library's window is {window}: "
                                  f"pass {window} samples")
     z = unit_normalize(np.ascontiguousarray(arr))
-    if not z.any():
+    if not z.any() or not np.isfinite(z).all():
         raise InvalidSignalError(f"{what} is constant or holds NaN/inf: it has no shape to learn; "
                                  "pass a finite, non-constant window")
     return z
@@ -197,8 +210,9 @@ class PatternLibrary:
         return f"{pid}-{k}"
 
     def _insert(self, z: NDArray[np.float64], pid: str, domain: str, support: int,
-                first: tuple[SignalId, int], last: tuple[SignalId, int]) -> str:
-        if len(self) >= self.config.max_patterns:
+                first: tuple[SignalId, int], last: tuple[SignalId, int],
+                capacity: int | None = None) -> str:
+        while len(self) >= (self.config.max_patterns if capacity is None else capacity):
             self._archive_weakest()
         self._grow()
         i = len(self)
@@ -230,8 +244,9 @@ class PatternLibrary:
         """
         z = _unit(values, self.window, "the new pattern")
         dom = self.domain if domain is None else domain
-        pid = self._unique_id(pattern_id(dom, self.window, signal_id, int(offset)))
-        prov = (signal_id, int(offset))
+        sid = signal_key(signal_id)
+        pid = self._unique_id(pattern_id(dom, self.window, sid, int(offset)))
+        prov = (sid, int(offset))
         return self[self._insert(z, pid, dom, int(support), prov, prov)]
 
     def nearest(self, windows: ArrayLike) -> tuple[list[str | None], NDArray[np.float64]]:
@@ -253,28 +268,31 @@ class PatternLibrary:
         return ids, np.where(np.array(valid, dtype=bool), corr, -np.inf)
 
     def learn(self, values: ArrayLike, *, signal_id: SignalId, offset: int,
-              domain: str | None = None) -> tuple[str, str]:
+              domain: str | None = None, config: EngineConfig | None = None) -> tuple[str, str]:
         """Absorb one instance: move the most correlated pattern towards it when the correlation
         reaches ``cluster_threshold``, else found a new pattern.
 
-        Returns ``("updated" | "new", pattern id)``.
+        ``config`` (default: the library's) supplies ``cluster_threshold``, ``learning_rate`` and
+        ``max_patterns``. Returns ``("updated" | "new", pattern id)``.
         """
+        cfg = self.config if config is None else config
         z = _unit(values, self.window, "the instance")
+        sid = signal_key(signal_id)
         idx, corr = nearest_prototypes(z[None, :], self._Z, len(self))
-        if idx[0] >= 0 and corr[0] >= self.config.cluster_threshold:
+        if idx[0] >= 0 and corr[0] >= cfg.cluster_threshold:
             i = int(idx[0])
-            lr = self.config.learning_rate
+            lr = cfg.learning_rate
             moved = unit_normalize((1.0 - lr) * self._Z[i] + lr * z)
             if moved.any():  # opposite shapes cannot cancel at threshold > 0, but stay safe
                 self._Z[i] = moved
             self._support[i] += 1
             pid, dom, first, _ = self._meta[i]
-            self._meta[i] = (pid, dom, first, (signal_id, int(offset)))
+            self._meta[i] = (pid, dom, first, (sid, int(offset)))
             return "updated", pid
         dom = self.domain if domain is None else domain
-        pid = self._unique_id(pattern_id(dom, self.window, signal_id, int(offset)))
-        prov = (signal_id, int(offset))
-        return "new", self._insert(z, pid, dom, 1, prov, prov)
+        pid = self._unique_id(pattern_id(dom, self.window, sid, int(offset)))
+        prov = (sid, int(offset))
+        return "new", self._insert(z, pid, dom, 1, prov, prov, capacity=cfg.max_patterns)
 
     def restore(self, pid: str) -> Pattern:
         """Bring an archived pattern back into the library."""
@@ -285,6 +303,11 @@ class PatternLibrary:
                              p.last_updated)
                 return self[pid]
         raise PatternNotFoundError(f"no archived pattern {pid!r} ({len(self.archived)} archived)")
+
+    def _assign(self, other: PatternLibrary) -> None:
+        """Take over ``other``'s patterns and archive (used to commit a tentative update)."""
+        self._Z, self._support = other._Z, other._support
+        self._meta, self._index, self.archived = other._meta, other._index, other.archived
 
     # -- merging ------------------------------------------------------------------------------
     def copy(self) -> PatternLibrary:
@@ -365,6 +388,7 @@ class PatternLibrary:
         last_off = np.array([m[3][1] for m in self._meta], dtype=np.int64)
         return {
             "window": np.array(self.window, dtype=np.int64),
+            "domain": np.array(self.domain, dtype=str),
             "ids": np.array(self.ids, dtype=str),
             "domains": np.array([m[1] for m in self._meta], dtype=str),
             "prototypes": self.prototypes,
@@ -383,7 +407,8 @@ class PatternLibrary:
         ids = [str(x) for x in np.asarray(arrays["ids"])]
         domains = [str(x) for x in np.asarray(arrays["domains"])]
         Z = np.asarray(arrays["prototypes"], dtype=np.float64).reshape(len(ids), window)
-        lib = cls(window, domain or (domains[0] if domains else "default"), config=config)
+        stored = str(np.asarray(arrays["domain"])) if "domain" in arrays else None
+        lib = cls(window, domain or stored or (domains[0] if domains else "default"), config=config)
 
         def sig(x: str) -> SignalId:
             return x[2:] if x.startswith("s:") else int(x[2:])
@@ -413,10 +438,10 @@ class PatternLibrary:
                 f"<th>prototype</th></tr></thead><tbody>{''.join(rows)}{more}</tbody></table></div>")
 
 
-def _order(prov: tuple[SignalId, int]) -> tuple[int, str, int]:
-    """A total order on provenances: integer signal ids before string ones."""
+def _order(prov: tuple[SignalId, int]) -> tuple[int, Any, int]:
+    """A total order on provenances: integer signal ids (numerically) before string ones."""
     sid, off = prov
-    return (0, f"{sid:020d}", off) if isinstance(sid, int) else (1, str(sid), off)
+    return (0, int(sid), off) if isinstance(sid, int) else (1, str(sid), off)
 
 
 def _sparkline(z: NDArray[np.float64], width: int = 120, height: int = 24) -> str:

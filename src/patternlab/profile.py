@@ -306,7 +306,8 @@ def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None,
     (A,), dt = _prepare([T], m, dt)
     with numba_threads(threads):
         rowP, rowI, colP, colI = _triangle(A, A, m, excl + 1, dt, client)
-        PR, IR = exact.resolve_rows(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, rowP, rowI)
+        PR, IR = exact.resolve_rows(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, excl + 1, rowP,
+                                    rowI)
         PL, IL = exact.resolve_columns(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, excl + 1,
                                        colP, colI)
     P, I = exact.nearest_of(PL, IL, PR, IR)
@@ -320,7 +321,7 @@ def _ab_join(TA: NDArray[np.float64], TB: NDArray[np.float64], m: int, dt: type,
         # cells j >= i: rows of A, columns of B; cells j < i: rows of B, columns of A
         rowP, rowI, _, _ = _triangle(A, B, m, 0, dt, client)
         _, _, colP, colI = _triangle(B, A, m, 1, dt, client)
-        PR, IR = exact.resolve_rows(A.Tc, A.mu, A.s, A.e, B.Tc, B.mu, B.s, B.e, m, rowP, rowI)
+        PR, IR = exact.resolve_rows(A.Tc, A.mu, A.s, A.e, B.Tc, B.mu, B.s, B.e, m, 0, rowP, rowI)
         PL, IL = exact.resolve_columns(B.Tc, B.mu, B.s, B.e, A.Tc, A.mu, A.s, A.e, m, 1, colP, colI)
     P, I = exact.nearest_of(PL, IL, PR, IR)
     n = P.shape[0]

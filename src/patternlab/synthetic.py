@@ -110,7 +110,10 @@ def planted_signal(
         raise InvalidParameterError(f"noise={noise!r} must be a finite number >= 0")
     shapes = _shapes(window)
     slots_needed = len(shapes) * occurrences + anomalies
-    slot = 2 * window
+    period = max(4, round(0.7 * window))
+    # slots are whole periods long, so that every planted window starts at the same phase of the
+    # background
+    slot = period * -(-2 * window // period)
     n_slots = n // slot
     if window < 8 or n_slots < slots_needed:
         raise InvalidParameterError(
@@ -118,7 +121,6 @@ def planted_signal(
             f"n >= {slots_needed * slot} (or a smaller window, at least 8)"
         )
     rng = np.random.default_rng(seed)
-    period = max(4, round(0.7 * window))
     phase = 2 * np.pi * np.arange(n) / period
     base = np.sin(phase) + 0.3 * np.sin(2 * phase + 0.5) + np.cumsum(rng.standard_normal(n)) * 0.01
     signal = base + rng.standard_normal(n) * noise

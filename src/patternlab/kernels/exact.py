@@ -38,15 +38,42 @@ def znorm_distance(Ta, mua, sa, ea, a, Tb, mub, sb, eb, b, m):  # pragma: no cov
     return np.sqrt(m * acc)
 
 
+#: A valid pair's correlation is in [-1, 1]; a search value beyond this slack means the fast
+#: recurrence lost its precision for that row or column (spreads many orders of magnitude apart
+#: along a diagonal), and the row or column is recomputed directly.
+SLACK = 1e-6
+
+
+@numba.njit(**JIT)
+def _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, lo, hi):  # pragma: no cover - compiled
+    """The nearest window of B to window ``i`` of A among ``lo <= j < hi``, by direct distances
+    (the smallest index on ties)."""
+    best = np.inf
+    who = -1
+    for j in range(max(lo, 0), min(hi, sB.shape[0])):
+        d = znorm_distance(TA, muA, sA, eA, i, TB, muB, sB, eB, j, m)
+        if d < best:
+            best = d
+            who = j
+    return best, who
+
+
 @numba.njit(**JIT_PARALLEL)
-def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, rowP, rowI):  # pragma: no cover - compiled
-    """Exact distances of the row neighbours found by the tile kernel (inf / -1 where none)."""
+def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # pragma: no cover
+    """Exact distances of the row neighbours (``j >= i + kmin``) found by the tile kernel (inf /
+    -1 where none); rows whose search value is out of range are recomputed directly."""
     n = rowP.shape[0]
     D = np.full(n, np.inf)
     I = np.full(n, -1, dtype=np.int64)
     for i in numba.prange(n):
         j = rowI[i]
-        if j >= 0 and rowP[i] >= INVALID_BELOW:
+        if j < 0 or eA[i] < 0:
+            continue
+        p = rowP[i]
+        if p > 1.0 + SLACK or (p < -1.0 - SLACK and p >= INVALID_BELOW) or (
+                p < INVALID_BELOW and eB[j] >= 0):
+            D[i], I[i] = _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, i + kmin, sB.shape[0])
+        elif p >= INVALID_BELOW:
             D[i] = znorm_distance(TA, muA, sA, eA, i, TB, muB, sB, eB, j, m)
             I[i] = j
     return D, I
@@ -66,7 +93,15 @@ def resolve_columns(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI):  # p
     I = np.full(n, -1, dtype=np.int64)
     for j in numba.prange(n):
         p = colI[j]
-        if p < 0 or colP[j] < INVALID_BELOW:
+        if p < 0 or eB[j] < 0:
+            continue
+        c = colP[j]
+        if c > 1.0 + SLACK or (c < -1.0 - SLACK and c >= INVALID_BELOW) or (
+                c < INVALID_BELOW and eA[p] >= 0):
+            # window j of B against the rows i <= j - kmin of A: the same distances, swapped
+            D[j], I[j] = _exact_scan(TB, muB, sB, eB, j, TA, muA, sA, eA, m, 0, j - kmin + 1)
+            continue
+        if c < INVALID_BELOW:
             continue
         best = znorm_distance(TA, muA, sA, eA, p, TB, muB, sB, eB, j, m)
         who = p

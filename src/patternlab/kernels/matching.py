@@ -7,6 +7,8 @@ prototype ``z`` with a window ``x`` is ``sum(z * (x - mean(x))) / ||x - mean(x)|
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -45,7 +47,8 @@ def _correlate_one(z, Tc, s, usable, out):  # pragma: no cover - compiled
                 acc[x] += zt * seg[x]
             t += 1
         for x in range(nb):
-            out[b0 + x] = acc[x] * s[b0 + x] if usable[b0 + x] else NO_MATCH
+            # |r| <= 1 in exact arithmetic; rounding must not report a correlation above 1
+            out[b0 + x] = min(1.0, max(-1.0, acc[x] * s[b0 + x])) if usable[b0 + x] else NO_MATCH
 
 
 @numba.njit(**JIT)
@@ -129,6 +132,7 @@ def nearest_prototypes(C, Z, nz):  # pragma: no cover - compiled
             acc = 0.0
             for t in range(w):
                 acc += C[c, t] * Z[p, t]
+            acc = min(1.0, max(-1.0, acc))
             if acc > bval[c]:
                 bval[c] = acc
                 best[c] = p
@@ -137,19 +141,31 @@ def nearest_prototypes(C, Z, nz):  # pragma: no cover - compiled
 
 @numba.njit(**JIT)
 def unit_normalize(x):  # pragma: no cover - compiled
-    """``(x - mean) / ||x - mean||``; all zeros when ``x`` is constant or not finite."""
+    """``(x - mean) / ||x - mean||``; all zeros when ``x`` is constant or not finite.
+
+    The window is first scaled by a power of two (exact) so that its largest magnitude is about
+    1: no sum can overflow and no square underflow, whatever the scale of the data."""
     w = x.shape[0]
     out = np.zeros(w)
-    c = x[0]
-    acc = 0.0
+    big = 0.0
     for t in range(w):
         if not np.isfinite(x[t]):
             return out
-        acc += x[t] - c
+        big = max(big, abs(x[t]))
+    if big == 0.0:
+        return out
+    e = -math.frexp(big)[1]
+    y = np.empty(w)
+    for t in range(w):
+        y[t] = math.ldexp(x[t], e)
+    c = y[0]
+    acc = 0.0
+    for t in range(w):
+        acc += y[t] - c
     mean = c + acc / w
     q = 0.0
     for t in range(w):
-        d = x[t] - mean
+        d = y[t] - mean
         out[t] = d
         q += d * d
     if not q > 0.0:
@@ -166,25 +182,33 @@ def edges(T, threshold, radius):  # pragma: no cover - compiled
     between samples ``i`` and ``i + 1`` and the jump is the largest within ``radius`` samples
     (the earliest such jump on ties). Non-finite samples never make an event."""
     n = T.shape[0]
+    big = 0.0
+    for t in range(n):
+        if np.isfinite(T[t]):
+            big = max(big, abs(T[t]))
+    e = -math.frexp(big)[1] if big > 0.0 else 0
+    S = np.empty(n)
+    for t in range(n):
+        S[t] = math.ldexp(T[t], e) if np.isfinite(T[t]) else T[t]
     mean = 0.0
     cnt = 0
     for t in range(n):
-        if np.isfinite(T[t]):
-            mean += T[t]
+        if np.isfinite(S[t]):
+            mean += S[t]
             cnt += 1
     if cnt < 2:
         return np.empty(0, dtype=np.int64)
     mean /= cnt
     var = 0.0
     for t in range(n):
-        if np.isfinite(T[t]):
-            var += (T[t] - mean) ** 2
+        if np.isfinite(S[t]):
+            var += (S[t] - mean) ** 2
     std = np.sqrt(var / cnt)
     if not std > 0.0:
         return np.empty(0, dtype=np.int64)
     d = np.zeros(max(n - 1, 0))
     for t in range(n - 1):
-        j = abs(T[t + 1] - T[t]) / std
+        j = abs(S[t + 1] - S[t]) / std
         d[t] = j if np.isfinite(j) else 0.0
     out = np.empty(d.shape[0], dtype=np.int64)
     k = 0
