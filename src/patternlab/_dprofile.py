@@ -1,9 +1,9 @@
 """The exact matrix profile tiled over a Dask cluster.
 
 The cells of the canonical decomposition (see :mod:`patternlab.kernels.matrix_profile`) are
-grouped into tasks of one row block by :data:`BANDS_PER_TASK` diagonal bands. Each task receives
-only the slices of the series its tiles read, runs the same kernel on its worker's thread (no numba
-thread pool inside Dask's threads) and returns bounded row and column maxima, which the client
+grouped into tasks of one row block by a run of diagonal bands. Each task receives
+only the slices of the series its tiles read, runs the same kernel on one numba thread of its
+worker and returns bounded row and column maxima, which the client
 folds as they arrive with the same order-independent rule as the threads of the in-process
 kernel. So the result is identical, bit for bit, to :func:`patternlab.matrix_profile` without a
 client, whatever the number of workers and whatever order tasks finish in.
@@ -24,19 +24,27 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .profile import _Windows
 
-#: Diagonal bands per task: with 8192-row blocks and 512-diagonal bands a task covers about
-#: 2.7e8 cells (a few hundred ms on one core) and reads about 5 blocks of each series array.
-BANDS_PER_TASK = 32
+#: Diagonal bands per task, when set; by default it is chosen so that there are about
+#: :data:`TASKS_PER_THREAD` tasks per worker thread (fewer, larger tasks cost less to ship and
+#: merge; enough of them keep every thread busy to the end), within :data:`MAX_COLUMNS`.
+BANDS_PER_TASK: int | None = None
+TASKS_PER_THREAD = 4
+#: The most columns (windows of B) one task reads: bounds a task's memory on long series.
+MAX_COLUMNS = 1 << 21
 
 
 def _slice_task(TA: NDArray[Any], muA: NDArray[Any], dfA: NDArray[Any], dgA: NDArray[Any],
                 sA: NDArray[Any], eA: NDArray[Any], TB: NDArray[Any], muB: NDArray[Any],
                 dfB: NDArray[Any], dgB: NDArray[Any], sB: NDArray[Any], eB: NDArray[Any], m: int,
                 kmax: int, R: int, K: int) -> tuple[NDArray[Any], ...]:
-    """Run one task's tiles on local slices (diagonals ``0 <= k < kmax`` in local coordinates)."""
-    idx = np.empty(0, dtype=np.int64)
-    return mpk.upper_triangle_serial(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, 0,
-                                     kmax, R, K, idx)
+    """Run one task's tiles on local slices (diagonals ``0 <= k < kmax`` in local coordinates),
+    on one numba thread: the Dask worker's threads are the parallelism."""
+    from ._numba import numba_threads, parallel_guard
+
+    idx = np.empty(0, dtype=np.int32 if max(len(sA), len(sB)) < 2**31 - 2 else np.int64)
+    with parallel_guard(), numba_threads(1):
+        return mpk.upper_triangle(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, 0, kmax,
+                                  R, K, 1, idx)
 
 
 def triangle_on_cluster(client: Client, A: _Windows, B: _Windows, m: int, kmin: int,
@@ -45,11 +53,15 @@ def triangle_on_cluster(client: Client, A: _Windows, B: _Windows, m: int, kmin: 
     """:func:`patternlab.kernels.matrix_profile.upper_triangle` as Dask tasks on ``client``."""
     from distributed import as_completed
 
-    if bands_per_task is None:
-        bands_per_task = BANDS_PER_TASK
     R, K = tiles
     lA, lB = len(A.s), len(B.s)
     nrb, nbands = mpk.n_tiles(lA, lB, kmin, R, K)
+    if bands_per_task is None:
+        bands_per_task = BANDS_PER_TASK
+    if bands_per_task is None:
+        threads = max(1, sum(client.nthreads().values()))
+        groups = max(1, -(-TASKS_PER_THREAD * threads // max(nrb, 1)))
+        bands_per_task = max(1, min(-(-nbands // groups), (MAX_COLUMNS - R) // K))
     dtype = A.s_d.dtype
     rowP = np.full(lA, mpk.EMPTY, dtype=dtype)
     rowI = np.full(lA, -1, dtype=np.int64)
@@ -77,6 +89,8 @@ def triangle_on_cluster(client: Client, A: _Windows, B: _Windows, m: int, kmin: 
         fut.release()
         rows = slice(r0, r0 + len(tP))
         cols = slice(lo, lo + len(cP))
+        tI = tI.astype(np.int64)
+        cI = cI.astype(np.int64)
         mpk.merge_max(rowP[rows], rowI[rows], tP, np.where(tI >= 0, tI + lo, -1))
         mpk.merge_max(colP[cols], colI[cols], cP, np.where(cI >= 0, cI + r0, -1))
     return rowP, rowI, colP, colI
