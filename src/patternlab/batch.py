@@ -47,6 +47,7 @@ class Delta:
     errors: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
     tasks: int = 1
+    archived: dict[str, Any] | None = None  # to_arrays() of founded patterns archived on the way
 
 
 @dataclass
@@ -159,14 +160,33 @@ def merge_deltas(a: Delta, b: Delta, config: dict[str, Any], domain: str) -> Del
             ns.append(b.upd_n[k])
             lasts.append(b.upd_last[k])
     cfg = EngineConfig(**config)
-    big = cfg.replace(max_patterns=1 << 40)
-    new = PatternLibrary.from_arrays(a.new, domain=domain, config=big).merge(
-        PatternLibrary.from_arrays(b.new, domain=domain, config=big))
+    # the founded patterns of a range of partitions never exceed the capacity: the weakest go to
+    # the delta's archive (kept, and restorable from the final library), which bounds the cost
+    # of every merge whatever the number of signals
+    new = PatternLibrary.from_arrays(a.new, domain=domain, config=cfg).merge(
+        PatternLibrary.from_arrays(b.new, domain=domain, config=cfg))
+    archived = _archive_arrays([a.archived, b.archived], new, domain, cfg)
     window = a.upd_sum.shape[1] if a.upd_sum.ndim == 2 else b.upd_sum.shape[1]
     return Delta(a.first, b.last, ids, np.array(rows).reshape(len(ids), window),
                  np.array(ns, dtype=np.int64), lasts, new.to_arrays(),
                  {k: np.concatenate([a.summaries[k], b.summaries[k]]) for k in a.summaries},
-                 {**a.errors, **b.errors}, a.seconds + b.seconds, a.tasks + b.tasks)
+                 {**a.errors, **b.errors}, a.seconds + b.seconds, a.tasks + b.tasks, archived)
+
+
+def _archive_arrays(parts: list[dict[str, Any] | None], lib: PatternLibrary, domain: str,
+                    cfg: EngineConfig) -> dict[str, Any] | None:
+    """The archived patterns of earlier deltas followed by those ``lib`` archived, as arrays."""
+    big = cfg.replace(max_patterns=1 << 40)
+    out = PatternLibrary(cfg.window, domain, config=big)
+    for arrays in parts:
+        if arrays is not None:
+            for p in PatternLibrary.from_arrays(arrays, domain=domain, config=big):
+                out._insert(np.asarray(p.prototype).copy(), p.id, p.domain, p.support, p.first_seen,
+                            p.last_updated)
+    for p in lib.archived:
+        out._insert(np.asarray(p.prototype).copy(), p.id, p.domain, p.support, p.first_seen,
+                    p.last_updated)
+    return out.to_arrays() if len(out) else None
 
 
 def apply_delta(snapshot: PatternLibrary, delta: Delta) -> PatternLibrary:
@@ -186,9 +206,11 @@ def apply_delta(snapshot: PatternLibrary, delta: Delta) -> PatternLibrary:
         p, dom, first, last = out._meta[i]
         out._meta[i] = (p, dom, first, max(last, delta.upd_last[k], key=_order))
     out = out.merge(PatternLibrary.from_arrays(delta.new, domain=snapshot.domain, config=out.config))
+    if delta.archived is not None:
+        out.archived.extend(PatternLibrary.from_arrays(delta.archived, domain=snapshot.domain,
+                                                       config=out.config))
     out.config = cfg
-    while len(out) > cfg.max_patterns:
-        out._archive_weakest()
+    out._archive_weakest(len(out) - cfg.max_patterns)
     return out
 
 

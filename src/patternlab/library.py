@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .config import EngineConfig
 from .errors import InvalidParameterError, InvalidSignalError, PatternNotFoundError
-from .kernels.matching import nearest_prototypes, unit_normalize
+from .kernels.matching import gram, nearest_prototypes, unit_normalize
 
 __all__ = ["Pattern", "PatternLibrary", "pattern_id"]
 
@@ -147,6 +147,7 @@ class PatternLibrary:
         self._meta: list[tuple[str, str, tuple[SignalId, int], tuple[SignalId, int]]] = []
         self._index: dict[str, int] = {}
         self.archived: list[Pattern] = []
+        self._archived_ids: set[str] = set()
 
     # -- container protocol -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -200,12 +201,18 @@ class PatternLibrary:
             self._support = np.concatenate([self._support, np.zeros_like(self._support)])
 
     # -- learning ------------------------------------------------------------------------------
+    def _taken(self, pid: str) -> bool:
+        if pid in self._index:
+            return True
+        if len(self._archived_ids) != len(self.archived):
+            self._archived_ids = {p.id for p in self.archived}
+        return pid in self._archived_ids
+
     def _unique_id(self, pid: str) -> str:
-        taken = set(self._index) | {p.id for p in self.archived}
-        if pid not in taken:
+        if not self._taken(pid):
             return pid
         k = 1
-        while f"{pid}-{k}" in taken:
+        while self._taken(f"{pid}-{k}"):
             k += 1
         return f"{pid}-{k}"
 
@@ -222,17 +229,21 @@ class PatternLibrary:
         self._index[pid] = i
         return pid
 
-    def _archive_weakest(self) -> None:
-        """Move the lowest-support pattern (the oldest on ties) to :attr:`archived`."""
-        i = int(np.argmin(self._support[: len(self)]))
-        self.archived.append(self._pattern(i))
-        self._remove(i)
-
-    def _remove(self, i: int) -> None:
+    def _archive_weakest(self, count: int = 1) -> None:
+        """Move the ``count`` lowest-support patterns (the oldest first on ties) to
+        :attr:`archived`, weakest first -- the same as archiving the weakest ``count`` times."""
         n = len(self)
-        self._Z[i:n - 1] = self._Z[i + 1:n]
-        self._support[i:n - 1] = self._support[i + 1:n]
-        del self._meta[i]
+        count = min(count, n)
+        if count <= 0:
+            return
+        order = np.argsort(self._support[:n], kind="stable")[:count]
+        self.archived.extend(self._pattern(int(i)) for i in order)
+        keep = np.ones(n, dtype=bool)
+        keep[order] = False
+        kept = np.flatnonzero(keep)
+        self._Z[: len(kept)] = self._Z[kept]
+        self._support[: len(kept)] = self._support[kept]
+        self._meta = [self._meta[int(i)] for i in kept]
         self._index = {m[0]: k for k, m in enumerate(self._meta)}
 
     def add(self, values: ArrayLike, *, signal_id: SignalId, offset: int, domain: str | None = None,
@@ -308,6 +319,7 @@ class PatternLibrary:
         """Take over ``other``'s patterns and archive (used to commit a tentative update)."""
         self._Z, self._support = other._Z, other._support
         self._meta, self._index, self.archived = other._meta, other._index, other.archived
+        self._archived_ids = other._archived_ids
 
     # -- merging ------------------------------------------------------------------------------
     def copy(self) -> PatternLibrary:
@@ -318,13 +330,16 @@ class PatternLibrary:
         out._meta = list(self._meta)
         out._index = dict(self._index)
         out.archived = list(self.archived)
+        out._archived_ids = set(self._archived_ids)
         return out
 
     def merge(self, other: PatternLibrary) -> PatternLibrary:
         """A new library: this one with the patterns of ``other`` folded in, in ``other``'s order.
 
         A pattern of ``other`` with the same id as one here, or whose prototype correlates
-        ``>= cluster_threshold`` with its nearest pattern here, is combined with it: prototypes
+        ``>= cluster_threshold`` with its nearest pattern here (as this library was before the
+        merge; else with the nearest of ``other``'s patterns that the merge added before it, as
+        they are in ``other``), is combined with it: prototypes
         averaged weighted by support (then normalized), supports added, the earlier provenance
         and this library's id kept. Otherwise it is added. The result depends only on the two
         libraries and the order of the fold: merge a list of libraries with
@@ -335,17 +350,33 @@ class PatternLibrary:
                                         f"of window {self.window}")
         out = self.copy()
         thr = out.config.cluster_threshold
+        n0 = len(out)
+        # one kernel call for every pattern of `other` against this library's patterns as they
+        # were before the merge; patterns added by the merge are searched as they come
+        idx0, corr0 = nearest_prototypes(np.ascontiguousarray(other._Z[: len(other)]), out._Z, n0)
+        G = gram(other._Z, len(other)) if len(other) > 1 else None
+        added: list[int] = []  # patterns of `other` the merge has added (their index in `other`)
+        where: dict[int, int] = {}  # ... and their index in `out`
         for k in range(len(other)):
             pid, dom, first, last = other._meta[k]
             z = other._Z[k]
             s = int(other._support[k])
             if pid in out._index:
                 i = out._index[pid]
+            elif idx0[k] >= 0 and corr0[k] >= thr:
+                i = int(idx0[k])
             else:
-                idx, corr = nearest_prototypes(z[None, :], out._Z, len(out))
-                i = int(idx[0]) if idx[0] >= 0 and corr[0] >= thr else -1
+                i = -1
+                if added and G is not None:
+                    row = G[k, added]
+                    best = int(np.argmax(row))
+                    if row[best] >= thr:
+                        i = where[added[best]]
             if i < 0:
-                out._insert(z.copy(), out._unique_id(pid), dom, s, first, last)
+                where[k] = len(out)
+                added.append(k)
+                # capacity is enforced once at the end: indices must not move during the merge
+                out._insert(z.copy(), out._unique_id(pid), dom, s, first, last, capacity=1 << 62)
                 continue
             s0 = int(out._support[i])
             merged = unit_normalize((s0 * out._Z[i] + s * z) / (s0 + s))
@@ -357,6 +388,7 @@ class PatternLibrary:
             keep_last = last0 if _order(last0) >= _order(last) else last
             out._meta[i] = (pid0, dom0, keep_first, keep_last)
         out.archived.extend(p for p in other.archived if p.id not in {q.id for q in out.archived})
+        out._archive_weakest(len(out) - out.config.max_patterns)
         return out
 
     @staticmethod

@@ -139,6 +139,20 @@ def nearest_prototypes(C, Z, nz):  # pragma: no cover - compiled
     return best, bval
 
 
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT_PARALLEL)
+def gram(Z, n):  # pragma: no cover - compiled
+    """Correlations between the first ``n`` unit prototypes of ``Z`` (an ``n x n`` matrix)."""
+    w = Z.shape[1]
+    G = np.empty((n, n))
+    for a in numba.prange(n):
+        for b in range(n):
+            acc = 0.0
+            for t in range(w):
+                acc += Z[a, t] * Z[b, t]
+            G[a, b] = min(1.0, max(-1.0, acc))
+    return G
+
+
 @numba.njit(**JIT)
 def unit_normalize(x):  # pragma: no cover - compiled
     """``(x - mean) / ||x - mean||``; all zeros when ``x`` is constant or not finite.
