@@ -63,3 +63,29 @@ class Library:
 
     def time_to_from_arrays(self) -> None:
         pl.PatternLibrary.from_arrays(self.a.to_arrays())
+
+
+class BatchInProcess:
+    """batch_perceive without Dask (the partition, delta and merge machinery alone)."""
+
+    params = ([25, 100],)
+    param_names = ["batch_size"]
+    timeout = 300
+
+    def setup(self, batch_size: int) -> None:
+        rng = np.random.default_rng(6)
+        n = max(8, int(400 * SCALE))
+        self.signals = [np.cumsum(rng.standard_normal(1_000)) for _ in range(n)]
+        self.cfg = pl.EngineConfig(window=64)
+        pl.batch_perceive(self.signals[:4], config=self.cfg, client=False, batch_size=2, progress=False)
+
+    def time_batch_perceive(self, batch_size: int) -> None:
+        pl.batch_perceive(self.signals, config=self.cfg, client=False, batch_size=batch_size,
+                          progress=False)
+
+    def track_signals_per_second(self, batch_size: int) -> float:
+        out = pl.batch_perceive(self.signals, config=self.cfg, client=False, batch_size=batch_size,
+                                progress=False)
+        return out.metrics["throughput_per_sec"]
+
+    track_signals_per_second.unit = "signals/s"  # type: ignore[attr-defined]
