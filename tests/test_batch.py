@@ -147,3 +147,33 @@ def test_library_is_a_snapshot_left_untouched(reference: pl.BatchResult, signals
 def test_bad_input(signals_arg: object, kwargs: dict[str, object], needle: str) -> None:
     with pytest.raises(pl.PatternlabError, match=needle):
         pl.batch_perceive(signals_arg, config=CFG, progress=False, **{"client": False, **kwargs})
+
+
+_EMBEDDED = """
+import numpy as np
+import patternlab as pl
+from distributed import default_client
+
+if __name__ == "__main__":
+    signals = [np.cumsum(np.random.default_rng(i).standard_normal(600)) for i in range(6)]
+    out = pl.batch_perceive(signals, config=pl.EngineConfig(window=32), batch_size=2, progress=False)
+    want = pl.batch_perceive(signals, config=pl.EngineConfig(window=32), batch_size=2, client=False,
+                             progress=False)
+    assert out.library.ids == want.library.ids
+    try:
+        default_client()
+    except ValueError:
+        print("embedded cluster closed")
+"""
+
+
+def test_embedded_cluster_is_started_and_closed(tmp_path: Path) -> None:
+    """No client anywhere: batch_perceive starts a LocalCluster and closes it afterwards."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "embedded.py"
+    script.write_text(_EMBEDDED)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "embedded cluster closed" in out.stdout

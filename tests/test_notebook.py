@@ -19,5 +19,6 @@ def test_quickstart_notebook_executes(tmp_path: Path) -> None:
     )
     assert "top motif is a planted pair: True" in text
     assert "top discord is the planted anomaly: True" in text
+    assert "identical to the in-process run: True" in text
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors

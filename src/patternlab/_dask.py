@@ -110,11 +110,17 @@ def run_on_dask(client: Any, source: Any, bounds: list[tuple[int, int, int]], sn
 
     from ._progress import ProgressBar
     from .batch import merge_deltas, run_partition
+    from .signals import Slice
 
     run = uuid.uuid4().hex[:8]
     snap = client.scatter(snapshot, broadcast=True, hash=False) if snapshot["ids"].size else snapshot
-    src = client.scatter(source, broadcast=True, hash=False) if _is_in_memory(source) else source
-    parts = [client.submit(run_partition, k, src, s, e, snap, cfg, domain, 1,
+
+    def part_source(s: int, e: int) -> Any:
+        # a corpus (or a dask array) is read by the task itself; signals held in memory travel
+        # with their own task only
+        return Slice(source.read(s, e), s, len(source)) if _is_in_memory(source) else source
+
+    parts = [client.submit(run_partition, k, part_source(s, e), s, e, snap, cfg, domain, 1,
                            key=f"perceive-partition-{k}-{run}", pure=False) for k, s, e in bounds]
     sizes = {p.key: e - s for p, (_, s, e) in zip(parts, bounds)}
     level = list(parts)

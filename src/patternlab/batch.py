@@ -175,18 +175,23 @@ def merge_deltas(a: Delta, b: Delta, config: dict[str, Any], domain: str) -> Del
 
 def _archive_arrays(parts: list[dict[str, Any] | None], lib: PatternLibrary, domain: str,
                     cfg: EngineConfig) -> dict[str, Any] | None:
-    """The archived patterns of earlier deltas followed by those ``lib`` archived, as arrays."""
-    big = cfg.replace(max_patterns=1 << 40)
-    out = PatternLibrary(cfg.window, domain, config=big)
-    for arrays in parts:
-        if arrays is not None:
-            for p in PatternLibrary.from_arrays(arrays, domain=domain, config=big):
-                out._insert(np.asarray(p.prototype).copy(), p.id, p.domain, p.support, p.first_seen,
-                            p.last_updated)
-    for p in lib.archived:
-        out._insert(np.asarray(p.prototype).copy(), p.id, p.domain, p.support, p.first_seen,
-                    p.last_updated)
-    return out.to_arrays() if len(out) else None
+    """The archived patterns of earlier deltas followed by those ``lib`` archived, as arrays
+    (concatenated as they are: archives are only carried, never searched, on the way up)."""
+    chunks = [a for a in parts if a is not None]
+    if lib.archived:
+        big = cfg.replace(max_patterns=1 << 40)
+        holder = PatternLibrary(cfg.window, domain, config=big)
+        for p in lib.archived:
+            holder._insert(np.asarray(p.prototype).copy(), p.id, p.domain, p.support, p.first_seen,
+                           p.last_updated)
+        chunks.append(holder.to_arrays())
+    if not chunks:
+        return None
+    out = dict(chunks[0])
+    for key in out:
+        if np.ndim(out[key]) >= 1:
+            out[key] = np.concatenate([c[key] for c in chunks])
+    return out
 
 
 def apply_delta(snapshot: PatternLibrary, delta: Delta) -> PatternLibrary:

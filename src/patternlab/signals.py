@@ -53,6 +53,25 @@ class InMemory(SignalCollection):
         return [np.asarray(self._signals[i], dtype=np.float64) for i in range(start, stop)]
 
 
+class Slice(SignalCollection):
+    """Signals ``offset .. offset + len(signals) - 1`` of a larger collection, held in memory:
+    what one partition task receives, so that no worker is sent signals it does not use."""
+
+    def __init__(self, signals: list[NDArray[np.float64]], offset: int, total: int) -> None:
+        self._signals = signals
+        self._offset = offset
+        self._total = total
+
+    def __len__(self) -> int:
+        return self._total
+
+    def read(self, start: int, stop: int) -> list[NDArray[np.float64]]:
+        lo, hi = start - self._offset, stop - self._offset
+        if lo < 0 or hi > len(self._signals):
+            raise IndexError(f"signals {start}..{stop - 1} are not in this slice")
+        return self._signals[lo:hi]
+
+
 class DaskRows(SignalCollection):
     """The rows of a 2-D dask array, computed one range at a time."""
 
