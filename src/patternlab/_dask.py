@@ -145,4 +145,4 @@ def run_on_dask(client: Any, source: Any, bounds: list[tuple[int, int, int]], sn
 def _is_in_memory(source: Any) -> bool:
     from .signals import InMemory
 
-    return isinstance(source, InMemory)
+    return type(source) is InMemory  # a subclass may read differently (lazily, from elsewhere)
