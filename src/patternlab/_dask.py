@@ -126,8 +126,10 @@ def run_on_dask(client: Any, source: Any, bounds: list[tuple[int, int, int]], sn
     level = list(parts)
     depth = 0
     while len(level) > 1:
+        # merges run as soon as their two inputs exist (a higher priority than the partitions
+        # still queued), so that they overlap with the partitions instead of forming a tail
         nxt = [client.submit(merge_deltas, level[k], level[k + 1], cfg, domain,
-                             key=f"merge-deltas-{depth}-{k // 2}-{run}", pure=False)
+                             key=f"merge-deltas-{depth}-{k // 2}-{run}", pure=False, priority=10)
                for k in range(0, len(level) - 1, 2)]
         if len(level) % 2:
             nxt.append(level[-1])

@@ -163,8 +163,9 @@ def merge_deltas(a: Delta, b: Delta, config: dict[str, Any], domain: str) -> Del
     # the founded patterns of a range of partitions never exceed the capacity: the weakest go to
     # the delta's archive (kept, and restorable from the final library), which bounds the cost
     # of every merge whatever the number of signals
-    new = PatternLibrary.from_arrays(a.new, domain=domain, config=cfg).merge(
-        PatternLibrary.from_arrays(b.new, domain=domain, config=cfg))
+    with parallel_guard(), numba_threads(1):
+        new = PatternLibrary.from_arrays(a.new, domain=domain, config=cfg).merge(
+            PatternLibrary.from_arrays(b.new, domain=domain, config=cfg))
     archived = _archive_arrays([a.archived, b.archived], new, domain, cfg)
     window = a.upd_sum.shape[1] if a.upd_sum.ndim == 2 else b.upd_sum.shape[1]
     return Delta(a.first, b.last, ids, np.array(rows).reshape(len(ids), window),

@@ -355,7 +355,8 @@ class PatternLibrary:
         # were before the merge; patterns added by the merge are searched as they come
         idx0, corr0 = nearest_prototypes(np.ascontiguousarray(other._Z[: len(other)]), out._Z, n0)
         G = gram(other._Z, len(other)) if len(other) > 1 else None
-        added: list[int] = []  # patterns of `other` the merge has added (their index in `other`)
+        added = np.empty(len(other), dtype=np.int64)  # patterns of `other` the merge added ...
+        n_added = 0
         where: dict[int, int] = {}  # ... and their index in `out`
         for k in range(len(other)):
             pid, dom, first, last = other._meta[k]
@@ -367,14 +368,15 @@ class PatternLibrary:
                 i = int(idx0[k])
             else:
                 i = -1
-                if added and G is not None:
-                    row = G[k, added]
+                if n_added and G is not None:
+                    row = G[k, added[:n_added]]
                     best = int(np.argmax(row))
                     if row[best] >= thr:
-                        i = where[added[best]]
+                        i = where[int(added[best])]
             if i < 0:
                 where[k] = len(out)
-                added.append(k)
+                added[n_added] = k
+                n_added += 1
                 # capacity is enforced once at the end: indices must not move during the merge
                 out._insert(z.copy(), out._unique_id(pid), dom, s, first, last, capacity=1 << 62)
                 continue
@@ -445,12 +447,17 @@ class PatternLibrary:
         def sig(x: str) -> SignalId:
             return x[2:] if x.startswith("s:") else int(x[2:])
 
-        for k, pid in enumerate(ids):
-            lib._insert(Z[k].copy(), pid, domains[k], int(np.asarray(arrays["supports"])[k]),
-                        (sig(str(np.asarray(arrays["first_signal"])[k])),
-                         int(np.asarray(arrays["first_offset"])[k])),
-                        (sig(str(np.asarray(arrays["last_signal"])[k])),
-                         int(np.asarray(arrays["last_offset"])[k])))
+        n = len(ids)
+        first = zip(np.asarray(arrays["first_signal"]).tolist(), np.asarray(arrays["first_offset"]).tolist())
+        last = zip(np.asarray(arrays["last_signal"]).tolist(), np.asarray(arrays["last_offset"]).tolist())
+        lib._Z = np.zeros((max(8, n), window))
+        lib._Z[:n] = Z
+        lib._support = np.zeros(max(8, n), dtype=np.int64)
+        lib._support[:n] = np.asarray(arrays["supports"], dtype=np.int64)
+        lib._meta = [(pid, dom, (sig(fs), int(fo)), (sig(ls), int(lo)))
+                     for pid, dom, (fs, fo), (ls, lo) in zip(ids, domains, first, last)]
+        lib._index = {pid: k for k, pid in enumerate(ids)}
+        lib._archive_weakest(n - lib.config.max_patterns)
         return lib
 
     # -- Jupyter ------------------------------------------------------------------------------

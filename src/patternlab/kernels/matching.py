@@ -118,7 +118,7 @@ def match_prototypes(Z, Tc, s, usable, threshold):  # pragma: no cover - compile
     return pat, off, val
 
 
-@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+@numba.njit(fastmath=FASTMATH_SAFE | {"reassoc"}, **JIT_PARALLEL)
 def nearest_prototypes(C, Z, nz):  # pragma: no cover - compiled
     """For each unit candidate (row of ``C``), the best of the first ``nz`` prototypes of ``Z``
     by correlation (the smallest index on ties). Returns ``(index, correlation)``; ``-1`` and
@@ -127,7 +127,7 @@ def nearest_prototypes(C, Z, nz):  # pragma: no cover - compiled
     w = C.shape[1]
     best = np.full(nc, -1, dtype=np.int64)
     bval = np.full(nc, -np.inf)
-    for c in range(nc):
+    for c in numba.prange(nc):
         for p in range(nz):
             acc = 0.0
             for t in range(w):
@@ -139,7 +139,7 @@ def nearest_prototypes(C, Z, nz):  # pragma: no cover - compiled
     return best, bval
 
 
-@numba.njit(fastmath=FASTMATH_SAFE, **JIT_PARALLEL)
+@numba.njit(fastmath=FASTMATH_SAFE | {"reassoc"}, **JIT_PARALLEL)
 def gram(Z, n):  # pragma: no cover - compiled
     """Correlations between the first ``n`` unit prototypes of ``Z`` (an ``n x n`` matrix)."""
     w = Z.shape[1]
