@@ -58,6 +58,15 @@ def _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, lo, hi):  # pragma: no c
     return best, who
 
 
+@numba.njit(**JIT)
+def _suspect(p, partner_valid):  # pragma: no cover - compiled
+    """Whether a search value cannot be trusted: out of [-1, 1] for a valid pair, or below the
+    invalid mark although the neighbour it points to is valid."""
+    if p >= INVALID_BELOW:
+        return p > 1.0 + SLACK or p < -1.0 - SLACK
+    return partner_valid
+
+
 @numba.njit(**JIT_PARALLEL)
 def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # pragma: no cover
     """Exact distances of the row neighbours (``j >= i + kmin``) found by the tile kernel (inf /
@@ -70,8 +79,7 @@ def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # prag
         if j < 0 or eA[i] < 0:
             continue
         p = rowP[i]
-        if p > 1.0 + SLACK or (p < -1.0 - SLACK and p >= INVALID_BELOW) or (
-                p < INVALID_BELOW and eB[j] >= 0):
+        if _suspect(p, eB[j] >= 0):
             D[i], I[i] = _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, i + kmin, sB.shape[0])
         elif p >= INVALID_BELOW:
             D[i] = znorm_distance(TA, muA, sA, eA, i, TB, muB, sB, eB, j, m)
@@ -96,8 +104,7 @@ def resolve_columns(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI):  # p
         if p < 0 or eB[j] < 0:
             continue
         c = colP[j]
-        if c > 1.0 + SLACK or (c < -1.0 - SLACK and c >= INVALID_BELOW) or (
-                c < INVALID_BELOW and eA[p] >= 0):
+        if _suspect(c, eA[p] >= 0):
             # window j of B against the rows i <= j - kmin of A: the same distances, swapped
             D[j], I[j] = _exact_scan(TB, muB, sB, eB, j, TA, muA, sA, eA, m, 0, j - kmin + 1)
             continue
