@@ -12,6 +12,17 @@ from numpy.typing import ArrayLike, NDArray
 from .errors import InvalidParameterError, InvalidSignalError, InvalidWindowError, SignalTypeError
 
 
+def unit_scaled(T: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``T`` times the power of two that brings max |finite value| to about 1.
+
+    Exact (a power of two rounds nothing, and z-normalization is scale-free), and afterwards no
+    difference, sum or square of samples can overflow or underflow. Non-finite values stay.
+    """
+    finite = np.isfinite(T)
+    big = float(np.abs(T[finite]).max()) if finite.any() else 0.0
+    return np.ldexp(T, -int(np.frexp(big)[1])) if big > 0.0 else T.copy()
+
+
 def exclusion_zone(m: int) -> int:
     """Half-width of the trivial-match exclusion zone: neighbours with ``|i - j| <= ceil(m / 4)``
     are ignored in a self-join (STUMPY's convention)."""

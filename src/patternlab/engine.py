@@ -195,9 +195,10 @@ def perceive(
             f"{fix}")
     v.check_has_finite_window(T, w, "signal")
     mp = matrix_profile(T, w)
-    usable, Tm, s = _window_data(T, w)
-    events = matching.edges(T, config.edge_threshold, max(1, w // 2))
-    strength = _jumps(T, events)
+    S = v.unit_scaled(T)  # once, for the window data, the events and their strengths
+    usable, Tm, s = _window_data(S, w)
+    events = matching.edges(S, config.edge_threshold, max(1, w // 2))
+    strength = _jumps(S, events)
     motifs = _distinct_motifs(T, mp, config)
     discords = mp.discords(config.top_k)
 
@@ -243,27 +244,22 @@ def _distinct_motifs(T: NDArray[np.float64], mp: MatrixProfile, cfg: EngineConfi
     return kept
 
 
-def _window_data(T: NDArray[np.float64], w: int) -> tuple[NDArray[np.bool_], NDArray[np.float64],
+def _window_data(S: NDArray[np.float64], w: int) -> tuple[NDArray[np.bool_], NDArray[np.float64],
                                                           NDArray[np.float64]]:
-    """Usable windows (all finite, not constant), the signal scaled and centred for matching
-    (non-finite samples set to 0) and ``1 / ||x - mean||`` of each window."""
+    """From the unit-scaled signal: usable windows (all finite, not constant), the signal
+    centred for matching (non-finite samples set to 0) and ``1 / ||x - mean||`` of each window."""
     from .kernels.stats import window_stats
 
-    finite = np.isfinite(T)
-    big = float(np.abs(T[finite]).max())
-    S = np.ldexp(T, -int(np.frexp(big)[1])) if big > 0.0 else T.copy()  # exact: max |S| ~ 1
-    S = S - S[finite].mean()  # NaN and inf stay as they are: window_stats marks their windows
+    S = S - S[np.isfinite(S)].mean()  # NaN and inf stay: window_stats marks their windows
     Tm, _, sig2, valid, constant = window_stats(S, w)
     usable = valid & ~constant
     s = np.where(usable, 1.0 / np.sqrt(np.where(usable, sig2, 1.0)), 0.0)
     return usable, np.ascontiguousarray(Tm), s
 
 
-def _jumps(T: NDArray[np.float64], events: NDArray[np.int64]) -> NDArray[np.float64]:
+def _jumps(S: NDArray[np.float64], events: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The size of each event's jump in the unit-scaled signal (no overflow)."""
     if not len(events):
         return np.empty(0)
-    finite = np.isfinite(T)
-    big = float(np.abs(T[finite]).max()) if finite.any() else 0.0
-    S = np.ldexp(T, -int(np.frexp(big)[1])) if big > 0.0 else T  # exact; no overflow below
     d = np.abs(S[events] - S[events - 1])
     return np.where(np.isfinite(d), d, 0.0)

@@ -65,13 +65,7 @@ FLOAT32_MIN_SPREAD_RATIO = 1e-2
 
 
 def _stats(T: NDArray[np.float64], m: int) -> tuple[Any, ...]:
-    # Scale by a power of two so that max |T| is about 1: exact (z-normalization is scale-free and
-    # the scaling rounds nothing), and no difference of samples can overflow.
-    finite = np.isfinite(T)
-    big = float(np.abs(T[finite]).max()) if finite.any() else 0.0
-    if big > 0.0:
-        T = np.ldexp(T, -int(np.frexp(big)[1]))
-    Tc, mu, sig2, valid, constant = stats.window_stats(T, m)
+    Tc, mu, sig2, valid, constant = stats.window_stats(v.unit_scaled(T), m)
     return Tc, mu, sig2, valid, constant
 
 
