@@ -242,3 +242,15 @@ def discords(P, I, k: int, m: int) -> list[tuple[int, float, int]]:
         out.append((x, float(P[x]), int(I[x])))
         kept.append(x)
     return out
+
+
+def unit(x) -> np.ndarray:
+    """NumPy twin of the prototype normalization: zero mean, unit L2 norm."""
+    x = np.asarray(x, dtype=np.float64)
+    d = x - x.mean()
+    return d / np.linalg.norm(d)
+
+
+def pearson(a, b) -> float:
+    """Pearson correlation of two equal-length windows."""
+    return float(np.corrcoef(np.asarray(a, float), np.asarray(b, float))[0, 1])

@@ -17,19 +17,9 @@ import patternlab as pl
 import reference as ref
 from patternlab.errors import InvalidParameterError, InvalidSignalError, PatternlabError, PatternNotFoundError
 from patternlab.library import pattern_id
+from reference import pearson, unit
 
 W = 16
-
-
-def unit(x) -> np.ndarray:
-    """NumPy twin of the prototype normalization: zero mean, unit L2 norm."""
-    x = np.asarray(x, dtype=np.float64)
-    d = x - x.mean()
-    return d / np.linalg.norm(d)
-
-
-def pearson(a, b) -> float:
-    return float(np.corrcoef(np.asarray(a, float), np.asarray(b, float))[0, 1])
 
 
 @pytest.fixture

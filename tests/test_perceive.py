@@ -22,19 +22,9 @@ from patternlab.errors import (
     SignalTypeError,
 )
 from patternlab.synthetic import planted_signal
+from reference import pearson, unit
 
 W = 48  # window of the hand-made signals
-
-
-def unit(x) -> np.ndarray:
-    """NumPy twin of the prototype normalization: zero mean, unit L2 norm."""
-    x = np.asarray(x, dtype=np.float64)
-    d = x - x.mean()
-    return d / np.linalg.norm(d)
-
-
-def pearson(a, b) -> float:
-    return float(np.corrcoef(np.asarray(a, float), np.asarray(b, float))[0, 1])
 
 
 def random_shape(seed: int, w: int = W) -> np.ndarray:
