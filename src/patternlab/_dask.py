@@ -8,6 +8,13 @@ from typing import Any
 
 from .errors import InvalidParameterError
 
+#: Topic of the events a worker logs on the scheduler after each partition (``Worker.log_event``):
+#: ``{"partition", "signals", "patterns_founded", "seconds", "domain", "run"}``.
+PARTITION_EVENT = "patternlab-partition"
+#: Topic of the event the client logs when a batch finishes: ``BatchResult.metrics`` plus
+#: ``"domain"`` and ``"run"``.
+RUN_EVENT = "patternlab-run"
+
 
 class PatternlabWorkerPlugin:
     """Prepares every worker: the kernels are loaded (from numba's on-disk cache, or compiled
@@ -101,6 +108,33 @@ def _prepared(client: Any) -> Any:
     return client
 
 
+def partition_task(index: int, source: Any, start: int, stop: int, snapshot: dict[str, Any],
+                   cfg: dict[str, Any], domain: str, run: str) -> Any:
+    """The task of one partition: :func:`~patternlab.batch.run_partition` on one thread, then an
+    event on the scheduler (:data:`PARTITION_EVENT`) for the monitoring plugins."""
+    from .batch import run_partition
+
+    delta = run_partition(index, source, start, stop, snapshot, cfg, domain, 1)
+    try:
+        from distributed import get_worker
+
+        get_worker().log_event(PARTITION_EVENT, {
+            "partition": int(index), "signals": int(stop - start),
+            "patterns_founded": len(delta.new["ids"]), "seconds": float(delta.seconds),
+            "domain": domain, "run": run})
+    except ValueError:  # not inside a worker
+        pass
+    return delta
+
+
+def log_run(client: Any, metrics: dict[str, float], domain: str) -> None:
+    """Log the :data:`RUN_EVENT` of a finished batch on the scheduler."""
+    try:
+        client.log_event(RUN_EVENT, {**{k: float(v) for k, v in metrics.items()}, "domain": domain})
+    except Exception:  # monitoring must never fail a finished batch
+        pass
+
+
 def run_on_dask(client: Any, source: Any, bounds: list[tuple[int, int, int]], snapshot: dict[str, Any],
                 cfg: dict[str, Any], domain: str, progress: bool) -> Any:
     """Submit one task per partition and the fixed-shape tree of merges; return the root delta."""
@@ -109,7 +143,7 @@ def run_on_dask(client: Any, source: Any, bounds: list[tuple[int, int, int]], sn
     from distributed import as_completed
 
     from ._progress import ProgressBar
-    from .batch import merge_deltas, run_partition
+    from .batch import merge_deltas
     from .signals import Slice
 
     run = uuid.uuid4().hex[:8]
@@ -120,7 +154,7 @@ def run_on_dask(client: Any, source: Any, bounds: list[tuple[int, int, int]], sn
         # with their own task only
         return Slice(source.read(s, e), s, len(source)) if _is_in_memory(source) else source
 
-    parts = [client.submit(run_partition, k, part_source(s, e), s, e, snap, cfg, domain, 1,
+    parts = [client.submit(partition_task, k, part_source(s, e), s, e, snap, cfg, domain, run,
                            key=f"perceive-partition-{k}-{run}", pure=False) for k, s, e in bounds]
     sizes = {p.key: e - s for p, (_, s, e) in zip(parts, bounds)}
     level = list(parts)

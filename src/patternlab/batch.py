@@ -297,7 +297,7 @@ def batch_perceive(
     snapshot = library.to_arrays()
     cfg = config.to_dict()
     t0 = time.perf_counter()
-    from ._dask import resolve_client, run_on_dask
+    from ._dask import log_run, resolve_client, run_on_dask
 
     dask_client, owned = resolve_client(client)
     try:
@@ -305,20 +305,22 @@ def batch_perceive(
             merged = _run_in_process(source, bounds, snapshot, cfg, domain, progress)
         else:
             merged = run_on_dask(dask_client, source, bounds, snapshot, cfg, domain, progress)
+        wall = time.perf_counter() - t0
+        result_lib = apply_delta(library, merged)
+        new_ids = set(result_lib.ids) - set(library.ids)
+        metrics = {
+            "tasks_processed": float(merged.tasks),
+            "signals": float(n),
+            "patterns_discovered": float(len(new_ids)),
+            "avg_latency_ms": 1000.0 * merged.seconds / max(merged.tasks, 1),
+            "throughput_per_sec": n / wall if wall > 0 else float("inf"),
+            "wall_seconds": wall,
+        }
+        if dask_client is not None:
+            log_run(dask_client, metrics, domain)
     finally:
         if owned is not None:
             owned()
-    wall = time.perf_counter() - t0
-    result_lib = apply_delta(library, merged)
-    new_ids = set(result_lib.ids) - set(library.ids)
-    metrics = {
-        "tasks_processed": float(merged.tasks),
-        "signals": float(n),
-        "patterns_discovered": float(len(new_ids)),
-        "avg_latency_ms": 1000.0 * merged.seconds / max(merged.tasks, 1),
-        "throughput_per_sec": n / wall if wall > 0 else float("inf"),
-        "wall_seconds": wall,
-    }
     return BatchResult(result_lib, merged.summaries, merged.errors, metrics)
 
 

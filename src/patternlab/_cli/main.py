@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from collections.abc import Sequence
@@ -18,6 +19,10 @@ from ..synthetic import planted_signal
 EXIT_OK = 0
 EXIT_USAGE = 2  # a user mistake: bad argument, unreadable file, bad input
 EXIT_ERROR = 1
+
+#: Subcommands that live in their own module ``patternlab._cli.<name>``; each module defines
+#: ``register(subparsers)``, which adds its parser and sets ``func`` (returning an exit code).
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -100,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     prof.add_argument("--output", "-o", help="save the profile arrays to this .npz file")
     prof.set_defaults(func=_profile)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{name}").register(sub)
     return parser
 
 
