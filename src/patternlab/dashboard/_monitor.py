@@ -1,0 +1,233 @@
+"""The scheduler plugin that gathers what patternlab's tasks report.
+
+Workers log a :data:`~patternlab._dask.PARTITION_EVENT` after each partition and the client
+logs a :data:`~patternlab._dask.RUN_EVENT` when a batch finishes; the plugin receives both
+through ``SchedulerPlugin.log_event`` and keeps totals, a latency histogram and a bounded
+history. The dashboard page, the Prometheus collector and ``patternlab status`` read it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, OrderedDict, deque
+from typing import Any
+
+from distributed.diagnostics.plugin import SchedulerPlugin
+
+from .._dask import PARTITION_EVENT, RUN_EVENT
+
+__all__ = ["LATENCY_BUCKETS", "PLUGIN_NAME", "PatternlabMonitor"]
+
+#: Name under which the plugin is registered on the scheduler (``scheduler.plugins``).
+PLUGIN_NAME = "patternlab"
+#: Name of the scheduler RPC handler answering ``patternlab status``.
+STATUS_HANDLER = "patternlab_status"
+#: Scheduler metadata key (``Scheduler.get_metadata``) telling clients the monitor is installed:
+#: ``{"handler": STATUS_HANDLER, "page": "patternlab" or None}``.
+METADATA_KEY = "patternlab-monitoring"
+#: Upper bounds (seconds) of the ``patternlab_task_latency_seconds`` histogram buckets.
+LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                                      60.0, 120.0, 300.0, 600.0, math.inf)
+#: Task-name prefixes of patternlab's tasks (``key_split`` of their keys).
+TASK_PREFIXES = ("perceive-partition", "merge-deltas")
+#: Scheduler task states that count as "not finished yet" in the queue depth.
+PENDING_STATES = ("waiting", "queued", "no-worker", "processing")
+_MAX_RUNS_TRACKED = 256      # runs whose partitions are remembered to drop duplicate events
+_HISTORY = 20_000            # points of history kept for the dashboard
+_RATE_WINDOW = 10.0          # seconds over which the recent signal rate is measured
+
+
+class PatternlabMonitor(SchedulerPlugin):
+    """Totals, latencies and history of patternlab's work on one scheduler.
+
+    Installed by the preload module :mod:`patternlab.dashboard` (``dask_setup``); it can also
+    be registered from a client with ``client.register_plugin(PatternlabMonitor())``.
+
+    Counting rules
+    --------------
+    * ``tasks_processed`` and ``signals`` grow when a partition finishes (its event); a
+      partition computed twice (a retry after a lost worker) counts once, a partition read back
+      from a checkpoint by a resumed batch not at all (``partitions_resumed`` counts those).
+    * ``patterns_discovered`` grows when a batch finishes, by the number of new patterns in
+      its *merged* library (the run event). ``patterns_founded`` counts the patterns the
+      partitions created before merging: merges combine similar patterns, so it is an upper
+      bound that moves while the batch runs.
+    * ``task_latency`` is the compute time of each partition (the histogram's sum divided by
+      its count is the batch's ``avg_latency_ms``).
+    """
+
+    name = PLUGIN_NAME
+
+    def __init__(self) -> None:
+        self.scheduler: Any = None
+        self.started = time.time()
+        self.tasks_processed = 0
+        self.signals = 0
+        self.patterns_founded = 0
+        self.patterns_discovered = 0
+        self.runs = 0
+        self.partitions_resumed = 0
+        self.run_signals = 0.0
+        self.run_wall_seconds = 0.0
+        self.latency_counts = [0] * len(LATENCY_BUCKETS)
+        self.latency_sum = 0.0
+        self.processed_by_worker: Counter[str] = Counter()
+        self.last_run: dict[str, Any] = {}
+        self.top_patterns: list[dict[str, Any]] = []
+        #: (time, tasks_processed, signals, patterns_founded, patterns_discovered) after each event
+        self.history: deque[tuple[float, int, int, int, int]] = deque(maxlen=_HISTORY)
+        #: (time, signals) of each partition, for the signal rate
+        self.completions: deque[tuple[float, int]] = deque(maxlen=_HISTORY)
+        #: (time, patterns_discovered total) after each run
+        self.run_history: deque[tuple[float, int]] = deque(maxlen=_HISTORY)
+        self._seen: OrderedDict[str, set[int]] = OrderedDict()
+        self.version = 0   # grows with every change, so that pages redraw only when needed
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def attach(self, scheduler: Any) -> None:
+        """Bind to ``scheduler``: status handler, Prometheus collector (idempotent)."""
+        from ._prometheus import register_monitor
+
+        self.scheduler = scheduler
+        scheduler.handlers[STATUS_HANDLER] = self.status_handler
+        info = scheduler.task_metadata.get(METADATA_KEY)
+        page = info.get("page") if isinstance(info, dict) else None
+        scheduler.set_metadata(keys=[METADATA_KEY], value={"handler": STATUS_HANDLER, "page": page})
+        register_monitor(self)
+
+    async def start(self, scheduler: Any) -> None:
+        self.attach(scheduler)
+
+    async def close(self) -> None:
+        from ._prometheus import unregister_monitor
+
+        unregister_monitor(self)
+        s = self.scheduler
+        if s is not None and s.handlers.get(STATUS_HANDLER) == self.status_handler:
+            del s.handlers[STATUS_HANDLER]
+            s.task_metadata.pop(METADATA_KEY, None)
+
+    # -- hooks ------------------------------------------------------------------------------
+    def log_event(self, topic: str, msg: Any) -> None:
+        if not isinstance(msg, dict):
+            return
+        try:
+            if topic == PARTITION_EVENT:
+                self._on_partition(msg)
+            elif topic == RUN_EVENT:
+                self._on_run(msg)
+        except (KeyError, TypeError, ValueError):  # a malformed event is dropped, never raised
+            return
+
+    def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+        if finish == "memory" and isinstance(key, str) and key.startswith("perceive-partition-"):
+            worker = kwargs.get("worker")
+            if isinstance(worker, str):
+                self.processed_by_worker[worker] += 1
+                self.version += 1
+
+    def _on_partition(self, msg: dict[str, Any]) -> None:
+        run, part = str(msg["run"]), int(msg["partition"])
+        signals, founded, seconds = int(msg["signals"]), int(msg["patterns_founded"]), float(msg["seconds"])
+        seen = self._seen.get(run)
+        if seen is None:
+            seen = self._seen[run] = set()
+            while len(self._seen) > _MAX_RUNS_TRACKED:
+                self._seen.popitem(last=False)
+        if part in seen:
+            return
+        seen.add(part)
+        now = time.time()
+        self.tasks_processed += 1
+        self.signals += signals
+        self.patterns_founded += founded
+        self.latency_sum += seconds
+        for i, bound in enumerate(LATENCY_BUCKETS):
+            if seconds <= bound:
+                self.latency_counts[i] += 1
+                break
+        self.completions.append((now, signals))
+        self._record(now)
+
+    def _on_run(self, msg: dict[str, Any]) -> None:
+        now = time.time()
+        discovered = int(float(msg["patterns_discovered"]))
+        self.patterns_discovered += discovered
+        self.runs += 1
+        self.partitions_resumed += int(float(msg.get("partitions_resumed", 0.0)))
+        self.run_signals += float(msg.get("signals", 0.0))
+        self.run_wall_seconds += float(msg.get("wall_seconds", 0.0))
+        top = msg.get("top_patterns")
+        if isinstance(top, list):
+            self.top_patterns = [p for p in top if isinstance(p, dict) and "values" in p]
+        self.last_run = {k: v for k, v in msg.items() if k != "top_patterns"}
+        self.run_history.append((now, self.patterns_discovered))
+        self._record(now)
+
+    def _record(self, now: float) -> None:
+        self.history.append((now, self.tasks_processed, self.signals, self.patterns_founded,
+                             self.patterns_discovered))
+        self.version += 1
+
+    # -- readings ---------------------------------------------------------------------------
+    def recent_rate(self, now: float | None = None, window: float = _RATE_WINDOW) -> float:
+        """Signals per second over the last ``window`` seconds (partitions finished in it)."""
+        now = time.time() if now is None else now
+        total = 0
+        for t, n in reversed(self.completions):
+            if t <= now - window:
+                break
+            total += n
+        return total / window
+
+    def queue(self) -> dict[str, int]:
+        """patternlab tasks not finished yet, by scheduler state."""
+        out = dict.fromkeys(PENDING_STATES, 0)
+        if self.scheduler is None:
+            return out
+        for prefix in TASK_PREFIXES:
+            tp = self.scheduler.task_prefixes.get(prefix)
+            if tp is not None:
+                for state in PENDING_STATES:
+                    out[state] += int(tp.states.get(state, 0))
+        return out
+
+    def queued_by_worker(self) -> dict[str, int]:
+        """patternlab tasks assigned to each worker (running or waiting there)."""
+        out: dict[str, int] = {}
+        if self.scheduler is None:
+            return out
+        for addr, ws in self.scheduler.workers.items():
+            out[addr] = sum(1 for ts in ws.processing
+                            if isinstance(ts.key, str) and ts.key.startswith(("perceive-partition-",
+                                                                             "merge-deltas-")))
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        """The current readings as plain numbers (what ``patternlab status`` receives)."""
+        s = self.scheduler
+        workers = s.workers if s is not None else {}
+        queue = self.queue()
+        return {
+            "workers": len(workers),
+            "threads": int(sum(ws.nthreads for ws in workers.values())),
+            "tasks_processed": self.tasks_processed,
+            "signals": self.signals,
+            "patterns_discovered": self.patterns_discovered,
+            "patterns_founded": self.patterns_founded,
+            "runs": self.runs,
+            "partitions_resumed": self.partitions_resumed,
+            "throughput_per_sec": (self.run_signals / self.run_wall_seconds
+                                   if self.run_wall_seconds > 0 else 0.0),
+            "recent_signals_per_sec": self.recent_rate(),
+            "avg_latency_ms": (1000.0 * self.latency_sum / self.tasks_processed
+                               if self.tasks_processed else 0.0),
+            "queue_depth": int(sum(queue.values())),
+            "queue": queue,
+            "uptime_seconds": time.time() - self.started,
+        }
+
+    def status_handler(self) -> dict[str, Any]:
+        """Scheduler RPC handler (``patternlab_status``)."""
+        return self.snapshot()
