@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import datasets
 from .batch import BatchResult, batch_perceive
 from .config import EngineConfig, load_config
 from .engine import Match, Perception, perceive
@@ -27,7 +28,9 @@ from .errors import (
     InvalidWindowError,
     PatternlabError,
     PatternNotFoundError,
+    RunMismatchError,
     SignalTypeError,
+    StoreError,
 )
 from .lab import Lab
 from .library import Pattern, PatternLibrary
@@ -41,6 +44,7 @@ from .profile import (
     motifs,
 )
 from .signals import ZarrCorpus, write_signals
+from .store.zarr import Run, open_run
 
 try:
     __version__ = version("patternlab")
@@ -65,15 +69,20 @@ __all__ = [
     "PatternNotFoundError",
     "PatternlabError",
     "Perception",
+    "Run",
+    "RunMismatchError",
     "SignalTypeError",
+    "StoreError",
     "ZarrCorpus",
     "__version__",
     "batch_perceive",
+    "datasets",
     "discords",
     "distance_profile",
     "load_config",
     "matrix_profile",
     "motifs",
+    "open_run",
     "perceive",
     "write_signals",
 ]

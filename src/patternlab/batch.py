@@ -241,6 +241,8 @@ def batch_perceive(
     client: Any = None,
     batch_size: int = 64,
     progress: bool = True,
+    store: Any = None,
+    overwrite: bool = False,
 ) -> BatchResult:
     """Run :func:`perceive` over a collection of signals on Dask and merge what was learned.
 
@@ -264,6 +266,15 @@ def batch_perceive(
         Signals per partition (one task each).
     progress : bool
         Show a progress bar (in Jupyter a widget when ipywidgets is installed).
+    store : str, path or zarr store, optional
+        Checkpoint the run into this zarr v3 store (a local path, ``file://``, ``memory://``,
+        ``s3://`` with s3fs): every partition's summaries and library delta, then the merged
+        library (layout in :mod:`patternlab.store.zarr`; read back with
+        :func:`patternlab.open_run`). A rerun with the same store skips the partitions already
+        done and gives the same library as an uninterrupted run.
+    overwrite : bool
+        Replace a store that holds a different run (other input, config, domain or batch size)
+        instead of refusing it.
 
     Returns
     -------
@@ -297,14 +308,17 @@ def batch_perceive(
     snapshot = library.to_arrays()
     cfg = config.to_dict()
     t0 = time.perf_counter()
+    run = _open_store(store, overwrite, source, snapshot, cfg, domain, int(batch_size), n)
+    done = run.done() if run is not None else np.zeros(len(bounds), dtype=bool)
     from ._dask import log_run, resolve_client, run_on_dask
 
-    dask_client, owned = resolve_client(client)
+    dask_client, owned = resolve_client(client) if not done.all() else (None, None)
     try:
         if dask_client is None:
-            merged = _run_in_process(source, bounds, snapshot, cfg, domain, progress)
+            merged = _run_in_process(source, bounds, snapshot, cfg, domain, progress, run, done)
         else:
-            merged = run_on_dask(dask_client, source, bounds, snapshot, cfg, domain, progress)
+            merged = run_on_dask(dask_client, source, bounds, snapshot, cfg, domain, progress,
+                                 run, done)
         wall = time.perf_counter() - t0
         result_lib = apply_delta(library, merged)
         new_ids = set(result_lib.ids) - set(library.ids)
@@ -315,23 +329,43 @@ def batch_perceive(
             "avg_latency_ms": 1000.0 * merged.seconds / max(merged.tasks, 1),
             "throughput_per_sec": n / wall if wall > 0 else float("inf"),
             "wall_seconds": wall,
+            "partitions_resumed": float(done.sum()),
         }
+        if run is not None:
+            run.write_library(result_lib, metrics)
         if dask_client is not None:
-            log_run(dask_client, metrics, domain)
+            log_run(dask_client, metrics, domain, result_lib)
     finally:
         if owned is not None:
             owned()
     return BatchResult(result_lib, merged.summaries, merged.errors, metrics)
 
 
+def _open_store(store: Any, overwrite: bool, source: SignalCollection, snapshot: dict[str, Any],
+                cfg: dict[str, Any], domain: str, batch_size: int, n: int) -> Any:
+    if store is None:
+        return None
+    from .store.zarr import RunStore, library_fingerprint
+
+    identity = {"config": cfg, "domain": domain, "window": int(cfg["window"]),
+                "batch_size": batch_size, "n_signals": n,
+                "fingerprint": f"signals:{source.fingerprint()} library:{library_fingerprint(snapshot)}"}
+    return RunStore.open(store, identity, overwrite=overwrite)
+
+
 def _run_in_process(source: SignalCollection, bounds: list[tuple[int, int, int]],
                     snapshot: dict[str, Any], cfg: dict[str, Any], domain: str,
-                    progress: bool) -> Delta:
+                    progress: bool, run: Any = None, done: Any = None) -> Delta:
     from ._progress import ProgressBar
 
     deltas = []
     with ProgressBar(len(bounds), enabled=progress, total_signals=bounds[-1][2]) as bar:
         for k, s, e in bounds:
-            deltas.append(run_partition(k, source, s, e, snapshot, cfg, domain, threads=None))
+            if run is not None and done[k]:
+                deltas.append(run.read_partition(k, s, e))
+            else:
+                deltas.append(run_partition(k, source, s, e, snapshot, cfg, domain, threads=None))
+                if run is not None:
+                    run.write_partition(deltas[-1], s, e)
             bar.update(e - s)
     return _tree(deltas, lambda a, b: merge_deltas(a, b, cfg, domain))

@@ -16,6 +16,8 @@ __all__ = [
     "PatternNotFoundError",
     "PatternlabError",
     "SignalTypeError",
+    "StoreConnectionError",
+    "StoreDataError",
 ]
 
 
@@ -52,3 +54,27 @@ class PatternNotFoundError(PatternlabError, KeyError):
 
 class ClusterConnectionError(PatternlabError, ConnectionError):
     """A Dask scheduler (or another server) cannot be reached."""
+
+
+class StoreError(PatternlabError, OSError):
+    """A zarr store (library snapshot, archive or run store) is missing, unreadable or of another
+    format."""
+
+
+class RunMismatchError(PatternlabError, ValueError):
+    """A run store belongs to a different run (other input, config or batch size)."""
+
+
+class StoreConnectionError(PatternlabError, ConnectionError):
+    """A pattern store (Redis) cannot be reached, refused the credentials, or stayed unreachable
+    after every retry. The message never contains a password."""
+
+
+class StoreDataError(PatternlabError, ValueError):
+    """A value in a pattern store was not written by patternlab (or is corrupt): it is refused,
+    never interpreted as code."""
+
+
+class DataFormatError(PatternlabError, ValueError):
+    """A data file (e.g. a ``.ts`` time-series file) is malformed; the message names the file and
+    the line."""

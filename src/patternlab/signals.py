@@ -9,6 +9,7 @@ from the store and nothing passes through the client.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 from collections.abc import Iterable, Sequence
@@ -35,9 +36,32 @@ class SignalCollection:
         """Signals ``start .. stop - 1`` as float64 arrays."""
         raise NotImplementedError
 
+    def fingerprint(self) -> str:
+        """A content hash of the signals (lengths and float64 values), read a block at a time."""
+        h = _Hasher()
+        for s in range(0, len(self), 4096):
+            for T in self.read(s, min(s + 4096, len(self))):
+                h.add(T)
+        return h.hexdigest()
+
     def describe(self) -> str:
         """A short description for errors and fingerprints."""
         return f"{type(self).__name__} of {len(self)} signals"
+
+
+class _Hasher:
+    """Content hash of a sequence of signals: each signal's length, then its float64 bytes."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.blake2b(digest_size=16)
+
+    def add(self, T: Any) -> None:
+        a = np.ascontiguousarray(T, dtype=np.float64)
+        self._h.update(np.int64(a.shape[0]).tobytes())
+        self._h.update(a.tobytes())
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
 
 
 class InMemory(SignalCollection):
@@ -85,6 +109,11 @@ class DaskRows(SignalCollection):
         block = np.asarray(self._array[start:stop].compute(scheduler="sync"), dtype=np.float64)
         return list(block)
 
+    def fingerprint(self) -> str:
+        from dask.base import tokenize
+
+        return f"dask-{tokenize(self._array)}"
+
 
 class ZarrCorpus(SignalCollection):
     """A corpus written by :func:`write_signals`, opened lazily (only its URL travels to tasks).
@@ -130,6 +159,10 @@ class ZarrCorpus(SignalCollection):
 
     def describe(self) -> str:
         return f"zarr corpus {self.url!r} of {len(self)} signals"
+
+    def fingerprint(self) -> str:
+        stored = self._open().attrs.get("fingerprint")
+        return str(stored) if stored else super().fingerprint()
 
 
 def as_collection(signals: Any) -> SignalCollection:
@@ -206,10 +239,12 @@ def write_signals(url: str | os.PathLike[str], signals: Iterable[Any], *,
     buffered = 0
     written = 0
     offsets = [0]
+    hasher = _Hasher()
     for k, s in enumerate(signals):
         arr = np.asarray(s, dtype=np.float64)
         if arr.ndim != 1:
             raise InvalidSignalError(f"signal {k} has shape {arr.shape}: each signal must be 1-D")
+        hasher.add(arr)
         buf.append(arr)
         buffered += arr.shape[0]
         offsets.append(offsets[-1] + arr.shape[0])
@@ -219,7 +254,8 @@ def write_signals(url: str | os.PathLike[str], signals: Iterable[Any], *,
     written = _flush(values, buf, written)
     group.create_array("offsets", data=np.asarray(offsets, dtype=np.int64),
                        chunks=(max(1, min(len(offsets), 1 << 20)),))
-    group.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, "n_signals": len(offsets) - 1})
+    group.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, "n_signals": len(offsets) - 1,
+                         "fingerprint": hasher.hexdigest()})
     return ZarrCorpus(url)
 
 
