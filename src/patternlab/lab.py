@@ -176,23 +176,19 @@ class Lab:
         """The URL of the Dask dashboard."""
         return str(self.client.dashboard_link)
 
-    def status(self) -> dict[str, Any]:
-        """Workers, tasks processed, patterns discovered, throughput, queue depth, dashboard."""
-        info = self.client.scheduler_info()
-        workers = info.get("workers", {})
+    def status(self) -> Any:
+        """Workers, tasks processed, patterns discovered, throughput, queue depth, health and the
+        dashboard links of this Lab's scheduler.
 
-        def queue(dask_scheduler: Any = None) -> int:
-            return int(len(dask_scheduler.queued) + len(dask_scheduler.unrunnable)
-                       + sum(len(ws.processing) for ws in dask_scheduler.workers.values()))
+        Returns a :class:`~patternlab.dashboard.ClusterStatus`: a dict (``st["workers"]``,
+        ``json.dumps(st)``) whose repr is a readable report. Counts are the scheduler's since it
+        started, every client's batches. A scheduler started without the
+        ``patternlab.dashboard`` preload gets the monitoring installed now (counting from now).
+        """
+        from .dashboard import install, status
 
-        t = self.totals
-        return {
-            "workers": len(workers),
-            "threads": sum(int(w.get("nthreads", 0)) for w in workers.values()),
-            "tasks_processed": int(t["tasks_processed"]),
-            "signals": int(t["signals"]),
-            "patterns_discovered": int(t["patterns_discovered"]),
-            "throughput_per_sec": t["signals"] / t["wall_seconds"] if t["wall_seconds"] else 0.0,
-            "queue_depth": int(self.client.run_on_scheduler(queue)),
-            "dashboard": self.dashboard_link,
-        }
+        st = status(self.client)
+        if st["reachable"] and not st["monitoring"]:
+            install(self.client)
+            st = status(self.client)
+        return st

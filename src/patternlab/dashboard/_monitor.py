@@ -159,7 +159,7 @@ class PatternlabMonitor(SchedulerPlugin):
         self.run_signals += float(msg.get("signals", 0.0))
         self.run_wall_seconds += float(msg.get("wall_seconds", 0.0))
         top = msg.get("top_patterns")
-        if isinstance(top, list):
+        if isinstance(top, (list, tuple)):  # msgpack gives tuples
             self.top_patterns = [p for p in top if isinstance(p, dict) and "values" in p]
         self.last_run = {k: v for k, v in msg.items() if k != "top_patterns"}
         self.run_history.append((now, self.patterns_discovered))

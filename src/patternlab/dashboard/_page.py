@@ -63,7 +63,9 @@ class PatternlabPage:
 
     def __init__(self, scheduler: Any) -> None:
         from bokeh.layouts import column, gridplot, row
-        from bokeh.models import ColumnDataSource, Div, FactorRange, HoverTool
+        from bokeh.models import ColumnDataSource, DataRange1d, DatetimeTickFormatter, FactorRange, HoverTool
+        from bokeh.models.annotations import Title
+        from bokeh.models.widgets import Div
         from bokeh.plotting import figure
         from bokeh.transform import dodge
 
@@ -84,7 +86,8 @@ class PatternlabPage:
         self.patterns.step("time", "discovered", source=self.runs_source, mode="after",
                            legend_label="discovered (merged, per finished batch)", color="#08519c",
                            line_width=2)
-        self.patterns.scatter("time", "discovered", source=self.runs_source, color="#08519c", size=7)
+        self.run_points = ColumnDataSource({"time": [], "discovered": []}, name="patternlab-run-points")
+        self.patterns.scatter("time", "discovered", source=self.run_points, color="#08519c", size=7)
         self.patterns.legend.location = "top_left"
         self.patterns.yaxis.axis_label = "patterns"
 
@@ -95,10 +98,17 @@ class PatternlabPage:
         self.rate.line("time", "rate", source=self.rate_source, color="#31a354", line_width=2)
         self.rate.varea("time", 0, "rate", source=self.rate_source, color="#31a354", alpha=0.2)
         self.rate.yaxis.axis_label = "signals / s"
+        self.patterns.x_range = self.rate.x_range   # one time axis for both
+        ticks = DatetimeTickFormatter(milliseconds="%H:%M:%S.%3N", seconds="%H:%M:%S", minsec="%H:%M:%S",
+                                      minutes="%H:%M", hourmin="%H:%M", hours="%H:%M", days="%b %d",
+                                      context=None)
+        self.patterns.xaxis.formatter = ticks
+        self.rate.xaxis.formatter = ticks
 
         self.workers_source = ColumnDataSource({"worker": [], "processed": [], "queued": []},
                                                name="patternlab-workers")
         self.workers = figure(title="Tasks per worker", y_range=FactorRange(factors=[]), height=280,
+                              x_range=DataRange1d(start=0),
                               sizing_mode="stretch_width", tools="", name="patternlab-workers-plot")
         self.workers.hbar(y=dodge("worker", 0.18, range=self.workers.y_range), right="processed",
                           height=0.34, source=self.workers_source, color="#08519c",
@@ -108,18 +118,19 @@ class PatternlabPage:
                           legend_label="tasks queued or running")
         self.workers.add_tools(HoverTool(tooltips=[("worker", "@worker"), ("processed", "@processed"),
                                                    ("queued", "@queued")]))
-        self.workers.x_range.start = 0
         self.workers.legend.location = "bottom_right"
 
         self.top_sources = []
         self.top_plots = []
+        self.top_titles = []
         for i in range(TOP_PATTERNS):
             src = ColumnDataSource({"x": [], "y": []}, name=f"patternlab-top-{i}")
-            fig = figure(title=" ", width=230, height=130, tools="", toolbar_location=None,
+            title = Title(text=" ", text_font_size="9pt")
+            fig = figure(title=title, width=230, height=130, tools="", toolbar_location=None,
                          name=f"patternlab-top-{i}-plot", visible=False)
             fig.line("x", "y", source=src, color="#6a51a3", line_width=1.5)
             fig.axis.visible = False
-            fig.title.text_font_size = "9pt"
+            self.top_titles.append(title)
             self.top_sources.append(src)
             self.top_plots.append(fig)
         self.top_title = Div(text="<b>Top patterns</b> (by support, last finished batch)")
@@ -154,19 +165,26 @@ class PatternlabPage:
         snap = m.snapshot()
         self.summary.text = _summary_html(snap)
         if m.version == self._version:
+            # only the last point moves: the lines reach "now", a finished batch reads as a plateau
+            for src in (self.patterns_source, self.runs_source):
+                n = len(src.data["time"])
+                if n:
+                    src.patch({"time": [(n - 1, now * 1000.0)]})
             return
         self._version = m.version
         hist = list(m.history)[-_MAX_POINTS:]
         if hist:
             h = np.asarray(hist, dtype=np.float64)
-            # the line reaches "now" so that a finished batch reads as a plateau
-            self.patterns_source.data = {"time": np.append(h[:, 0], now) * 1000.0,
-                                         "founded": np.append(h[:, 3], h[-1, 3]),
-                                         "tasks": np.append(h[:, 1], h[-1, 1])}
+            # from zero at the first event, to "now"
+            self.patterns_source.data = {"time": np.concatenate([h[:1, 0], h[:, 0], [now]]) * 1000.0,
+                                         "founded": np.concatenate([[0.0], h[:, 3], h[-1:, 3]]),
+                                         "tasks": np.concatenate([[0.0], h[:, 1], h[-1:, 1]])}
         runs = list(m.run_history)
-        if runs:
+        if runs and hist:
             r = np.asarray(runs, dtype=np.float64)
-            self.runs_source.data = {"time": r[:, 0] * 1000.0, "discovered": r[:, 1]}
+            self.runs_source.data = {"time": np.concatenate([h[:1, 0], r[:, 0], [now]]) * 1000.0,
+                                     "discovered": np.concatenate([[0.0], r[:, 1], r[-1:, 1]])}
+            self.run_points.data = {"time": r[:, 0] * 1000.0, "discovered": r[:, 1]}
         self._update_top(m.top_patterns)
 
     def _update_top(self, top: list[dict[str, Any]]) -> None:
@@ -174,11 +192,12 @@ class PatternlabPage:
         if key == self._top_key:
             return
         self._top_key = key
-        for i, (src, fig) in enumerate(zip(self.top_sources, self.top_plots)):
+        for i, (src, fig, title) in enumerate(zip(self.top_sources, self.top_plots, self.top_titles)):
             if i < len(top):
                 y = np.asarray(top[i]["values"], dtype=np.float64)
                 src.data = {"x": np.arange(len(y)), "y": y}
-                fig.title.text = f"#{i + 1} support {top[i].get('support', '?')}: {top[i].get('id', '')}"
+                short = str(top[i].get("id", "")).rsplit("-", 1)[-1][:10]
+                title.text = f"#{i + 1}   support {top[i].get('support', '?')}   {short}"
                 fig.visible = True
             else:
                 src.data = {"x": [], "y": []}

@@ -122,7 +122,7 @@ def _health(url: str, timeout: float) -> tuple[bool, str]:
         ctx = ssl.create_default_context(cafile=dask.config.get("distributed.scheduler.dashboard.tls.ca-file",
                                                                 default=None))
     try:
-        with urllib.request.urlopen(url, timeout=timeout, context=ctx) as resp:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=timeout, context=ctx) as resp:
             body = resp.read(200).decode("utf-8", "replace").strip()
     except urllib.error.HTTPError as exc:
         return False, f"{url} answered HTTP {exc.code}"
