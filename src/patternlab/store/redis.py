@@ -1,0 +1,701 @@
+"""The live, shared pattern store in Redis (single node or Redis Cluster).
+
+Layout: each (domain, window) library is cut into :data:`SHARDS` shards by a hash of the pattern
+id. Every key of a shard -- its patterns (one hash each), its index, its version counter and its
+set of applied update tokens -- carries the same hash tag, so a shard lives in one cluster slot
+and is updated atomically by one server-side script; the shards' slots spread a library over all
+primaries of a cluster. Values are plain bytes (little-endian float64) and numbers: nothing is
+ever unpickled or evaluated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import redis
+import redis.exceptions as rex
+from numpy.typing import NDArray
+from redis.cluster import RedisCluster
+
+from ..config import EngineConfig
+from ..errors import InvalidParameterError, StoreDataError
+from ..kernels.matching import unit_normalize
+from ..library import PatternLibrary, _order
+from . import _redis_conn as conn
+from ._redis_events import PatternEvent, Subscription
+from ._redis_lua import FORMAT_VERSION, PUBLISH_SCRIPT, Script
+
+__all__ = ["SHARDS", "PatternEvent", "PublishResult", "RedisPatternStore", "Subscription"]
+
+#: Shards per (domain, window) library; part of the key layout (changing it needs a new namespace).
+SHARDS = 64
+#: Patterns per server-side script call (a shard's larger updates are applied in chunks, each with
+#: its own derived token).
+CHUNK = 1000
+FIELDS = ("v", "id", "domain", "window", "acc", "support", "first_signal", "first_offset",
+          "last_signal", "last_offset", "updated", "rev")
+
+Client = redis.Redis | RedisCluster
+
+
+@dataclass
+class _Record:
+    pid: str
+    domain: str
+    acc: NDArray[np.float64]
+    support: int
+    first: tuple[str, int]
+    last: tuple[str, int]
+    updated: float
+    rev: int
+
+
+@dataclass
+class _Cached:
+    versions: list[int]
+    shards: dict[int, dict[str, _Record]]
+    at: float
+    truncated: bool = False
+    library: PatternLibrary | None = None
+    built_for: EngineConfig | None = None
+
+    def size(self) -> int:
+        return sum(len(s) for s in self.shards.values())
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What :meth:`RedisPatternStore.publish` did: patterns ``created`` and ``updated`` in the
+    store, and ``skipped`` shard updates whose token had already been applied (a retry)."""
+
+    created: int
+    updated: int
+    skipped: int
+    token: str
+
+
+def _sig(text: str) -> int | str:
+    return text[2:] if text.startswith("s:") else int(text[2:])
+
+
+def _prov_key(sig: str, off: int) -> tuple[int, Any, int]:
+    return _order((_sig(sig), off))
+
+
+@dataclass
+class _Options:
+    namespace: str
+    max_local_patterns: int
+    sync_interval: float
+    retries: int
+    backoff: float
+    backoff_cap: float
+    token_ttl: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RedisPatternStore:
+    """Pattern libraries kept in Redis and shared by every process that opens the same store.
+
+    Parameters
+    ----------
+    url_or_client : str, list of str, redis.Redis or redis.cluster.RedisCluster
+        ``redis://[user:password@]host:port/db``, ``rediss://...`` (TLS), ``unix:///path``; a
+        Redis Cluster as ``redis+cluster://[user:password@]host1:port1,host2:port2`` (or
+        ``rediss+cluster://``), a list of ``"host:port"`` startup nodes, or a ``redis://`` URL of
+        any node with ``cluster=True``; or an existing client (then the store cannot be pickled).
+    namespace : str
+        Prefix of every key, so several independent stores can share one server.
+    cluster : bool, optional
+        Treat a ``redis://`` URL as one node of a Redis Cluster.
+    max_local_patterns : int
+        The local cache holds at most this many patterns (over all libraries; a library larger
+        than that is served as its ``max_local_patterns`` highest-support patterns).
+    sync_interval : float
+        Seconds a cached library is served before checking the store again (one round trip that
+        reads the shards' version counters; only changed shards are fetched).
+    retries, backoff, backoff_cap : int, float, float
+        Transient failures (connection lost, server restarting or loading, failover) are retried
+        ``retries`` times, waiting ``backoff * 2**k`` seconds (at most ``backoff_cap``) before
+        attempt ``k + 1``. Every operation is idempotent, so a retry never applies twice.
+    health_check_interval : float
+        Connections idle longer than this are checked with PING before use (0: never).
+    socket_timeout : float
+        Seconds to wait for the server on connect and on each reply.
+    username, password : str, optional
+        ACL user and password (override those in the URL).
+    ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname
+        TLS options (``rediss://`` URLs, or ``ssl=True`` for a list of cluster nodes).
+    token_ttl : float
+        Seconds an applied update token is remembered (retries must happen within it).
+
+    Examples
+    --------
+    >>> import patternlab as pl                                       # doctest: +SKIP
+    >>> store = pl.RedisPatternStore("redis://localhost:6379/0", namespace="demo")  # doctest: +SKIP
+    >>> before = store.load_library("audio", 64)                      # doctest: +SKIP
+    >>> after = pl.perceive(signal, domain="audio", library=before.copy()).library  # doctest: +SKIP
+    >>> store.publish(before, after, token="run-1/signal-0")          # doctest: +SKIP
+    """
+
+    def __init__(self, url_or_client: str | Sequence[Any] | Client, namespace: str = "patternlab", *,
+                 cluster: bool | None = None, max_local_patterns: int = 100_000,
+                 sync_interval: float = 5.0, retries: int = 6, backoff: float = 0.05,
+                 backoff_cap: float = 2.0, health_check_interval: float = 30.0,
+                 socket_timeout: float = 10.0, username: str | None = None, password: str | None = None,
+                 ssl: bool | None = None, ssl_ca_certs: str | None = None, ssl_certfile: str | None = None,
+                 ssl_keyfile: str | None = None, ssl_cert_reqs: str | None = None,
+                 ssl_check_hostname: bool | None = None, token_ttl: float = 7 * 86400.0) -> None:
+        if not isinstance(namespace, str) or not namespace or any(c in namespace for c in "{}"):
+            raise InvalidParameterError(f"namespace={namespace!r}: pass a non-empty string without "
+                                        "'{' or '}' (they delimit Redis Cluster hash tags)")
+        _check_number("max_local_patterns", max_local_patterns, 1, integer=True)
+        _check_number("sync_interval", sync_interval, 0.0)
+        _check_number("retries", retries, 0, integer=True)
+        _check_number("backoff", backoff, 0.0)
+        _check_number("backoff_cap", backoff_cap, 0.0)
+        _check_number("health_check_interval", health_check_interval, 0.0)
+        _check_number("socket_timeout", socket_timeout, 0.001)
+        _check_number("token_ttl", token_ttl, 1.0)
+        self._opts = _Options(namespace, int(max_local_patterns), float(sync_interval), int(retries),
+                              float(backoff), float(backoff_cap), float(token_ttl))
+        self._policy = conn.RetryPolicy(int(retries), float(backoff), float(backoff_cap))
+        self._owned = not isinstance(url_or_client, (redis.Redis, RedisCluster))
+        self._init_args: tuple[Any, ...] | None = None
+        if not isinstance(url_or_client, (redis.Redis, RedisCluster)):
+            opts: dict[str, Any] = {"socket_timeout": float(socket_timeout),
+                                    "socket_connect_timeout": float(socket_timeout),
+                                    "health_check_interval": health_check_interval}
+            for key, val in (("ssl", ssl), ("ssl_ca_certs", ssl_ca_certs), ("ssl_certfile", ssl_certfile),
+                             ("ssl_keyfile", ssl_keyfile), ("ssl_cert_reqs", ssl_cert_reqs),
+                             ("ssl_check_hostname", ssl_check_hostname)):
+                if val is not None:
+                    opts[key] = val
+            self._ep = conn.parse(url_or_client, cluster=cluster, username=username, password=password,
+                                  options=opts)
+            self._client: Client = conn.connect(self._ep)
+        else:
+            client = url_or_client
+            self._client = client  # type: ignore[assignment]
+            kw = (client.get_connection_kwargs() if isinstance(client, redis.Redis)  # type: ignore[union-attr]
+                  else {})
+            nodes = (tuple((n.host, n.port) for n in client.get_nodes())  # type: ignore[union-attr]
+                     if isinstance(client, RedisCluster) else ((kw.get("host", "?"), kw.get("port", 0)),))
+            self._ep = conn.Endpoint(isinstance(client, RedisCluster), nodes,
+                                     None if isinstance(client, RedisCluster)
+                                     else f"redis://{nodes[0][0]}:{nodes[0][1]}",
+                                     kw.get("username"), kw.get("password"))
+        self._cluster = isinstance(self._client, RedisCluster)
+        self._cache: OrderedDict[tuple[str, int], _Cached] = OrderedDict()
+        self._closed = False
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        kind = "cluster" if self._cluster else "single node"
+        return f"<RedisPatternStore {self._ep.describe()} ({kind}) namespace={self.namespace!r}>"
+
+    @property
+    def namespace(self) -> str:
+        """The key prefix."""
+        return self._opts.namespace
+
+    @property
+    def client(self) -> Client:
+        """The underlying redis-py client (``redis.Redis`` or ``redis.cluster.RedisCluster``)."""
+        return self._client
+
+    @property
+    def is_cluster(self) -> bool:
+        """Whether the store is a Redis Cluster."""
+        return self._cluster
+
+    def __getstate__(self) -> dict[str, Any]:
+        if not self._owned:
+            raise InvalidParameterError(
+                "a RedisPatternStore built from a client object cannot be sent to another process: "
+                "build it from a URL (redis://..., redis+cluster://...) instead")
+        return {"ep": self._ep, "opts": self._opts}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._opts = state["opts"]
+        self._ep = state["ep"]
+        o = self._opts
+        self._policy = conn.RetryPolicy(o.retries, o.backoff, o.backoff_cap)
+        self._owned = True
+        self._client = conn.connect(self._ep)
+        self._cluster = isinstance(self._client, RedisCluster)
+        self._cache = OrderedDict()
+        self._closed = False
+
+    def close(self) -> None:
+        """Close the connections this store opened (a client passed in is left open)."""
+        if self._owned and not self._closed:
+            self._client.close()
+        self._closed = True
+        self._cache.clear()
+
+    def __enter__(self) -> RedisPatternStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, fn: Any, what: str) -> Any:
+        if self._closed:
+            raise InvalidParameterError(f"{what}: this RedisPatternStore is closed; open a new one")
+        return conn.call(fn, self._policy, self._ep, what)
+
+    def ping(self) -> float:
+        """Round-trip time of a PING in seconds (raises :class:`StoreConnectionError` when the
+        server cannot be reached after the retries)."""
+        def go() -> float:
+            t0 = time.perf_counter()
+            self._client.ping()
+            return time.perf_counter() - t0
+        return float(self._call(go, "ping"))
+
+    # -- keys ---------------------------------------------------------------------------------
+    def _tag(self, domain: str, window: int, shard: int) -> str:
+        digest = hashlib.sha1(f"{domain}\x1f{int(window)}".encode()).hexdigest()[:16]
+        return f"{self.namespace}:{{{digest}:{shard}}}"
+
+    def _key(self, domain: str, window: int, shard: int, what: str) -> str:
+        return f"{self._tag(domain, window, shard)}:{what}"
+
+    def _pkey(self, domain: str, window: int, pid: str) -> str:
+        return f"{self._tag(domain, window, shard_of(pid))}:p:{pid}"
+
+    def channel(self, domain: str) -> str:
+        """The pub/sub channel of ``domain``'s events."""
+        return f"{self.namespace}:events:{domain}"
+
+    def _libraries_key(self) -> str:
+        return f"{self.namespace}:libraries"
+
+    # -- reading ------------------------------------------------------------------------------
+    def libraries(self) -> list[tuple[str, int]]:
+        """The ``(domain, window)`` libraries ever published into this namespace."""
+        raw = self._call(lambda: self._client.smembers(self._libraries_key()), "list libraries")
+        out = []
+        for item in raw:
+            try:
+                dom, win = json.loads(item)
+                out.append((str(dom), int(win)))
+            except (ValueError, TypeError):
+                raise StoreDataError(f"{self._libraries_key()} holds {item[:40]!r}, which patternlab "
+                                     "did not write: delete that member") from None
+        return sorted(out)
+
+    def count(self, domain: str, window: int) -> int:
+        """Number of live patterns of ``(domain, window)`` in the store."""
+        _check_library_key(domain, window)
+
+        def go() -> int:
+            pipe = self._client.pipeline(transaction=False)
+            for s in range(SHARDS):
+                pipe.zcard(self._key(domain, window, s, "idx"))
+            return int(sum(pipe.execute()))
+        return int(self._call(go, f"count {domain!r}/{window}"))
+
+    def _versions(self, domain: str, window: int) -> list[int]:
+        def go() -> list[int]:
+            pipe = self._client.pipeline(transaction=False)
+            for s in range(SHARDS):
+                pipe.get(self._key(domain, window, s, "ver"))
+            return [int(v or 0) for v in pipe.execute()]
+        return list(self._call(go, f"sync {domain!r}/{window}"))
+
+    def _fetch(self, domain: str, window: int, shards: Sequence[int]) -> dict[int, dict[str, _Record]]:
+        def go() -> dict[int, dict[str, _Record]]:
+            pipe = self._client.pipeline(transaction=False)
+            for s in shards:
+                pipe.zrange(self._key(domain, window, s, "idx"), 0, -1)
+            lists = pipe.execute()
+            pipe = self._client.pipeline(transaction=False)
+            order: list[tuple[int, str, str]] = []
+            for s, pids in zip(shards, lists):
+                for raw in pids:
+                    pid = _text(raw, self._key(domain, window, s, "idx"), "member")
+                    key = self._key(domain, window, s, f"p:{pid}")
+                    order.append((s, pid, key))
+                    pipe.hmget(key, FIELDS)
+            values = pipe.execute() if order else []
+            out: dict[int, dict[str, _Record]] = {s: {} for s in shards}
+            for (s, pid, key), vals in zip(order, values):
+                if vals[4] is None and vals[5] is None:
+                    continue  # archived between the two round trips
+                out[s][pid] = _parse(key, pid, window, vals)
+            return out
+        return dict(self._call(go, f"load {domain!r}/{window}"))
+
+    def _sync(self, domain: str, window: int, refresh: bool) -> _Cached:
+        key = (domain, window)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            if not refresh and now - cached.at < self._opts.sync_interval:
+                return cached
+        versions = self._versions(domain, window)
+        if cached is not None and versions == cached.versions:
+            cached.at = now
+            return cached
+        if cached is None or cached.truncated:
+            shards = self._fetch(domain, window, range(SHARDS))
+        else:
+            changed = [s for s in range(SHARDS) if versions[s] != cached.versions[s]]
+            shards = dict(cached.shards)
+            shards.update(self._fetch(domain, window, changed))
+        entry = _Cached(versions, shards, now)
+        limit = self._opts.max_local_patterns
+        if entry.size() > limit:
+            recs = sorted((r for d in shards.values() for r in d.values()),
+                          key=lambda r: (-r.support, _prov_key(*r.first), r.pid))[:limit]
+            keep: dict[int, dict[str, _Record]] = {s: {} for s in range(SHARDS)}
+            for r in recs:
+                keep[shard_of(r.pid)][r.pid] = r
+            entry = _Cached(versions, keep, now, truncated=True)
+        self._cache[key] = entry
+        self._cache.move_to_end(key)
+        total = sum(c.size() for c in self._cache.values())
+        while total > limit and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            total -= old.size()
+        return entry
+
+    def load_library(self, domain: str, window: int, config: EngineConfig | None = None, *,
+                     refresh: bool = False) -> PatternLibrary:
+        """The current library of ``(domain, window)``: a new :class:`PatternLibrary` (yours to
+        change), in a fixed order (by first provenance, then id) so that every process that loads
+        the same store state gets the same library.
+
+        Served from the local cache when it was synchronized less than ``sync_interval`` seconds
+        ago (``refresh=True`` forces a check). At most ``max_local_patterns`` patterns, the
+        highest-support ones.
+
+        Parameters
+        ----------
+        domain : str
+        window : int
+        config : EngineConfig, optional
+            The library's config (its window is set to ``window``).
+        refresh : bool
+            Check the store now, whatever the age of the cache.
+        """
+        _check_library_key(domain, window)
+        entry = self._sync(domain, int(window), refresh)
+        if entry.library is None or entry.built_for != config:
+            entry.library = _build(entry, domain, int(window), config)
+            entry.built_for = config
+        return entry.library.copy()
+
+    # -- writing ------------------------------------------------------------------------------
+    def publish(self, before: PatternLibrary | None, after: PatternLibrary, *, token: str) -> PublishResult:
+        """Write into the store what ``after`` learned relative to ``before``.
+
+        Patterns of ``after`` not in ``before`` are created (or, when the store already holds
+        that id, merged into it); a pattern whose support grew by ``dn`` adds ``dn`` to the
+        stored support and ``dn * prototype_after`` to the stored support-weighted sum, whose
+        normalization is the prototype. These additions commute, so concurrent writers never
+        erase each other's updates. Patterns that ``after`` dropped are left in the store
+        (use :meth:`archive`).
+
+        Parameters
+        ----------
+        before : PatternLibrary or None
+            The library ``after`` started from (usually from :meth:`load_library`); ``None``
+            publishes every pattern of ``after`` with its full support.
+        after : PatternLibrary
+        token : str
+            Names this update (e.g. ``"run-id/partition-7"``). Publishing the same token again
+            (a retry after a lost connection or a server restart, even after a partial apply)
+            changes nothing: the store ends as after one complete publish.
+
+        Returns
+        -------
+        PublishResult
+        """
+        if not isinstance(after, PatternLibrary) or not isinstance(before, (PatternLibrary, type(None))):
+            raise InvalidParameterError(f"publish(before, after): got {type(before).__name__}, "
+                                        f"{type(after).__name__}; pass PatternLibrary objects")
+        if not isinstance(token, str) or not token:
+            raise InvalidParameterError(f"token={token!r}: pass a non-empty string naming this update, "
+                                        "e.g. 'run-id/partition-7'")
+        if before is not None and (before.window != after.window or before.domain != after.domain):
+            raise InvalidParameterError(
+                f"before is {before.domain!r}/{before.window} but after is {after.domain!r}/{after.window}: "
+                "publish a library against the one it was learned from")
+        domain, window = after.domain, after.window
+        changes = _diff(before, after)
+        key = (domain, window)
+        if key in self._cache:
+            self._cache[key].at = -math.inf  # read your own writes at the next load
+        if not changes:
+            return PublishResult(0, 0, 0, token)
+        return self._apply(domain, window, changes, token)
+
+    def _apply(self, domain: str, window: int, changes: list[tuple[Any, ...]], token: str,
+               per_change_tokens: Sequence[str] | None = None) -> PublishResult:
+        """Run the publish script for ``changes``: per shard (and chunk of :data:`CHUNK`), with
+        ``token`` (``token#k`` for the k-th chunk of a large shard), or one call per change with
+        its own token from ``per_change_tokens``."""
+        groups: list[tuple[str, int, list[tuple[Any, ...]]]] = []
+        if per_change_tokens is not None:
+            groups = [(tok, shard_of(ch[0]), [ch]) for tok, ch in zip(per_change_tokens, changes)]
+        else:
+            by_shard: dict[int, list[tuple[Any, ...]]] = {}
+            for ch in changes:
+                by_shard.setdefault(shard_of(ch[0]), []).append(ch)
+            for s in sorted(by_shard):
+                items = by_shard[s]
+                for c0 in range(0, len(items), CHUNK):
+                    tok = token if len(items) <= CHUNK else f"{token}#{c0 // CHUNK}"
+                    groups.append((tok, s, items[c0: c0 + CHUNK]))
+        calls: list[tuple[list[str], list[Any]]] = []
+        channel = self.channel(domain)
+        ttl = repr(self._opts.token_ttl)
+        for tok, s, part in groups:
+            keys = [self._key(domain, window, s, "tokens"), self._key(domain, window, s, "idx"),
+                    self._key(domain, window, s, "ver")]
+            args: list[Any] = [tok, ttl, channel, window]
+            for pid, dom, dn, vec, fs, fo, ls, lo in part:
+                keys.append(self._key(domain, window, s, f"p:{pid}"))
+                args.extend((pid, dom, dn, vec, fs, fo, ls, lo))
+            calls.append((keys, args))
+        lib_member = json.dumps([domain, window])
+        results = self._call(lambda: self._run_scripts(PUBLISH_SCRIPT, calls, (lib_member,)),
+                             f"publish {domain!r}/{window} token {token!r}")
+        key = (domain, window)
+        if key in self._cache:
+            self._cache[key].at = -math.inf  # read your own writes at the next load
+        created = sum(int(r[1]) for r in results)
+        updated = sum(int(r[2]) for r in results)
+        skipped = sum(1 for r in results if int(r[0]) == 0)
+        return PublishResult(created, updated, skipped, token)
+
+    def _run_scripts(self, script: Script, calls: list[tuple[list[str], list[Any]]],
+                     libraries: tuple[str, ...] = ()) -> list[Any]:
+        """EVALSHA every call, pipelined (per primary on a cluster); load the script where the
+        server lost it (a restart) and run the calls again: the applied ones are skipped by
+        their tokens."""
+        for _attempt in range(3):
+            res = self._evalsha_all(script, calls)
+            if any(isinstance(r, rex.NoScriptError) for r in res):
+                self._client.script_load(script.source)
+                continue
+            for r in res:
+                if isinstance(r, (rex.MovedError, rex.AskError)) and isinstance(self._client, RedisCluster):
+                    self._client.nodes_manager.initialize()  # the slots moved: learn where
+                    raise rex.TryAgainError(str(r))
+                if isinstance(r, Exception):
+                    raise r
+            for member in libraries:
+                self._client.sadd(self._libraries_key(), member)
+            return res
+        raise rex.ConnectionError("the server keeps forgetting its scripts (restarting?)")
+
+    def _evalsha_all(self, script: Script, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        client = self._client
+        if not isinstance(client, RedisCluster):
+            pipe = client.pipeline(transaction=False)
+            for keys, args in calls:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            return list(pipe.execute(raise_on_error=False))
+        # redis-py's cluster pipeline refuses EVALSHA: one plain pipeline per primary
+        groups: dict[str, tuple[Any, list[int]]] = {}
+        for i, (keys, _) in enumerate(calls):
+            node = client.get_node_from_key(keys[0])
+            groups.setdefault(node.name, (node, []))[1].append(i)
+        out: list[Any] = [None] * len(calls)
+        for node, idx in groups.values():
+            conn_ = client.get_redis_connection(node)
+            pipe = conn_.pipeline(transaction=False)
+            for i in idx:
+                keys, args = calls[i]
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            for i, r in zip(idx, pipe.execute(raise_on_error=False)):
+                out[i] = r
+        return out
+
+    # -- events -------------------------------------------------------------------------------
+    def subscribe(self, domain: str, *, window: int | None = None,
+                  timeout: float | None = None) -> Subscription:
+        """Events (:class:`PatternEvent`) for every pattern of ``domain`` created, updated or
+        archived from now on.
+
+        Iterate over the returned :class:`Subscription` (iteration ends after ``timeout``
+        seconds without an event, or never when ``None``), or call its ``get(timeout)``; close
+        it (or use ``with``) when done.
+        """
+        _check_library_key(domain, 1 if window is None else window)
+        channel = self.channel(domain)
+
+        def go() -> Any:
+            ps = self._client.pubsub()
+            ps.subscribe(channel)
+            deadline = time.monotonic() + 10.0
+            while time.monotonic() < deadline:  # wait for the server's confirmation
+                msg = ps.get_message(timeout=0.5)
+                if msg is not None and msg.get("type") == "subscribe":
+                    return ps
+            ps.close()
+            raise rex.TimeoutError("no subscription confirmation within 10 s")
+        pubsub = self._call(go, f"subscribe {domain!r}")
+        return Subscription(pubsub, channel, window, timeout, self._ep.describe())
+
+    # -- archival -----------------------------------------------------------------------------
+    def archive(self, domain: str, window: int, *, min_support: int, idle_seconds: float,
+                path: Any) -> list[str]:
+        """Move the patterns of ``(domain, window)`` with support below ``min_support`` and not
+        updated for ``idle_seconds`` into the zarr archive at ``path`` (created or extended).
+        Each pattern is written to the archive before it is removed from Redis, and removed only
+        if nobody updated it meanwhile. Returns the archived ids."""
+        from ._redis_archive import archive
+        return archive(self, domain, window, min_support=min_support, idle_seconds=idle_seconds,
+                       path=path)
+
+    def restore(self, domain: str, window: int, *, path: Any,
+                ids: Sequence[str] | None = None) -> list[str]:
+        """Bring archived patterns (all, or ``ids``) from the zarr archive at ``path`` back into
+        the store and remove them from the archive. Returns the restored ids."""
+        from ._redis_archive import restore
+        return restore(self, domain, window, path=path, ids=ids)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def shard_of(pid: str) -> int:
+    """The shard of a pattern id (stable across processes and versions)."""
+    return int.from_bytes(hashlib.sha1(pid.encode()).digest()[:4], "little") % SHARDS
+
+
+def _check_number(name: str, value: Any, low: float, integer: bool = False) -> None:
+    ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
+    if isinstance(value, bool) or not ok or not (value >= low) or not math.isfinite(float(value)):
+        kind = "an integer" if integer else "a number"
+        raise InvalidParameterError(f"{name}={value!r}: pass {kind} >= {low}")
+
+
+def _check_library_key(domain: Any, window: Any) -> None:
+    if not isinstance(domain, str) or not domain:
+        raise InvalidParameterError(f"domain={domain!r}: pass a non-empty string")
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+        raise InvalidParameterError(f"window={window!r}: pass a positive integer")
+
+
+def _text(raw: Any, key: str, what: str) -> str:
+    try:
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
+    except UnicodeDecodeError:
+        raise StoreDataError(f"{key}: {what} {bytes(raw[:40])!r}... is not UTF-8 text, so patternlab did "
+                             "not write it: delete it") from None
+
+
+def _parse(key: str, pid: str, window: int, vals: list[Any]) -> _Record:
+    """One pattern hash, validated field by field; anything unexpected is refused."""
+    def bad(fld: str, why: str) -> StoreDataError:
+        return StoreDataError(f"pattern key {key!r}: field {fld!r} {why}; the value was not written by "
+                              "patternlab (or is corrupt): delete that key or restore the pattern from "
+                              "an archive")
+    v, id_, win, acc, upd = vals[0], vals[1], vals[3], vals[4], vals[10]
+    try:
+        fields = {f: _text(x, key, f"field {f!r}") for f, x in zip(FIELDS, vals)
+                  if f != "acc" and x is not None}
+        if fields.get("v") != str(FORMAT_VERSION):
+            raise bad("v", f"is {v!r}, expected {FORMAT_VERSION!r} (format version)")
+        if fields.get("id") != pid:
+            raise bad("id", f"is {id_!r} but the index names {pid!r}")
+        if fields.get("window") != str(window):
+            raise bad("window", f"is {win!r}, expected {window}")
+        ints = {}
+        for f in ("support", "first_offset", "last_offset", "rev"):
+            text = fields.get(f, "")
+            if not (text.isascii() and text.lstrip("-").isdigit()):
+                raise bad(f, f"is {vals[FIELDS.index(f)]!r}, not an integer")
+            ints[f] = int(text)
+        for f in ("first_signal", "last_signal"):
+            text = fields.get(f, "")
+            if not (text.startswith("s:") or (text.startswith("i:") and text[2:].lstrip("-").isdigit())):
+                raise bad(f, f"is {vals[FIELDS.index(f)]!r}, not 'i:<int>' or 's:<text>'")
+        try:
+            updated = float(fields.get("updated", ""))
+        except ValueError:
+            raise bad("updated", f"is {upd!r}, not a number") from None
+    except UnicodeDecodeError:  # pragma: no cover - _text raises StoreDataError first
+        raise bad("?", "is not text") from None
+    if not isinstance(acc, bytes) or len(acc) != 8 * window:
+        size = len(acc) if isinstance(acc, bytes) else 0
+        raise bad("acc", f"holds {size} bytes, expected {8 * window} ({window} little-endian float64)")
+    vec = np.frombuffer(acc, dtype="<f8").astype(np.float64)
+    if not np.isfinite(vec).all() or not vec.any():
+        raise bad("acc", "holds NaN/inf or only zeros")
+    if ints["support"] < 1:
+        raise bad("support", f"is {ints['support']}, expected >= 1")
+    return _Record(pid, fields.get("domain", ""), vec, ints["support"],
+                   (fields["first_signal"], ints["first_offset"]),
+                   (fields["last_signal"], ints["last_offset"]), updated, ints["rev"])
+
+
+def _build(entry: _Cached, domain: str, window: int, config: EngineConfig | None) -> PatternLibrary:
+    recs = [r for d in entry.shards.values() for r in d.values()]
+    return records_to_library(recs, domain, window, config)
+
+
+def records_to_library(records: Sequence[_Record], domain: str, window: int,
+                       config: EngineConfig | None) -> PatternLibrary:
+    """A library of ``records`` ordered by first provenance then id (prototype = normalized acc)."""
+    recs = sorted(records, key=lambda r: (_prov_key(*r.first), r.pid))
+    Z = np.zeros((len(recs), window))
+    for k, r in enumerate(recs):
+        Z[k] = unit_normalize(np.ascontiguousarray(r.acc))
+    arrays = {
+        "window": np.array(window, dtype=np.int64),
+        "domain": np.array(domain, dtype=str),
+        "ids": np.array([r.pid for r in recs], dtype=str),
+        "domains": np.array([r.domain or domain for r in recs], dtype=str),
+        "prototypes": Z,
+        "supports": np.array([r.support for r in recs], dtype=np.int64),
+        "first_signal": np.array([r.first[0] for r in recs], dtype=str),
+        "first_offset": np.array([r.first[1] for r in recs], dtype=np.int64),
+        "last_signal": np.array([r.last[0] for r in recs], dtype=str),
+        "last_offset": np.array([r.last[1] for r in recs], dtype=np.int64),
+    }
+    base = config if config is not None else EngineConfig()
+    cfg = base.replace(window=window) if base.window != window else base
+    if config is None and len(recs) > cfg.max_patterns:
+        cfg = cfg.replace(max_patterns=len(recs))
+    return PatternLibrary.from_arrays(arrays, domain=domain, config=cfg)
+
+
+def _diff(before: PatternLibrary | None, after: PatternLibrary) -> list[tuple[Any, ...]]:
+    """``(pid, domain, dn, dn * prototype bytes, first_sig, first_off, last_sig, last_off)`` for
+    every pattern ``after`` created or reinforced relative to ``before``."""
+    a = after.to_arrays()
+    old: dict[str, int] = {}
+    if before is not None:
+        b = before.to_arrays()
+        old = {str(p): int(s) for p, s in zip(b["ids"], b["supports"])}
+    out = []
+    for k, pid in enumerate(a["ids"].tolist()):
+        s_after = int(a["supports"][k])
+        dn = s_after - old.get(pid, 0)
+        if dn <= 0:
+            continue
+        vec = (float(dn) * a["prototypes"][k]).astype("<f8").tobytes()
+        out.append((pid, str(a["domains"][k]), dn, vec, str(a["first_signal"][k]), int(a["first_offset"][k]),
+                    str(a["last_signal"][k]), int(a["last_offset"][k])))
+    return out
+
+
+def iter_records(store: RedisPatternStore, domain: str, window: int) -> Iterator[tuple[int, _Record]]:
+    """Every live record of a library, with its shard (all of them: no cache, no bound)."""
+    for s, recs in store._fetch(domain, window, range(SHARDS)).items():
+        for r in recs.values():
+            yield s, r
