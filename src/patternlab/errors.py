@@ -78,13 +78,3 @@ class StoreDataError(PatternlabError, ValueError):
 class DataFormatError(PatternlabError, ValueError):
     """A data file (e.g. a ``.ts`` time-series file) is malformed; the message names the file and
     the line."""
-
-
-class StoreConnectionError(PatternlabError, ConnectionError):
-    """A pattern store (Redis) cannot be reached, refused the credentials, or stayed unreachable
-    after every retry. The message never contains a password."""
-
-
-class StoreDataError(PatternlabError, ValueError):
-    """A value in a pattern store was not written by patternlab (or is corrupt): it is refused,
-    never interpreted as code."""
