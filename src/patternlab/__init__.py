@@ -44,6 +44,7 @@ from .profile import (
     motifs,
 )
 from .signals import ZarrCorpus, write_signals
+from .store.redis import RedisPatternStore
 from .store.zarr import Run, open_run
 
 try:
@@ -69,6 +70,7 @@ __all__ = [
     "PatternNotFoundError",
     "PatternlabError",
     "Perception",
+    "RedisPatternStore",
     "Run",
     "RunMismatchError",
     "SignalTypeError",
