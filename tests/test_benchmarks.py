@@ -35,7 +35,7 @@ def _cases(module: str) -> list[tuple[type, str, tuple[object, ...]]]:
     return out
 
 
-@pytest.mark.parametrize("module", ["bench_profile", "bench_perceive", "bench_startup"])
+@pytest.mark.parametrize("module", sorted(p.stem for p in (ROOT / "benchmarks").glob("bench_*.py")))
 def test_asv_benchmarks_run(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
     mod = importlib.import_module(f"benchmarks.{module}")
     if hasattr(mod, "SCALE"):

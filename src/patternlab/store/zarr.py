@@ -17,11 +17,16 @@ Run format (``batch_perceive(..., store=...)``, read back with :func:`open_run`)
                                         patternlab_version, config, domain, window,
                                         batch_size, n_signals, n_partitions, fingerprint,
                                         complete
-      summaries/<field>  (n_signals,)  one shard per partition (shards == batch_size)
-      partitions/done    (n_partitions,) uint8, one chunk per partition, written last
-      partitions/p00000007/  the partition's library delta (reinforced ids, sums, counts,
-                             provenance; founded patterns as a library group), errors in attrs
-      library/           the merged library, written when every partition is done
+      summaries/counts     (n_signals, 8) int64: events, matches, new, updated, motif_a,
+                           motif_b, discord, ok -- one shard per partition (batch_size rows)
+      summaries/distances  (n_signals, 2) float64: motif_distance, discord_distance -- same
+      partitions/done      (n_partitions,) uint8, one chunk per partition, written last
+      partitions/p00000007   the partition's library delta as one uint8 array: UTF-8 strings
+                             (ids, provenance), then int64s (string offsets, counts, offsets),
+                             then float64s (reinforcement sums, founded prototypes), all
+                             little-endian; section lengths and the partition's errors in its
+                             attributes
+      library/             the merged library, written when every partition is done
 
 Exactly one task writes each shard: partition ``k`` writes signals ``k * batch_size ...`` of each
 summary array, which is shard ``k``, and its own delta group and flag chunk. A partition's flag
@@ -36,7 +41,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -76,7 +81,7 @@ def _store_for(url: Any) -> Any:
                                     "backend of its protocol (e.g. s3fs for s3://)") from None
 
 
-def open_group(url: Any, mode: str = "r") -> Any:
+def open_group(url: Any, mode: Literal["r", "r+", "a", "w", "w-"] = "r") -> Any:
     """Open a zarr v3 group at a path, a URL or a zarr store (``mode`` as in ``zarr.open_group``)."""
     import zarr
 
@@ -232,6 +237,8 @@ def library_fingerprint(arrays: Mapping[str, Any]) -> str:
 SUMMARY_DTYPES = {"events": "i8", "matches": "i8", "new": "i8", "updated": "i8", "motif_a": "i8",
                   "motif_b": "i8", "motif_distance": "f8", "discord": "i8",
                   "discord_distance": "f8", "ok": "bool"}
+_COUNTS = ("events", "matches", "new", "updated", "motif_a", "motif_b", "discord", "ok")
+_DISTANCES = ("motif_distance", "discord_distance")
 _IDENTITY = ("config", "domain", "window", "batch_size", "n_signals", "fingerprint")
 
 
@@ -300,9 +307,10 @@ class RunStore:
         n, bs = int(identity["n_signals"]), int(identity["batch_size"])
         parts = -(-n // bs)
         summ = root.create_group("summaries")
-        for name, dtype in SUMMARY_DTYPES.items():
-            summ.create_array(name, shape=(n,), dtype=dtype, chunks=(bs,), shards=(bs,),
-                              fill_value=False if dtype == "bool" else 0)
+        summ.create_array("counts", shape=(n, len(_COUNTS)), dtype="i8", chunks=(bs, len(_COUNTS)),
+                          shards=(bs, len(_COUNTS)), fill_value=0)
+        summ.create_array("distances", shape=(n, len(_DISTANCES)), dtype="f8",
+                          chunks=(bs, len(_DISTANCES)), shards=(bs, len(_DISTANCES)), fill_value=0.0)
         pg = root.create_group("partitions")
         pg.create_array("done", shape=(parts,), dtype="u1", chunks=(1,), fill_value=0)
         attrs = {"format": RUN_FORMAT, "schema_version": SCHEMA_VERSION,
@@ -327,26 +335,42 @@ class RunStore:
         from zarr.core.sync import sync
 
         g = self.group
-        for name in SUMMARY_DTYPES:
+        counts = np.stack([np.asarray(delta.summaries[f], dtype=np.int64) for f in _COUNTS], axis=1)
+        dists = np.stack([np.asarray(delta.summaries[f], dtype=np.float64) for f in _DISTANCES], axis=1)
+        for name, block in (("counts", counts), ("distances", dists)):
             arr = g[f"summaries/{name}"]
             # what an interrupted attempt left in this shard is removed first: zarr would read
             # (and choke on) a half-written shard before replacing it
-            key = f"summaries/{name}/{arr.metadata.encode_chunk_key((k,))}"
+            key = f"summaries/{name}/{arr.metadata.encode_chunk_key((k, 0))}"
             if g.store_path.path:
                 key = f"{g.store_path.path}/{key}"
             sync(g.store.delete(key))
-            arr[start:stop] = delta.summaries[name]
-        pg = g.create_group(f"partitions/p{k:08d}", overwrite=True)
-        _put_strings(pg, "upd_ids", delta.upd_ids)
-        _put(pg, "upd_sum", np.asarray(delta.upd_sum, dtype=np.float64).reshape(len(delta.upd_ids),
-                                                                             int(self.attrs["window"])))
-        _put(pg, "upd_n", np.asarray(delta.upd_n, dtype=np.int64))
-        _put_strings(pg, "upd_last_signal", [_sig(s) for s, _ in delta.upd_last])
-        _put(pg, "upd_last_offset", np.array([o for _, o in delta.upd_last], dtype=np.int64))
-        _write_arrays(pg.create_group("new"), delta.new)
-        pg.attrs.update({"errors": {str(k): v for k, v in delta.errors.items()},
-                         "seconds": float(delta.seconds), "start": int(start), "stop": int(stop),
-                         "n_new": len(delta.new["ids"])})
+            arr[start:stop] = block
+        w = int(self.attrs["window"])
+        new = delta.new
+        strings = (list(delta.upd_ids) + [_sig(sid) for sid, _ in delta.upd_last]
+                   + [str(x) for name in _STRINGS for x in np.asarray(new[name]).tolist()])
+        enc = [x.encode() for x in strings]
+        offsets = np.zeros(len(enc) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in enc], out=offsets[1:])
+        u, m = len(delta.upd_ids), len(new["ids"])
+        ints = np.concatenate([offsets, np.asarray(delta.upd_n, dtype=np.int64),
+                               np.array([o for _, o in delta.upd_last], dtype=np.int64),
+                               np.asarray(new["supports"], dtype=np.int64),
+                               np.asarray(new["first_offset"], dtype=np.int64),
+                               np.asarray(new["last_offset"], dtype=np.int64)])
+        floats = np.concatenate([np.asarray(delta.upd_sum, dtype=np.float64).reshape(u, w),
+                                 np.asarray(new["prototypes"], dtype=np.float64).reshape(m, w)])
+        raw = b"".join(enc)
+        # one array per partition: its bytes are the strings, then the int64s, then the float64s
+        # (little-endian); the sections' lengths and the partition's errors are its attributes
+        blob = np.concatenate([np.frombuffer(raw, dtype=np.uint8), ints.astype("<i8").view(np.uint8),
+                               floats.astype("<f8").ravel().view(np.uint8)])
+        attrs = {"updated": u, "founded": m, "string_bytes": len(raw), "ints": int(ints.size),
+                 "errors": {str(s): v for s, v in delta.errors.items()},
+                 "seconds": float(delta.seconds), "start": int(start), "stop": int(stop)}
+        g.create_array(f"partitions/p{k:08d}", data=blob, chunks=(max(1, blob.size),), overwrite=True,
+                       attributes=attrs)
         g["partitions/done"][k] = 1
 
     def read_partition(self, k: int, start: int, stop: int) -> Delta:
@@ -354,22 +378,34 @@ class RunStore:
         from ..batch import Delta
 
         g = self.group
-        pg = g[f"partitions/p{k:08d}"]
-        w = int(self.attrs["window"])
-        ids = _get_strings(pg, "upd_ids")
-        last = list(zip([_unsig(s) for s in _get_strings(pg, "upd_last_signal")],
-                        np.asarray(pg["upd_last_offset"][...]).tolist()))
-        summ = {name: np.asarray(g[f"summaries/{name}"][start:stop]) for name in SUMMARY_DTYPES}
-        new = _read_arrays(pg["new"], w, str(self.attrs["domain"]))
-        new["ids"] = np.array(new["ids"], dtype=str)
-        new["domains"] = np.array(new["domains"], dtype=str)
-        new["first_signal"] = np.array(new["first_signal"], dtype=str)
-        new["last_signal"] = np.array(new["last_signal"], dtype=str)
-        new["domain"] = np.array(new["domain"], dtype=str)
-        attrs = pg.attrs.asdict()
-        return Delta(k, k, ids, np.asarray(pg["upd_sum"][...]).reshape(len(ids), w),
-                     np.asarray(pg["upd_n"][...], dtype=np.int64), last, new, summ,
-                     {int(s): str(m) for s, m in attrs.get("errors", {}).items()},
+        pa = g[f"partitions/p{k:08d}"]
+        attrs = pa.attrs.asdict()
+        w, u, m = int(self.attrs["window"]), int(attrs["updated"]), int(attrs["founded"])
+        blob = np.asarray(pa[...], dtype=np.uint8)
+        nb, ni = int(attrs["string_bytes"]), int(attrs["ints"])
+        raw = blob[:nb].tobytes()
+        ints = blob[nb:nb + 8 * ni].view("<i8").astype(np.int64)
+        floats = blob[nb + 8 * ni:].view("<f8").astype(np.float64).reshape(u + m, w)
+        ns = 2 * u + len(_STRINGS) * m
+        offs = ints[:ns + 1].tolist()
+        strings = [raw[a:b].decode() for a, b in itertools.pairwise(offs)]
+        rest = ints[ns + 1:]
+        upd_n, last_off = rest[:u], rest[u:2 * u]
+        sup, first_off, last_off_new = np.split(rest[2 * u:], [m, 2 * m])
+        new: dict[str, Any] = {"window": np.int64(w),
+                               "domain": np.array(str(self.attrs["domain"]), dtype=str)}
+        for j, name in enumerate(_STRINGS):
+            new[name] = np.array(strings[2 * u + j * m:2 * u + (j + 1) * m], dtype=str)
+        new.update({"prototypes": floats[u:], "supports": sup.copy(), "first_offset": first_off.copy(),
+                    "last_offset": last_off_new.copy()})
+        counts = np.asarray(g["summaries/counts"][start:stop])
+        dists = np.asarray(g["summaries/distances"][start:stop])
+        summ: dict[str, NDArray[Any]] = {f: counts[:, j].copy() for j, f in enumerate(_COUNTS)}
+        summ["ok"] = summ["ok"].astype(bool)
+        summ.update({f: dists[:, j].copy() for j, f in enumerate(_DISTANCES)})
+        last = list(zip([_unsig(x) for x in strings[u:2 * u]], last_off.tolist()))
+        return Delta(k, k, strings[:u], floats[:u].copy(), upd_n.copy(), last, new, summ,
+                     {int(s): str(v) for s, v in attrs.get("errors", {}).items()},
                      0.0, tasks=0)  # read back, not processed: counts no task and no time
 
     # -- the end of a run -------------------------------------------------------------------------
@@ -439,7 +475,12 @@ class Run:
     @property
     def summaries(self) -> dict[str, NDArray[Any]]:
         """Per-signal summaries (zero where a partition is not done; see ``summaries['ok']``)."""
-        return {name: np.asarray(self._group[f"summaries/{name}"][...]) for name in SUMMARY_DTYPES}
+        counts = np.asarray(self._group["summaries/counts"][...])
+        dists = np.asarray(self._group["summaries/distances"][...])
+        out: dict[str, NDArray[Any]] = {f: counts[:, j] for j, f in enumerate(_COUNTS)}
+        out["ok"] = out["ok"].astype(bool)
+        out.update({f: dists[:, j] for j, f in enumerate(_DISTANCES)})
+        return out
 
     @property
     def metrics(self) -> dict[str, float]:
