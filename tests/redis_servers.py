@@ -277,3 +277,57 @@ def cluster(folder: Path, size: int = 6, replicas: int = 1) -> Iterator[Cluster]
     finally:
         for n in nodes:
             n.stop(kill=True)
+
+
+# -- helpers run in other processes (spawn: they must live in an importable module) ---------------
+def shared_library(ids: list[str], protos: object, supports: list[int], domain: str, window: int) -> object:
+    """A library holding exactly the given patterns (ids, prototypes, supports)."""
+    import numpy as np
+
+    from patternlab import PatternLibrary
+
+    Z = np.asarray(protos, dtype=np.float64)
+    n = len(ids)
+    return PatternLibrary.from_arrays({
+        "window": np.int64(window), "domain": np.array(domain), "ids": np.array(ids),
+        "domains": np.array([domain] * n), "prototypes": Z, "supports": np.asarray(supports, dtype=np.int64),
+        "first_signal": np.array([f"i:{k}" for k in range(n)]), "first_offset": np.zeros(n, dtype=np.int64),
+        "last_signal": np.array([f"i:{k}" for k in range(n)]), "last_offset": np.zeros(n, dtype=np.int64),
+    })
+
+
+def update_plan(seed: int, n_patterns: int, publishes: int, per_publish: int) -> list[list[tuple[int, int]]]:
+    """The updates worker ``seed`` makes: per publish, ``per_publish`` distinct (pattern, dn) pairs."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [[(int(p), int(rng.integers(1, 4))) for p in rng.choice(n_patterns, per_publish, replace=False)]
+            for _ in range(publishes)]
+
+
+def worker_protos(seed: int, n_patterns: int, window: int) -> object:
+    """The (unit, zero-mean) prototypes worker ``seed`` writes for each pattern."""
+    import numpy as np
+
+    rng = np.random.default_rng(1000 + seed)
+    Z = rng.standard_normal((n_patterns, window))
+    Z -= Z.mean(axis=1, keepdims=True)
+    return Z / np.linalg.norm(Z, axis=1, keepdims=True)
+
+
+def concurrent_updates(url: str, namespace: str, domain: str, window: int, ids: list[str], seed: int,
+                       publishes: int, per_publish: int) -> int:
+    """Publish ``publishes x per_publish`` updates of the shared patterns; returns the count."""
+    from patternlab import RedisPatternStore
+
+    Z = worker_protos(seed, len(ids), window)
+    done = 0
+    with RedisPatternStore(url, namespace) as store:
+        for k, ups in enumerate(update_plan(seed, len(ids), publishes, per_publish)):
+            picked = [ids[p] for p, _ in ups]
+            protos = [Z[p] for p, _ in ups]  # type: ignore[index]
+            before = shared_library(picked, protos, [1] * len(ups), domain, window)
+            after = shared_library(picked, protos, [1 + dn for _, dn in ups], domain, window)
+            store.publish(before, after, token=f"worker-{seed}/publish-{k}")  # type: ignore[arg-type]
+            done += len(ups)
+    return done

@@ -79,6 +79,7 @@ def archive(store: RedisPatternStore, domain: str, window: int, *, min_support: 
     _check_number("idle_seconds", idle_seconds, 0.0)
     window = int(window)
     client = store.client
+    _open_root(path, domain, window, create=False, write=False)  # a wrong path fails before any work
 
     def find() -> list[_Record]:
         sec, usec = client.time()

@@ -594,8 +594,8 @@ def _text(raw: Any, key: str, what: str) -> str:
     try:
         return raw.decode() if isinstance(raw, bytes) else str(raw)
     except UnicodeDecodeError:
-        raise StoreDataError(f"{key}: {what} {bytes(raw[:40])!r}... is not UTF-8 text, so patternlab did "
-                             "not write it: delete it") from None
+        raise StoreDataError(f"{key}: {what} {bytes(raw[:40])!r}... is not UTF-8 text: the value was not "
+                             "written by patternlab; delete that key or restore it from an archive") from None
 
 
 def _parse(key: str, pid: str, window: int, vals: list[Any]) -> _Record:
