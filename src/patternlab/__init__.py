@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import datasets
 from .batch import BatchResult, batch_perceive
-from .config import EngineConfig, load_config
+from .config import ClusterConfig, EngineConfig, load_cluster_config, load_config
 from .engine import Match, Perception, perceive
 from .errors import (
     ClusterConnectionError,
@@ -32,6 +32,7 @@ from .errors import (
     SignalTypeError,
     StoreError,
 )
+from .kube import kube_spec
 from .lab import Lab
 from .library import Pattern, PatternLibrary
 from .profile import (
@@ -54,6 +55,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 __all__ = [
     "BatchResult",
+    "ClusterConfig",
     "ClusterConnectionError",
     "ConfigError",
     "Discord",
@@ -81,6 +83,8 @@ __all__ = [
     "datasets",
     "discords",
     "distance_profile",
+    "kube_spec",
+    "load_cluster_config",
     "load_config",
     "matrix_profile",
     "motifs",

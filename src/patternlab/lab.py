@@ -1,10 +1,13 @@
 """Lab: the session object users hold in Jupyter -- a Dask cluster and client, ready for
-patternlab (worker plugin registered), with scaling and status."""
+patternlab (worker plugin registered), on one machine (LocalCluster), over SSH
+(distributed's SSHCluster), on Kubernetes (the Dask operator's KubeCluster) or on a running
+scheduler, with adaptive scaling and status."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -12,30 +15,68 @@ from .errors import ClusterConnectionError, InvalidParameterError
 
 __all__ = ["Lab"]
 
+#: The scheduler preload module of patternlab's monitoring page.
+DASHBOARD_MODULE = "patternlab.dashboard"
+
+
+def dashboard_preload() -> list[str]:
+    """``["patternlab.dashboard"]`` where that module is installed, else ``[]``."""
+    import importlib.util
+
+    try:
+        return [DASHBOARD_MODULE] if importlib.util.find_spec(DASHBOARD_MODULE) is not None else []
+    except (ImportError, ValueError):  # pragma: no cover - a broken installation
+        return []
+
+
+def _with_preload(options: dict[str, Any] | None, enabled: bool) -> dict[str, Any]:
+    out = dict(options or {})
+    if enabled:
+        preload = out.get("preload") or []
+        preload = [preload] if isinstance(preload, str) else list(preload)
+        out["preload"] = preload + [m for m in dashboard_preload() if m not in preload]
+    return out
+
+
+def _configured_security(security: Any) -> Any:
+    """``security`` as given, else Dask's TLS configuration when it requires encryption."""
+    if security is not None:
+        return security
+    from distributed import Security
+
+    configured = Security()
+    return configured if configured.require_encryption else None
+
 
 class Lab:
     """A Dask cluster and client prepared for patternlab.
 
-    Use :meth:`local` (a LocalCluster; the embedded default) or :meth:`connect` (an existing
-    scheduler). As a context manager it becomes the *current* Lab, which module-level
-    :func:`patternlab.batch_perceive` uses when no client is given.
+    Use :meth:`local` (a LocalCluster; the embedded default), :meth:`ssh` (machines reachable by
+    SSH), :meth:`kube` (Kubernetes, through the Dask operator), :meth:`connect` (an existing
+    scheduler) or :meth:`from_config` (whichever the configuration names). As a context manager
+    it becomes the *current* Lab, which module-level :func:`patternlab.batch_perceive` uses when
+    no client is given.
 
     Examples
     --------
     >>> import patternlab as pl
     >>> with pl.Lab.local(n_workers=1, threads_per_worker=1) as lab:   # doctest: +SKIP
+    ...     lab.adapt(minimum=1, maximum=4)
     ...     lab.batch_perceive(signals, domain="audio")
     """
 
     _stack: ClassVar[list[Lab]] = []
     _stack_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, client: Any, cluster: Any = None, *, asynchronous: bool = False) -> None:
+    def __init__(self, client: Any, cluster: Any = None, *, asynchronous: bool = False,
+                 kind: str | None = None) -> None:
         from ._dask import _prepared
 
         self.client = _prepared(client)
         self.cluster = cluster
         self.asynchronous = asynchronous
+        #: ``"local"``, ``"ssh"``, ``"kube"`` or ``"connected"`` (a scheduler this Lab does not manage)
+        self.kind = kind or ("connected" if cluster is None else "local")
         self.totals = {"tasks_processed": 0.0, "signals": 0.0, "patterns_discovered": 0.0,
                        "busy_seconds": 0.0, "wall_seconds": 0.0}
         self._closed = False
@@ -43,7 +84,8 @@ class Lab:
     # -- construction -------------------------------------------------------------------------
     @classmethod
     def local(cls, n_workers: int | None = None, threads_per_worker: int = 1, *,
-              asynchronous: bool = False, dashboard_address: str = ":0", **kwargs: Any) -> Lab:
+              asynchronous: bool = False, dashboard_address: str = ":0", security: Any = None,
+              preload_dashboard: bool = True, **kwargs: Any) -> Lab:
         """Start a LocalCluster of worker processes.
 
         Parameters
@@ -57,8 +99,13 @@ class Lab:
             (the blocking work runs in a thread, so an event loop -- Jupyter's -- stays free).
         dashboard_address : str
             Where the dashboard listens (``":0"``: a free port).
+        security : distributed.Security or bool, optional
+            TLS between this client, the scheduler and the workers (``True``: a temporary
+            self-signed certificate); by default Dask's configuration (``distributed.comm.tls``).
+        preload_dashboard : bool
+            Load the patternlab page (:mod:`patternlab.dashboard`) into the scheduler.
         **kwargs
-            Passed to ``distributed.LocalCluster``.
+            Passed to ``distributed.LocalCluster`` (``host``, ``scheduler_port``, ...).
         """
         import os
 
@@ -69,23 +116,206 @@ class Lab:
         for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidParameterError(f"{name}={value!r} must be a positive integer")
+        scheduler_kwargs = _with_preload(kwargs.pop("scheduler_kwargs", None), preload_dashboard)
+        if security is not None:
+            kwargs["security"] = security
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                               processes=True, dashboard_address=dashboard_address, **kwargs)
-        return cls(Client(cluster), cluster, asynchronous=asynchronous)
+                               processes=True, dashboard_address=dashboard_address,
+                               scheduler_kwargs=scheduler_kwargs, **kwargs)
+        try:
+            client = Client(cluster, security=cluster.security)
+        except BaseException:
+            cluster.close()
+            raise
+        return cls(client, cluster, asynchronous=asynchronous, kind="local")
 
     @classmethod
-    def connect(cls, address: str, *, asynchronous: bool = False, **kwargs: Any) -> Lab:
-        """Connect to a running scheduler (``tcp://host:8786``); :meth:`close` leaves it running."""
+    def connect(cls, address: str, *, asynchronous: bool = False, security: Any = None,
+                **kwargs: Any) -> Lab:
+        """Connect to a running scheduler (``tcp://host:port``, ``tls://host:port``);
+        :meth:`close` leaves it running.
+
+        Parameters
+        ----------
+        address : str
+            The scheduler's address (``patternlab start`` prints it).
+        asynchronous : bool
+            As in :meth:`local`.
+        security : distributed.Security, optional
+            The TLS certificates for a ``tls://`` scheduler (default: Dask's configuration).
+        **kwargs
+            Passed to ``distributed.Client`` (``timeout``, ...).
+        """
         from distributed import Client
 
         if not isinstance(address, str) or not address:
             raise InvalidParameterError(f"address={address!r}: pass a scheduler address such as "
-                                        "'tcp://127.0.0.1:8786'")
+                                        "'tcp://HOST:PORT' (patternlab start prints it)")
+        security = _configured_security(security)
         try:
-            client = Client(address, **kwargs)
+            client = Client(address, security=security, **kwargs)
         except OSError as exc:
             raise ClusterConnectionError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from None
-        return cls(client, None, asynchronous=asynchronous)
+        except TypeError:
+            if address.startswith("tls://") and security is None:
+                raise ClusterConnectionError(
+                    f"the scheduler at {address!r} speaks TLS: pass security=distributed.Security("
+                    "tls_ca_file=..., tls_client_cert=..., tls_client_key=...) or set "
+                    "distributed.comm.tls in Dask's configuration") from None
+            raise
+        return cls(client, None, asynchronous=asynchronous, kind="connected")
+
+    @classmethod
+    def ssh(cls, hosts: Sequence[str], *,
+            connect_options: dict[str, Any] | list[dict[str, Any]] | None = None,
+            worker_options: dict[str, Any] | None = None, scheduler_options: dict[str, Any] | None = None,
+            remote_python: str | list[str] | None = None, security: Any = None,
+            worker_class: str = "distributed.Nanny", asynchronous: bool = False,
+            preload_dashboard: bool = True, **kwargs: Any) -> Lab:
+        """Start a scheduler and workers on other machines over SSH (``distributed.SSHCluster``).
+
+        The scheduler runs on ``hosts[0]``, one worker on each of ``hosts[1:]`` (repeat a host
+        for several workers there); :meth:`adapt` and ``lab.cluster.scale(n)`` add workers
+        round-robin over those hosts and retire the ones Dask picks. patternlab must be installed
+        in the remote Python.
+
+        Parameters
+        ----------
+        hosts : list of str
+            Host names or addresses, the scheduler's first.
+        connect_options : dict or list of dict, optional
+            Keyword arguments of ``asyncssh.connect`` (``port``, ``username``, ``known_hosts``,
+            ``client_keys``, ...), for all hosts or one per host.
+        worker_options : dict, optional
+            Keyword arguments of the remote ``distributed.Nanny`` (``nthreads``,
+            ``memory_limit``, ...).
+        scheduler_options : dict, optional
+            Keyword arguments of the remote ``distributed.Scheduler`` (``port``,
+            ``dashboard_address``, ...).
+        remote_python : str or list of str, optional
+            The Python of the remote machines (default: this one's path).
+        security : distributed.Security, optional
+            TLS between client, scheduler and workers (default: Dask's configuration). Its
+            certificates (file paths, or PEM contents as from ``Security.temporary()``) are
+            handed to the remote processes as Dask configuration.
+        worker_class : str
+            The remote worker class.
+        asynchronous, preload_dashboard
+            As in :meth:`local`.
+        **kwargs
+            Passed to ``distributed.deploy.SpecCluster``.
+        """
+        from distributed import Client
+
+        from ._ssh import ssh_cluster
+
+        try:
+            import asyncssh
+        except ImportError as exc:  # pragma: no cover - the ssh extra is missing
+            raise ClusterConnectionError("Lab.ssh needs asyncssh: pip install 'patternlab[ssh]'") from exc
+        security = _configured_security(security)
+        try:
+            cluster = ssh_cluster(hosts, connect_options=connect_options, worker_options=worker_options,
+                                  scheduler_options=_with_preload(scheduler_options, preload_dashboard),
+                                  worker_class=worker_class, remote_python=remote_python,
+                                  security=security, **kwargs)
+        except (OSError, asyncssh.Error) as exc:
+            raise ClusterConnectionError(f"cannot start the SSH cluster on {list(hosts)!r}: {exc}") from None
+        try:
+            client = Client(cluster, security=security)
+        except BaseException:
+            cluster.close()
+            raise
+        return cls(client, cluster, asynchronous=asynchronous, kind="ssh")
+
+    @classmethod
+    def kube(cls, name: str | None = None, image: str | None = None, n_workers: int | None = None,
+             resources: dict[str, Any] | None = None, env: Any = None, namespace: str | None = None, *,
+             asynchronous: bool = False, security: Any = None, **kwargs: Any) -> Lab:
+        """Create a cluster on Kubernetes with the Dask operator (``dask_kubernetes.operator.KubeCluster``).
+
+        The cluster is the :func:`patternlab.kube_spec` manifest of the same arguments (workers
+        prepared for patternlab, the scheduler preloading the monitoring page); :meth:`close`
+        deletes it. Needs a reachable cluster (``KUBECONFIG`` or ``~/.kube/config``) with the
+        Dask operator installed.
+
+        Parameters
+        ----------
+        name, image, n_workers, resources, env, namespace
+            See :func:`patternlab.kube_spec` (``None``: the configuration's ``kube`` section).
+        asynchronous : bool
+            As in :meth:`local`.
+        security : None
+            TLS on Kubernetes is set in the manifest (``tls_secret=``); ``KubeCluster`` itself
+            reaches its scheduler over plain TCP, so connect to such a cluster with
+            :meth:`connect` and a ``Security``.
+        **kwargs
+            The other keywords of :func:`patternlab.kube_spec` (``tls_secret``,
+            ``redis_secret``, ...), then those of ``KubeCluster``.
+        """
+        from distributed import Client
+
+        from .kube import kube_cluster
+
+        if security is not None:
+            raise InvalidParameterError(
+                "Lab.kube(security=...): KubeCluster talks to its scheduler over plain TCP; deploy with "
+                "kube_spec(tls_secret=...) and use Lab.connect('tls://...', security=...)")
+        cluster = kube_cluster(name, image, n_workers, resources, env, namespace, **kwargs)
+        try:
+            client = Client(cluster)
+        except BaseException:
+            cluster.close()
+            raise
+        return cls(client, cluster, asynchronous=asynchronous, kind="kube")
+
+    @classmethod
+    def from_config(cls, cluster: str | None = None, *, asynchronous: bool = False,
+                    **overrides: Any) -> Lab:
+        """The Lab the configuration describes (:func:`patternlab.load_cluster_config`).
+
+        ``PATTERNLAB_CLUSTER`` (or ``patternlab.cluster`` in Dask's config, or ``cluster=``)
+        picks :meth:`local`, :meth:`ssh` (``patternlab.ssh.hosts``, ...), :meth:`kube` (the
+        ``patternlab.kube`` section) or :meth:`connect` (an address); when ``min_workers`` or
+        ``max_workers`` is set (``PATTERNLAB_MIN_WORKERS``, ``PATTERNLAB_MAX_WORKERS``) the Lab
+        adapts between them.
+
+        Examples
+        --------
+        >>> import patternlab as pl
+        >>> with pl.Lab.from_config("local", n_workers=1) as lab:   # doctest: +SKIP
+        ...     lab.kind
+        'local'
+        """
+        from .config import load_cluster_config
+
+        cfg = load_cluster_config(cluster=cluster, **overrides)
+        if cfg.kind == "local":
+            lab = cls.local(cfg.n_workers if cfg.n_workers is not None else
+                            (cfg.min_workers or None), cfg.threads_per_worker, asynchronous=asynchronous)
+        elif cfg.kind == "ssh":
+            ssh = dict(cfg.ssh)
+            hosts = ssh.pop("hosts", None)
+            if not hosts:
+                raise InvalidParameterError("cluster='ssh' needs hosts: set patternlab.ssh.hosts in Dask's "
+                                            "configuration (DASK_PATTERNLAB__SSH__HOSTS='[\"h1\", \"h2\"]')")
+            worker_options = dict(ssh.pop("worker_options", None) or {})
+            worker_options.setdefault("nthreads", cfg.threads_per_worker)
+            lab = cls.ssh(hosts, worker_options=worker_options, asynchronous=asynchronous, **ssh)
+        elif cfg.kind == "kube":
+            kube = dict(cfg.kube)
+            if cfg.n_workers is not None:
+                kube["n_workers"] = cfg.n_workers
+            lab = cls.kube(asynchronous=asynchronous, **kube)
+        else:
+            return cls.connect(cfg.cluster, asynchronous=asynchronous)
+        if cfg.adaptive:
+            try:
+                lab.adapt(cfg.min_workers, cfg.max_workers, queue_depth_per_worker=cfg.queue_depth_per_worker)
+            except BaseException:
+                lab.close()
+                raise
+        return lab
 
     @classmethod
     def current(cls) -> Lab | None:
@@ -95,13 +325,16 @@ class Lab:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the client, and the cluster if this Lab started it."""
+        """Close the client, and the cluster if this Lab started it (its processes, SSH sessions
+        or Kubernetes resources)."""
         if self._closed:
             return
         self._closed = True
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
 
     def __enter__(self) -> Lab:
         with self._stack_lock:
@@ -124,7 +357,12 @@ class Lab:
 
     def __repr__(self) -> str:
         n = len(self.client.scheduler_info().get("workers", {})) if not self._closed else 0
-        return f"<Lab {n} workers, dashboard {self.dashboard_link}>"
+        return f"<Lab {self.kind}, {n} workers, dashboard {self.dashboard_link}>"
+
+    @property
+    def scheduler_address(self) -> str:
+        """The scheduler's address, for :meth:`connect` from elsewhere."""
+        return str(self.client.scheduler.address)
 
     # -- work ---------------------------------------------------------------------------------
     def _maybe_async(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -161,15 +399,65 @@ class Lab:
         return self._maybe_async(matrix_profile, T, m, T_B, client=self.client, **kwargs)
 
     # -- scaling and status ---------------------------------------------------------------------
-    def adapt(self, minimum: int = 0, maximum: int = 4, **kwargs: Any) -> Any:
-        """Dask's adaptive scaling between ``minimum`` and ``maximum`` workers."""
+    def adapt(self, minimum: int | None = None, maximum: int | None = None, *,
+              queue_depth_per_worker: int | None = None, **kwargs: Any) -> Any:
+        """Scale between ``minimum`` and ``maximum`` workers with the load.
+
+        LocalCluster and SSH: Dask's adaptive scaling (:class:`distributed.deploy.adaptive.Adaptive`),
+        whose target is Dask's estimate of how long the queued work takes (``target_duration``,
+        default ``"5s"``), or with ``queue_depth_per_worker=N`` the number of queued and running
+        tasks divided by ``N``. Kubernetes: the operator's DaskAutoscaler (scaling on the
+        scheduler's own target).
+
+        Parameters
+        ----------
+        minimum, maximum : int, optional
+            Bounds (default: ``PATTERNLAB_MIN_WORKERS``/``PATTERNLAB_MAX_WORKERS`` or the
+            ``patternlab`` config section, else 0 and 4).
+        queue_depth_per_worker : int, optional
+            Queue-based target, see :class:`patternlab._adaptive.QueueAdaptive`.
+        **kwargs
+            ``interval``, ``wait_count``, ``target_duration``: see Dask's ``Adaptive``.
+
+        Returns
+        -------
+        The Adaptive object, or the DaskAutoscaler manifest on Kubernetes.
+        """
         if self.cluster is None:
             raise InvalidParameterError("this Lab is connected to a cluster it does not manage: "
                                         "scale it where it was started")
-        if not (isinstance(minimum, int) and isinstance(maximum, int) and 0 <= minimum <= maximum):
+        if minimum is None or maximum is None:
+            from .config import load_cluster_config
+
+            cfg = load_cluster_config()
+            if minimum is None:
+                minimum = cfg.min_workers if cfg.min_workers is not None else 0
+            if maximum is None:
+                maximum = cfg.max_workers if cfg.max_workers is not None else max(4, minimum)
+        if not (isinstance(minimum, int) and isinstance(maximum, int) and 0 <= minimum <= maximum) or (
+                isinstance(minimum, bool) or isinstance(maximum, bool)):
             raise InvalidParameterError(f"adapt(minimum={minimum!r}, maximum={maximum!r}): pass "
                                         "0 <= minimum <= maximum")
-        return self.cluster.adapt(minimum=minimum, maximum=maximum, **kwargs)
+        if queue_depth_per_worker is not None and (
+                isinstance(queue_depth_per_worker, bool) or not isinstance(queue_depth_per_worker, int)
+                or queue_depth_per_worker < 1):
+            raise InvalidParameterError(f"queue_depth_per_worker={queue_depth_per_worker!r} must be a "
+                                        "positive integer (tasks per worker)")
+        if self.kind == "kube":
+            if queue_depth_per_worker is not None or kwargs:
+                extra = ", ".join(["queue_depth_per_worker", *kwargs])
+                raise InvalidParameterError(f"adapt({extra}=...): on Kubernetes the operator's "
+                                            "DaskAutoscaler scales on the scheduler's own target; pass only "
+                                            "minimum and maximum")
+            from .kube import autoscale
+
+            return autoscale(self.cluster, minimum, maximum)
+        from distributed.deploy.cluster import Cluster
+
+        from ._adaptive import QueueAdaptive
+
+        return Cluster.adapt(self.cluster, Adaptive=QueueAdaptive, minimum=minimum, maximum=maximum,
+                             queue_depth_per_worker=queue_depth_per_worker, **kwargs)
 
     @property
     def dashboard_link(self) -> str:
