@@ -1,0 +1,179 @@
+"""``patternlab status`` and ``Lab.status()``: what they print, their JSON, their exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from distributed import Client, LocalCluster, Scheduler
+
+import patternlab as pl
+from monitoring_helpers import CONFIG, dashboard_base, free_port, get, monitored_cluster, signals
+from patternlab._cli.main import main
+from patternlab.dashboard import (
+    EXIT_HEALTHY,
+    EXIT_UNHEALTHY,
+    EXIT_UNREACHABLE,
+    ClusterStatus,
+    install,
+    status,
+)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[dict[str, Any]]:
+    """A monitored LocalCluster (1 worker process) after one batch."""
+    with monitored_cluster() as (cl, client):
+        out = pl.batch_perceive(signals(12), config=CONFIG, client=client, batch_size=4, progress=False)
+        yield {"address": cl.scheduler_address, "client": client, "metrics": out.metrics}
+
+
+def run_cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    rc = main(["status", *args])
+    return rc, capsys.readouterr().out
+
+
+def test_cli_prints_the_report_and_exits_0(cluster: dict[str, Any]) -> None:
+    """The installed entry point, as a person types it."""
+    proc = subprocess.run([sys.executable, "-m", "patternlab", "status", "--scheduler", cluster["address"]],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == EXIT_HEALTHY, proc.stderr
+    text = proc.stdout
+    m = cluster["metrics"]
+    assert text.startswith(f"patternlab status of {cluster['address']}: healthy")
+    for line in ("workers              1 (1 threads)", f"tasks processed      {int(m['tasks_processed'])}",
+                 f"signals              {int(m['signals'])}",
+                 f"patterns discovered  {int(m['patterns_discovered'])} (in 1 batches)",
+                 "queue depth          0 patternlab tasks not finished", "health               ok"):
+        assert line in text, (line, text)
+    base = dashboard_base(cluster["client"])
+    assert f"dashboard            {base}/status" in text
+    assert f"patternlab page      {base}/patternlab" in text
+
+
+def test_cli_json_matches_the_run(cluster: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out = run_cli("--scheduler", cluster["address"], "--json", capsys=capsys)
+    st = json.loads(out)
+    m = cluster["metrics"]
+    assert rc == st["exit_code"] == EXIT_HEALTHY
+    assert st["reachable"] and st["healthy"] and st["monitoring"] and st["problems"] == []
+    assert (st["workers"], st["threads"]) == (1, 1)
+    assert st["tasks_processed"] == m["tasks_processed"] == 3
+    assert st["signals"] == m["signals"] and st["patterns_discovered"] == m["patterns_discovered"]
+    assert st["throughput_per_sec"] == pytest.approx(m["throughput_per_sec"], rel=1e-9)
+    assert st["avg_latency_ms"] == pytest.approx(m["avg_latency_ms"], rel=1e-9)
+    assert st["queue_depth"] == 0 and st["queue"] == {"waiting": 0, "queued": 0, "no-worker": 0,
+                                                      "processing": 0}
+    assert st["health"] == "ok"
+    status_code, page = get(st["patternlab_page"])          # the link works
+    assert status_code == 200 and "bokeh" in page.lower()
+
+
+def test_cli_exit_codes_for_scripts(cluster: dict[str, Any], capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # fewer workers than required: unhealthy, and says why
+    rc, out = run_cli("--scheduler", cluster["address"], "--min-workers", "2", capsys=capsys)
+    assert rc == EXIT_UNHEALTHY == 4
+    assert "UNHEALTHY: 1 workers, fewer than min_workers=2" in out
+    # nothing listening: unreachable
+    addr = f"tcp://127.0.0.1:{free_port()}"
+    rc, out = run_cli("--scheduler", addr, "--timeout", "0.5", "--json", capsys=capsys)
+    st = json.loads(out)
+    assert rc == st["exit_code"] == EXIT_UNREACHABLE == 3 and st["reachable"] is False
+    assert st["problems"][0].startswith(f"cannot reach the scheduler at {addr}")
+    # the address from the environment, as Dask's own tools read it
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster["address"])
+    assert run_cli(capsys=capsys)[0] == EXIT_HEALTHY
+    # usage errors: 2, with a message naming the fix
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+    assert main(["status"]) == 2
+    assert "pass --scheduler" in capsys.readouterr().err
+    assert main(["status", "--scheduler", "tcp://", "--timeout", "1"]) == 2
+    assert "not valid" in capsys.readouterr().err
+
+
+def test_health_endpoint_failure_is_unhealthy() -> None:
+    """The scheduler answers but its HTTP server (``/health``) does not: exit code 4."""
+    async def check() -> ClusterStatus:
+        async with Scheduler(host="127.0.0.1", port=0, dashboard_address="127.0.0.1:0",
+                             preload=["patternlab.dashboard"]) as s:
+            assert (await asyncio.to_thread(status, s.address, min_workers=0)).exit_code == EXIT_HEALTHY
+            s.http_server.stop()
+            return await asyncio.to_thread(status, s.address, min_workers=0, timeout=2)
+
+    st = asyncio.run(check())
+    assert st["reachable"] and not st["healthy"] and st.exit_code == EXIT_UNHEALTHY
+    assert st["problems"][0].startswith("health check failed:") and "/health unreachable" in st["health"]
+
+
+def test_lab_status_is_the_schedulers_status(cluster: dict[str, Any]) -> None:
+    lab = pl.Lab(cluster["client"])     # not entered: closing it would close the shared client
+    st = lab.status()
+    assert isinstance(st, ClusterStatus) and isinstance(st, dict)
+    assert st["tasks_processed"] == 3 and st["workers"] == 1 and st["monitoring"]
+    assert st["dashboard"] == lab.dashboard_link
+    text = repr(st)
+    assert "patterns discovered" in text and "queue depth" in text and lab.dashboard_link in text
+    assert json.loads(json.dumps(st))["signals"] == 12
+
+
+def test_scheduler_without_the_preload() -> None:
+    """status says monitoring is missing; install() (and Lab.status()) equip the scheduler."""
+    with LocalCluster(n_workers=0, processes=True, dashboard_address="127.0.0.1:0") as cl, \
+            Client(cl) as client:
+        st = status(client, min_workers=0)
+        assert st.exit_code == EXIT_HEALTHY and st["monitoring"] is False and st["patternlab_page"] is None
+        assert re.search(r"monitoring +not installed: start the scheduler with --preload", repr(st))
+        st = pl.Lab(client).status()          # installs it
+        assert st["monitoring"] is True and "0 workers, fewer than min_workers=1" in st["problems"]
+        assert get(st["patternlab_page"])[0] == 200
+        install(client)                        # idempotent
+        assert client.run_on_scheduler(lambda dask_scheduler: sum(
+            getattr(a, "_patternlab_page", False) for a in dask_scheduler.http_application.applications)) == 1
+
+
+def test_dask_scheduler_command_with_preload() -> None:
+    """``dask scheduler --preload patternlab.dashboard``: the way SSH and Kubernetes start it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sfile = Path(tmp) / "scheduler.json"
+        env = {**os.environ, "DASK_PATTERNLAB__DASHBOARD__INTERVAL": "200ms"}
+        proc = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                                 "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
+                                 "--scheduler-file", str(sfile), "--preload", "patternlab.dashboard"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        try:
+            deadline = time.monotonic() + 60
+            while not sfile.exists() or not sfile.read_text().strip():
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr and proc.stderr.read()
+                time.sleep(0.1)
+            address = json.loads(sfile.read_text())["address"]
+            st = status(address, min_workers=0)
+            assert st.exit_code == EXIT_HEALTHY and st["monitoring"] and st["health"] == "ok"
+            assert st["patternlab_page"].endswith("/patternlab") and get(st["patternlab_page"])[0] == 200
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stderr is not None:
+                proc.stderr.close()
+
+
+def test_bad_arguments_raise_clear_errors() -> None:
+    for bad, fix in ((123, "pass a scheduler address"), ("", "is empty"), ("tcp://", "not valid")):
+        with pytest.raises(pl.PatternlabError, match=fix):
+            status(bad)
+    with pytest.raises(ValueError, match="timeout=-1"):
+        status("tcp://127.0.0.1:1", timeout=-1)
