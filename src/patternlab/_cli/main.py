@@ -22,7 +22,7 @@ EXIT_ERROR = 1
 
 #: Subcommands that live in their own module ``patternlab._cli.<name>``; each module defines
 #: ``register(subparsers)``, which adds its parser and sets ``func`` (returning an exit code).
-COMMAND_MODULES: tuple[str, ...] = ("status",)
+COMMAND_MODULES: tuple[str, ...] = ("status", "start")
 
 
 def _demo(args: argparse.Namespace) -> int:
