@@ -15,8 +15,11 @@ def test_readme_has_examples() -> None:
     assert BLOCKS
 
 
-def test_readme_examples_run_in_order(capsys: pytest.CaptureFixture[str]) -> None:
-    """The blocks build on each other, as a reader types them into one session."""
+def test_readme_examples_run_in_order(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The blocks build on each other, as a reader types them into one session (in a fresh
+    directory: they write stores)."""
+    monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": "readme"}
     for block in BLOCKS:
         exec(compile(block, "README.md", "exec"), namespace)
