@@ -13,50 +13,13 @@ import numpy as np
 
 import patternlab as pl
 
-from .._numba import get_num_threads
-from ..synthetic import planted_signal
-
 EXIT_OK = 0
 EXIT_USAGE = 2  # a user mistake: bad argument, unreadable file, bad input
 EXIT_ERROR = 1
 
 #: Subcommands that live in their own module ``patternlab._cli.<name>``; each module defines
 #: ``register(subparsers)``, which adds its parser and sets ``func`` (returning an exit code).
-COMMAND_MODULES: tuple[str, ...] = ("status", "start")
-
-
-def _demo(args: argparse.Namespace) -> int:
-    p = planted_signal(args.length, args.window, seed=args.seed)
-    m = p.window
-    print(f"patternlab {pl.__version__} demo: exact matrix profile of a generated signal")
-    print(f"  {len(p.signal):,} samples, window m={m}, seed={args.seed}")
-    for name, offs in p.motifs.items():
-        print(f"  planted {name!r} at {', '.join(map(str, offs))}")
-    print(f"  planted anomaly at {', '.join(map(str, p.anomalies))}")
-    t0 = time.perf_counter()
-    mp = pl.matrix_profile(p.signal, m)
-    dt = time.perf_counter() - t0
-    cells = (len(mp) - mp.exclusion_zone) ** 2 / 2
-    print(f"\nmatrix profile: {len(mp):,} windows in {dt:.2f} s on {get_num_threads()} threads "
-          f"({cells / dt:.3g} cells/s; the first call of a fresh install includes compilation)")
-
-    def planted_name(x: int) -> str:
-        for name, offs in p.motifs.items():
-            if any(abs(x - o) < m // 2 for o in offs):
-                return f"planted {name!r}"
-        if any(abs(x - o) < m for o in p.anomalies):
-            return "planted anomaly"
-        return "background"
-
-    print(f"\ntop {args.k} motifs (pairs of windows that repeat):")
-    for r, mo in enumerate(mp.motifs(args.k), 1):
-        print(f"  #{r}  windows {mo.a:>7,} and {mo.b:>7,}   distance {mo.distance:6.3f}   "
-              f"{planted_name(mo.a)} / {planted_name(mo.b)}")
-    print(f"\ntop {args.k} discords (windows unlike any other):")
-    for r, d in enumerate(mp.discords(args.k), 1):
-        print(f"  #{r}  window  {d.index:>7,}   distance {d.distance:6.3f}   "
-              f"nearest {d.neighbor:>7,}   {planted_name(d.index)}")
-    return EXIT_OK
+COMMAND_MODULES: tuple[str, ...] = ("demo", "status", "start")
 
 
 def _read_signal(path: str) -> np.ndarray:
@@ -92,12 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"patternlab {pl.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = sub.add_parser("demo", help="run the built-in demo on a generated signal (no server needed)")
-    demo.add_argument("--length", type=int, default=20_000, help="samples (default 20000)")
-    demo.add_argument("--window", "-m", type=int, default=100, help="window length (default 100)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the generated signal")
-    demo.add_argument("-k", type=int, default=3, help="how many motifs and discords to show")
-    demo.set_defaults(func=_demo)
     prof = sub.add_parser("profile", help="matrix profile, motifs and discords of a .npy/.csv signal")
     prof.add_argument("file", help="a 1-D signal: .npy, .csv (comma-separated) or .txt")
     prof.add_argument("--window", "-m", type=int, required=True, help="window length")
