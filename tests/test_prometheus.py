@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
+import time
 
 import pytest
-from distributed import Scheduler
+from distributed import Event, Scheduler
 
 import patternlab as pl
 from monitoring_helpers import CONFIG, dashboard_base, monitored_cluster, scrape, signals
 from patternlab._dask import PARTITION_EVENT, RUN_EVENT
-from patternlab.dashboard import LATENCY_BUCKETS, METRICS, PatternlabMonitor
+from patternlab.dashboard import LATENCY_BUCKETS, METRICS, PatternlabMonitor, status
 
 
 def test_metrics_equal_the_runs_metrics() -> None:
@@ -21,9 +23,27 @@ def test_metrics_equal_the_runs_metrics() -> None:
         assert before["patternlab_tasks_processed_total"] == 0
         assert before["patternlab_workers"] == 1
 
-        runs = [pl.batch_perceive(signals(12), config=CONFIG, client=client, batch_size=4, progress=False),
-                pl.batch_perceive(signals(7, seed=50), config=CONFIG, client=client, batch_size=3,
-                                  progress=False)]
+        # the only worker thread is busy: the batch's 3 partitions and 2 merges wait in the queue
+        go = Event("go", client=client)
+        blocker = client.submit(Event.wait, go, 60, key="blocker")
+        first: list[pl.BatchResult] = []
+        runner = threading.Thread(target=lambda: first.append(pl.batch_perceive(
+            signals(12), config=CONFIG, client=client, batch_size=4, progress=False)))
+        runner.start()
+        try:
+            deadline = time.monotonic() + 60
+            while scrape(url, cluster.scheduler_address)[0]["patternlab_queue_depth"] != 5:
+                assert time.monotonic() < deadline, "the queued tasks never showed"
+                time.sleep(0.1)
+            st = status(client)
+            assert st["queue_depth"] == 5 and st["tasks_processed"] == 0
+            assert st["queue"]["waiting"] == 2     # the merges wait for their inputs
+        finally:
+            go.set()
+            runner.join(120)
+        assert blocker.result() is True
+        runs = [*first, pl.batch_perceive(signals(7, seed=50), config=CONFIG, client=client, batch_size=3,
+                                          progress=False)]
         m, families = scrape(url, cluster.scheduler_address)
 
     def total(key: str) -> float:

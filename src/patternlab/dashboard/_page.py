@@ -9,8 +9,10 @@ template_variables``), hence the pinned ``distributed`` versions in ``pyproject.
 from __future__ import annotations
 
 import html
+import itertools
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -40,14 +42,16 @@ def update_interval_ms() -> int:
     return max(50, int(1000 * float(parse_timedelta(value, default="s") or 1.0)))
 
 
-def rate_series(completions: Any, now: float, span: float = _RATE_SPAN,
+def rate_series(completions: Sequence[tuple[float, int]], now: float, span: float = _RATE_SPAN,
                 window: float = _RATE_WINDOW, step: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Signals per second on a grid of ``step`` seconds ending at ``now``: at each time ``t``
     the signals of the partitions finished in ``(t - window, t]``, divided by ``window``.
 
     Returns times (seconds since the epoch) and rates; empty before the first partition.
     """
-    data = np.asarray(list(completions), dtype=np.float64).reshape(-1, 2)
+    cutoff = now - span - window        # older completions cannot reach the grid
+    recent = list(itertools.takewhile(lambda c: c[0] > cutoff, reversed(completions)))[::-1]
+    data = np.asarray(recent, dtype=np.float64).reshape(-1, 2)
     if not len(data):
         return np.empty(0), np.empty(0)
     start = max(data[0, 0] - window, now - span)
