@@ -469,7 +469,8 @@ def test_archive_and_restore(store: RedisPatternStore, server: rs.RedisServer, t
 
 
 def test_archive_keeps_a_pattern_written_meanwhile(store: RedisPatternStore, server: rs.RedisServer) -> None:
-    """The removal checks each pattern's revision: one updated after it was copied stays live."""
+    """The removal checks each pattern's support (its revision): one updated after it was copied
+    stays live."""
     from patternlab.store._redis_lua import ARCHIVE_SCRIPT
 
     lib = make_library(2)
@@ -479,7 +480,7 @@ def test_archive_keeps_a_pattern_written_meanwhile(store: RedisPatternStore, ser
     keys = [store._key("audio", W, s, "idx"), store._key("audio", W, s, "ver"), store._pkey("audio", W, pid)]
     stale = store._run_scripts(ARCHIVE_SCRIPT, [(keys, [store.channel("audio"), W, pid, "0"])])
     assert stale == [[]] and store.count("audio", W) == 2
-    current = server.client().hget(keys[2], "rev").decode()
+    current = server.client().hget(keys[2], "support").decode()
     done = store._run_scripts(ARCHIVE_SCRIPT, [(keys, [store.channel("audio"), W, pid, current])])
     assert done == [[pid.encode()]]
     assert store.count("audio", W) == 1

@@ -120,7 +120,7 @@ def archive(store: RedisPatternStore, domain: str, window: int, *, min_support: 
         args: list[Any] = [store.channel(domain), window]
         for r in items:
             keys.append(store._key(domain, window, s, f"p:{r.pid}"))
-            args.extend((r.pid, str(r.rev)))
+            args.extend((r.pid, str(r.support)))
         calls.append((keys, args))
 
     def delete() -> list[Any]:

@@ -47,16 +47,22 @@ class PatternEvent:
     time: float
 
 
-def parse_event(data: Any, channel: str) -> PatternEvent:
-    """Decode one message (JSON written by the store's scripts); anything else is refused."""
+def parse_events(data: Any, channel: str) -> list[PatternEvent]:
+    """Decode one message (a JSON list of events written by the store's scripts, one per pattern
+    of a shard update); anything else is refused."""
     try:
-        obj = json.loads(data)
-        kind = str(obj["event"])
-        if kind not in KINDS:
-            raise ValueError(kind)
-        return PatternEvent(kind, str(obj["id"]), str(obj.get("domain", "")), int(obj["window"]),
-                            int(obj.get("support", 0)), int(obj.get("dn", 0)), str(obj.get("token", "")),
-                            float(obj["time"]))
+        objs = json.loads(data)
+        if not isinstance(objs, list):
+            raise ValueError("not a list")
+        out = []
+        for obj in objs:
+            kind = str(obj["event"])
+            if kind not in KINDS:
+                raise ValueError(kind)
+            out.append(PatternEvent(kind, str(obj["id"]), str(obj.get("domain", "")), int(obj["window"]),
+                                    int(obj.get("support", 0)), int(obj.get("dn", 0)),
+                                    str(obj.get("token", "")), float(obj["time"])))
+        return out
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         shown = data[:80] if isinstance(data, (bytes, str)) else type(data).__name__
         raise StoreDataError(f"channel {channel!r} carried {shown!r}, which is not a patternlab event: "
@@ -79,6 +85,7 @@ class Subscription:
         self.timeout = timeout
         self._where = where
         self._closed = False
+        self._pending: list[PatternEvent] = []
 
     def get(self, timeout: float | None = 1.0) -> PatternEvent | None:
         """The next event, waiting at most ``timeout`` seconds (``None``: forever)."""
@@ -86,6 +93,8 @@ class Subscription:
             return None
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._closed:
+            if self._pending:
+                return self._pending.pop(0)
             left = 1.0 if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 msg = self._ps.get_message(timeout=min(left, 1.0))
@@ -93,9 +102,8 @@ class Subscription:
                 raise StoreConnectionError(f"subscription to {self.channel!r} at {self._where} lost its "
                                            f"connection ({type(exc).__name__}): subscribe again") from None
             if msg is not None and msg.get("type") == "message":
-                ev = parse_event(msg["data"], self.channel)
-                if self.window is None or ev.window == self.window:
-                    return ev
+                self._pending.extend(ev for ev in parse_events(msg["data"], self.channel)
+                                     if self.window is None or ev.window == self.window)
                 continue
             if deadline is not None and time.monotonic() >= deadline:
                 return None

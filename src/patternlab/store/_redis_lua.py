@@ -9,8 +9,8 @@ Pattern hash fields (all plain bytes / numbers):
 ``v`` format version, ``id``, ``domain``, ``window``, ``acc`` (``window`` little-endian float64:
 the support-weighted sum of the prototypes absorbed; prototype = unit_normalize(acc)),
 ``support``, ``first_signal``/``first_offset``, ``last_signal``/``last_offset`` (signal ids are
-written ``i:<int>`` or ``s:<str>``), ``created``/``updated`` (server time, seconds), ``rev``
-(revision, +1 on every write).
+written ``i:<int>`` or ``s:<str>``), ``created``/``updated`` (server time, seconds). Every write
+adds at least 1 to ``support``, so the support doubles as the pattern's revision.
 """
 
 from __future__ import annotations
@@ -39,14 +39,22 @@ end
 
 PUBLISH = _COMMON + r"""
 -- KEYS: tokens (zset), index (zset pid -> updated), version (counter), then one key per pattern
--- ARGV: token, token_ttl, channel, window, then 8 per pattern:
---       pid, domain, dn, vec (dn * prototype, float64 LE), first_sig, first_off, last_sig, last_off
+-- ARGV: token, token_ttl, channel, window,
+--       meta: per pattern 7 length-prefixed strings (int32 LE length + bytes):
+--             pid, domain, dn, first_sig, first_off, last_sig, last_off
+--       vecs: per pattern dn * prototype, window float64 LE, concatenated
 local token = ARGV[1]
 if redis.call('ZSCORE', KEYS[1], token) then return {0, 0, 0} end
 local t = now()
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t - tonumber(ARGV[2]))
 local channel, w = ARGV[3], tonumber(ARGV[4])
+local meta, vecs = ARGV[5], ARGV[6]
 local nbytes = 8 * w
+local n = #KEYS - 3
+if #vecs ~= n * nbytes then
+  return redis.error_reply('patternlab: update carries ' .. #vecs .. ' bytes of prototypes, expected ' ..
+    n * nbytes .. ' (' .. n .. ' x ' .. w .. ' float64)')
+end
 local stamp = string.format('%.6f', t)
 
 local function addvec(a, b)
@@ -64,22 +72,20 @@ local function addvec(a, b)
   return table.concat(out)
 end
 
-local created, updated = 0, 0
-for i = 1, #KEYS - 3 do
-  local b = 4 + (i - 1) * 8
-  local key, pid, dom, dn, vec = KEYS[3 + i], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]), ARGV[b + 4]
-  local fs, fo, ls, lo = ARGV[b + 5], ARGV[b + 6], ARGV[b + 7], ARGV[b + 8]
-  if #vec ~= nbytes then
-    return redis.error_reply('patternlab: update of ' .. pid .. ' carries ' .. #vec ..
-      ' bytes, expected ' .. nbytes)
-  end
+local created, updated, events, pos, zargs = 0, 0, {}, 1, {}
+for i = 1, n do
+  local key = KEYS[3 + i]
+  local pid, dom, dn, fs, fo, ls, lo
+  pid, dom, dn, fs, fo, ls, lo, pos = struct.unpack('<i4c0i4c0i4c0i4c0i4c0i4c0i4c0', meta, pos)
+  dn = tonumber(dn)
+  local vec = string.sub(vecs, (i - 1) * nbytes + 1, i * nbytes)
   local cur = redis.call('HMGET', key, 'acc', 'window', 'first_signal', 'first_offset',
                         'last_signal', 'last_offset')
   local kind, support
   if not cur[1] then
     redis.call('HSET', key, 'v', '1', 'id', pid, 'domain', dom, 'window', w, 'acc', vec, 'support', dn,
                'first_signal', fs, 'first_offset', fo, 'last_signal', ls, 'last_offset', lo,
-               'created', stamp, 'updated', stamp, 'rev', 1)
+               'created', stamp, 'updated', stamp)
     kind, support = 'created', dn
     created = created + 1
   else
@@ -89,42 +95,51 @@ for i = 1, #KEYS - 3 do
         '): the value was not written by patternlab; delete that key or restore it from an archive')
     end
     support = redis.call('HINCRBY', key, 'support', dn)
-    redis.call('HSET', key, 'acc', addvec(cur[1], vec), 'updated', stamp)
-    redis.call('HINCRBY', key, 'rev', 1)
+    local set = {'acc', addvec(cur[1], vec), 'updated', stamp}
     if cur[3] and cur[4] and prov_lt(fs, fo, cur[3], cur[4]) then
-      redis.call('HSET', key, 'first_signal', fs, 'first_offset', fo)
+      set[#set + 1] = 'first_signal'; set[#set + 1] = fs
+      set[#set + 1] = 'first_offset'; set[#set + 1] = fo
     end
     if not (cur[5] and cur[6]) or prov_lt(cur[5], cur[6], ls, lo) then
-      redis.call('HSET', key, 'last_signal', ls, 'last_offset', lo)
+      set[#set + 1] = 'last_signal'; set[#set + 1] = ls
+      set[#set + 1] = 'last_offset'; set[#set + 1] = lo
     end
+    redis.call('HSET', key, unpack(set))
     kind = 'updated'
     updated = updated + 1
   end
-  redis.call('ZADD', KEYS[2], t, pid)
-  redis.call('PUBLISH', channel, cjson.encode({event = kind, id = pid, domain = dom, window = w,
-    support = support, dn = dn, token = token, time = t}))
+  zargs[2 * i - 1] = t
+  zargs[2 * i] = pid
+  events[i] = {event = kind, id = pid, domain = dom, window = w, support = support, dn = dn,
+               token = token, time = t}
 end
+redis.call('ZADD', KEYS[2], unpack(zargs))
 redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[1], t, token)
+redis.call('PUBLISH', channel, cjson.encode(events))  -- one message, one event per pattern
 return {1, created, updated}
 """
 
 ARCHIVE = r"""
--- KEYS: index, version, then one key per pattern; ARGV: channel, window, then (pid, rev) pairs.
--- Deletes a pattern only if it was not written since it was copied to the archive (same rev).
-local out = {}
+-- KEYS: index, version, then one key per pattern; ARGV: channel, window, then (pid, support) pairs.
+-- Deletes a pattern only if nobody wrote it since it was copied to the archive: every write adds
+-- at least 1 to the support, so an unchanged support means an unchanged pattern.
+local out, events = {}, {}
 local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 for i = 1, #KEYS - 2 do
-  local key, pid, rev = KEYS[2 + i], ARGV[1 + 2 * i], ARGV[2 + 2 * i]
-  if redis.call('HGET', key, 'rev') == rev then
+  local key, pid, support = KEYS[2 + i], ARGV[1 + 2 * i], ARGV[2 + 2 * i]
+  if redis.call('HGET', key, 'support') == support then
     redis.call('DEL', key)
     redis.call('ZREM', KEYS[1], pid)
     out[#out + 1] = pid
-    redis.call('PUBLISH', ARGV[1], cjson.encode({event = 'archived', id = pid, window = tonumber(ARGV[2]),
-      time = tonumber(t[1]) + tonumber(t[2]) / 1000000}))
+    events[#events + 1] = {event = 'archived', id = pid, window = tonumber(ARGV[2]), time = now}
   end
 end
-if #out > 0 then redis.call('INCR', KEYS[2]) end
+if #out > 0 then
+  redis.call('INCR', KEYS[2])
+  redis.call('PUBLISH', ARGV[1], cjson.encode(events))
+end
 return out
 """
 

@@ -41,7 +41,7 @@ SHARDS = 64
 #: its own derived token).
 CHUNK = 1000
 FIELDS = ("v", "id", "domain", "window", "acc", "support", "first_signal", "first_offset",
-          "last_signal", "last_offset", "updated", "rev")
+          "last_signal", "last_offset", "updated")
 
 Client = redis.Redis | RedisCluster
 
@@ -55,7 +55,6 @@ class _Record:
     first: tuple[str, int]
     last: tuple[str, int]
     updated: float
-    rev: int
 
 
 @dataclass
@@ -465,11 +464,12 @@ class RedisPatternStore:
         for tok, s, part in groups:
             keys = [self._key(domain, window, s, "tokens"), self._key(domain, window, s, "idx"),
                     self._key(domain, window, s, "ver")]
-            args: list[Any] = [tok, ttl, channel, window]
+            meta, vecs = [], []
             for pid, dom, dn, vec, fs, fo, ls, lo in part:
                 keys.append(self._key(domain, window, s, f"p:{pid}"))
-                args.extend((pid, dom, dn, vec, fs, fo, ls, lo))
-            calls.append((keys, args))
+                meta.append(_packed(pid, dom, str(dn), fs, str(fo), ls, str(lo)))
+                vecs.append(vec)
+            calls.append((keys, [tok, ttl, channel, window, b"".join(meta), b"".join(vecs)]))
         lib_member = json.dumps([domain, window])
         results = self._call(lambda: self._run_scripts(PUBLISH_SCRIPT, calls, (lib_member,)),
                              f"publish {domain!r}/{window} token {token!r}")
@@ -571,6 +571,16 @@ class RedisPatternStore:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+def _packed(*fields: str) -> bytes:
+    """Length-prefixed UTF-8 strings (int32 LE length + bytes), as the publish script reads them."""
+    out = []
+    for f in fields:
+        b = f.encode()
+        out.append(len(b).to_bytes(4, "little"))
+        out.append(b)
+    return b"".join(out)
+
+
 def shard_of(pid: str) -> int:
     """The shard of a pattern id (stable across processes and versions)."""
     return int.from_bytes(hashlib.sha1(pid.encode()).digest()[:4], "little") % SHARDS
@@ -615,7 +625,7 @@ def _parse(key: str, pid: str, window: int, vals: list[Any]) -> _Record:
         if fields.get("window") != str(window):
             raise bad("window", f"is {win!r}, expected {window}")
         ints = {}
-        for f in ("support", "first_offset", "last_offset", "rev"):
+        for f in ("support", "first_offset", "last_offset"):
             text = fields.get(f, "")
             if not (text.isascii() and text.lstrip("-").isdigit()):
                 raise bad(f, f"is {vals[FIELDS.index(f)]!r}, not an integer")
@@ -640,7 +650,7 @@ def _parse(key: str, pid: str, window: int, vals: list[Any]) -> _Record:
         raise bad("support", f"is {ints['support']}, expected >= 1")
     return _Record(pid, fields.get("domain", ""), vec, ints["support"],
                    (fields["first_signal"], ints["first_offset"]),
-                   (fields["last_signal"], ints["last_offset"]), updated, ints["rev"])
+                   (fields["last_signal"], ints["last_offset"]), updated)
 
 
 def _build(entry: _Cached, domain: str, window: int, config: EngineConfig | None) -> PatternLibrary:
