@@ -11,8 +11,9 @@ from .errors import InvalidParameterError
 #: Topic of the events a worker logs on the scheduler after each partition (``Worker.log_event``):
 #: ``{"partition", "signals", "patterns_founded", "seconds", "domain", "run"}``.
 PARTITION_EVENT = "patternlab-partition"
-#: Topic of the event the client logs when a batch finishes: ``BatchResult.metrics`` plus
-#: ``"domain"`` and ``"run"``.
+#: Topic of the event the client logs when a batch finishes: ``BatchResult.metrics`` (with
+#: ``partitions_resumed``) plus ``"domain"`` and ``"top_patterns"`` (the merged library's
+#: highest-support patterns: id, support, prototype values).
 RUN_EVENT = "patternlab-run"
 
 

@@ -243,6 +243,7 @@ def batch_perceive(
     progress: bool = True,
     store: Any = None,
     overwrite: bool = False,
+    redis: Any = None,
 ) -> BatchResult:
     """Run :func:`perceive` over a collection of signals on Dask and merge what was learned.
 
@@ -275,6 +276,10 @@ def batch_perceive(
     overwrite : bool
         Replace a store that holds a different run (other input, config, domain or batch size)
         instead of refusing it.
+    redis : str or RedisPatternStore, optional
+        Start from the library of ``(domain, config.window)`` in this Redis pattern store
+        (instead of ``library``) and publish what the run learned into it when it ends (under a
+        token naming the run, so a resumed run never publishes twice).
 
     Returns
     -------
@@ -295,6 +300,37 @@ def batch_perceive(
         raise InvalidParameterError(f"batch_size={batch_size!r} must be a positive integer")
     if config is None:
         config = library.config if library is not None else EngineConfig()
+    rstore, close_redis = _redis_store(redis)
+    try:
+        if rstore is not None and library is not None and len(library):
+            raise InvalidParameterError(
+                "pass library= or redis=, not both: with redis= the run starts from the store's "
+                "library; upload a local library first with "
+                "pl.RedisPatternStore(url).publish(None, library, token=...)")
+        return _batch(signals, domain, library, config, client, int(batch_size), progress, store,
+                      overwrite, rstore)
+    finally:
+        if close_redis:
+            rstore.close()
+
+
+def _redis_store(redis: Any) -> tuple[Any, bool]:
+    """The RedisPatternStore to use and whether this call opened it (and closes it)."""
+    if redis is None:
+        return None, False
+    from .store.redis import RedisPatternStore
+
+    if isinstance(redis, RedisPatternStore):
+        return redis, False
+    if isinstance(redis, str):
+        return RedisPatternStore(redis), True
+    raise InvalidParameterError(f"redis must be a URL such as 'redis://localhost:6379/0' or a "
+                                f"pl.RedisPatternStore; got {type(redis).__name__}")
+
+
+def _batch(signals: Any, domain: str, library: PatternLibrary | None, config: EngineConfig,
+           client: Any, batch_size: int, progress: bool, store: Any, overwrite: bool,
+           rstore: Any) -> BatchResult:
     if library is None:
         library = PatternLibrary(config.window, domain, config=config)
     elif library.window != config.window:
@@ -304,11 +340,23 @@ def batch_perceive(
     n = len(source)
     if n == 0:
         raise InvalidParameterError("no signals to perceive: pass at least one signal")
-    bounds = [(k, s, min(s + int(batch_size), n)) for k, s in enumerate(range(0, n, int(batch_size)))]
-    snapshot = library.to_arrays()
+    bounds = [(k, s, min(s + batch_size, n)) for k, s in enumerate(range(0, n, batch_size))]
     cfg = config.to_dict()
     t0 = time.perf_counter()
-    run = _open_store(store, overwrite, source, snapshot, cfg, domain, int(batch_size), n)
+    if rstore is not None:
+        origin = f"redis:{rstore.namespace}/{domain}/{config.window}"
+    else:
+        from .store.zarr import library_fingerprint
+
+        origin = library_fingerprint(library.to_arrays())
+    run = _open_store(store, overwrite, source, origin, cfg, domain, batch_size, n)
+    if run is not None and run.has_snapshot():
+        library = run.read_snapshot(config)  # a resumed run starts from the same library
+    elif rstore is not None:
+        library = rstore.load_library(domain, config.window, config, refresh=True)
+    if run is not None and not run.has_snapshot():
+        run.write_snapshot(library)
+    snapshot = library.to_arrays()
     done = run.done() if run is not None else np.zeros(len(bounds), dtype=bool)
     from ._dask import log_run, resolve_client, run_on_dask
 
@@ -333,6 +381,11 @@ def batch_perceive(
         }
         if run is not None:
             run.write_library(result_lib, metrics)
+        if rstore is not None:
+            import uuid
+
+            token = f"run:{run.attrs['run_id']}" if run is not None else f"batch:{uuid.uuid4().hex}"
+            rstore.publish(library, result_lib, token=token)
         if dask_client is not None:
             log_run(dask_client, metrics, domain, result_lib)
     finally:
@@ -341,15 +394,15 @@ def batch_perceive(
     return BatchResult(result_lib, merged.summaries, merged.errors, metrics)
 
 
-def _open_store(store: Any, overwrite: bool, source: SignalCollection, snapshot: dict[str, Any],
+def _open_store(store: Any, overwrite: bool, source: SignalCollection, origin: str,
                 cfg: dict[str, Any], domain: str, batch_size: int, n: int) -> Any:
     if store is None:
         return None
-    from .store.zarr import RunStore, library_fingerprint
+    from .store.zarr import RunStore
 
     identity = {"config": cfg, "domain": domain, "window": int(cfg["window"]),
                 "batch_size": batch_size, "n_signals": n,
-                "fingerprint": f"signals:{source.fingerprint()} library:{library_fingerprint(snapshot)}"}
+                "fingerprint": f"signals:{source.fingerprint()} library:{origin}"}
     return RunStore.open(store, identity, overwrite=overwrite)
 
 

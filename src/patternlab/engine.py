@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -112,6 +112,7 @@ def perceive(
     *,
     signal_id: SignalId = 0,
     learn: bool = True,
+    redis: Any = None,
 ) -> Perception:
     """Look at one signal: find its events, motifs and discords, recognize the patterns the
     library knows, and learn from it.
@@ -145,6 +146,10 @@ def perceive(
         the exploration.
     learn : bool
         Whether to update the library.
+    redis : str or RedisPatternStore, optional
+        A Redis pattern store shared with other processes: the library of ``(domain, window)``
+        is loaded from it (into ``library`` when one is given: its patterns are replaced by the
+        store's, which is the source of truth), and what this signal taught is published into it.
 
     Returns
     -------
@@ -167,6 +172,8 @@ def perceive(
     >>> len(res.new_patterns) > 0 and len(lib) == len(res.new_patterns)
     True
     """
+    if redis is not None:
+        return _perceive_with_redis(signal, domain, library, config, signal_id, learn, redis)
     T = v.as_signal(signal, "signal")
     sid = signal_key(signal_id)
     if config is None:
@@ -224,6 +231,38 @@ def perceive(
     patterns = [library[pid] for pid in involved if pid in library]
     return Perception(sid, domain, w, events, motifs, discords, matches,
                       list(dict.fromkeys(new)), list(dict.fromkeys(updated)), patterns, mp)
+
+
+def _perceive_with_redis(signal: ArrayLike, domain: str, library: PatternLibrary | None,
+                         config: EngineConfig | None, signal_id: SignalId, learn: bool,
+                         redis: Any) -> Perception:
+    import uuid
+
+    from .batch import _redis_store
+
+    if config is None:
+        config = library.config if library is not None else EngineConfig()
+    if not isinstance(domain, str) or not domain:
+        raise InvalidParameterError(f"domain={domain!r} must be a non-empty string")
+    v.as_signal(signal, "signal")  # bad input fails before any round trip
+    store, owned = _redis_store(redis)
+    try:
+        remote = store.load_library(domain, config.window, config)
+        if library is None:
+            library = remote
+        else:
+            if library.window != config.window:
+                raise InvalidParameterError(f"the library's window ({library.window}) differs from "
+                                            f"config.window ({config.window}): pass the same window")
+            library._assign(remote)
+        before = library.copy()
+        res = perceive(signal, domain, library, config, signal_id=signal_id, learn=learn)
+        if learn and (res.new_patterns or res.updated_patterns):
+            store.publish(before, library, token=f"perceive:{uuid.uuid4().hex}")
+        return res
+    finally:
+        if owned:
+            store.close()
 
 
 def _distinct_motifs(T: NDArray[np.float64], mp: MatrixProfile, cfg: EngineConfig) -> list[Motif]:

@@ -26,6 +26,7 @@ Run format (``batch_perceive(..., store=...)``, read back with :func:`open_run`)
                              then float64s (reinforcement sums, founded prototypes), all
                              little-endian; section lengths and the partition's errors in its
                              attributes
+      snapshot/            the library every partition started from (written first)
       library/             the merged library, written when every partition is done
 
 Exactly one task writes each shard: partition ``k`` writes signals ``k * batch_size ...`` of each
@@ -313,11 +314,27 @@ class RunStore:
                           chunks=(bs, len(_DISTANCES)), shards=(bs, len(_DISTANCES)), fill_value=0.0)
         pg = root.create_group("partitions")
         pg.create_array("done", shape=(parts,), dtype="u1", chunks=(1,), fill_value=0)
+        import uuid
+
         attrs = {"format": RUN_FORMAT, "schema_version": SCHEMA_VERSION,
                  "patternlab_version": __version__, **identity, "n_partitions": parts,
-                 "complete": False}
+                 "run_id": uuid.uuid4().hex, "complete": False}
         root.attrs.update(attrs)
         return cls(url, attrs)
+
+    # -- the starting library ------------------------------------------------------------------
+    def has_snapshot(self) -> bool:
+        """Whether the library the run started from is stored (written before any partition)."""
+        g = self.group
+        return "snapshot" in g and g["snapshot"].attrs.get("format") == LIBRARY_FORMAT
+
+    def write_snapshot(self, lib: PatternLibrary) -> None:
+        """Store the library every partition starts from (a resumed run starts from it again,
+        even where it came from a Redis store that has changed since)."""
+        _write_library(self.group.create_group("snapshot", overwrite=True), lib)
+
+    def read_snapshot(self, config: Any = None) -> PatternLibrary:
+        return _read_library(self.group["snapshot"], describe_url(self.url), config)
 
     # -- partitions ----------------------------------------------------------------------------
     def done(self) -> NDArray[np.bool_]:
