@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -138,11 +139,16 @@ class RedisPatternStore:
 
     Examples
     --------
-    >>> import patternlab as pl                                       # doctest: +SKIP
-    >>> store = pl.RedisPatternStore("redis://localhost:6379/0", namespace="demo")  # doctest: +SKIP
-    >>> before = store.load_library("audio", 64)                      # doctest: +SKIP
-    >>> after = pl.perceive(signal, domain="audio", library=before.copy()).library  # doctest: +SKIP
-    >>> store.publish(before, after, token="run-1/signal-0")          # doctest: +SKIP
+    With a server at ``localhost:6379``::
+
+        import patternlab as pl
+        store = pl.RedisPatternStore("redis://localhost:6379/0", namespace="demo")
+        before = store.load_library("audio", 64)
+        res = pl.perceive(signal, domain="audio", library=before.copy())
+        store.publish(before, res.library, token="run-1/signal-0")
+        with store.subscribe("audio", timeout=5) as events:
+            for event in events:
+                print(event.kind, event.id, event.support)
     """
 
     def __init__(self, url_or_client: str | Sequence[Any] | Client, namespace: str = "patternlab", *,
@@ -194,6 +200,7 @@ class RedisPatternStore:
                                      kw.get("username"), kw.get("password"))
         self._cluster = isinstance(self._client, RedisCluster)
         self._cache: OrderedDict[tuple[str, int], _Cached] = OrderedDict()
+        self._lock = threading.RLock()
         self._closed = False
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -232,6 +239,7 @@ class RedisPatternStore:
         self._client = conn.connect(self._ep)
         self._cluster = isinstance(self._client, RedisCluster)
         self._cache = OrderedDict()
+        self._lock = threading.RLock()
         self._closed = False
 
     def close(self) -> None:
@@ -390,11 +398,12 @@ class RedisPatternStore:
             Check the store now, whatever the age of the cache.
         """
         _check_library_key(domain, window)
-        entry = self._sync(domain, int(window), refresh)
-        if entry.library is None or entry.built_for != config:
-            entry.library = _build(entry, domain, int(window), config)
-            entry.built_for = config
-        return entry.library.copy()
+        with self._lock:  # one store may serve several threads
+            entry = self._sync(domain, int(window), refresh)
+            if entry.library is None or entry.built_for != config:
+                entry.library = _build(entry, domain, int(window), config)
+                entry.built_for = config
+            return entry.library.copy()
 
     # -- writing ------------------------------------------------------------------------------
     def publish(self, before: PatternLibrary | None, after: PatternLibrary, *, token: str) -> PublishResult:
