@@ -5,10 +5,11 @@ patterns, which is a library group too)::
 
     <group>/                     attrs: format="patternlab-library", schema_version, window,
                                         domain, config, n
-      prototypes   (n, window) float64     supports  (n,) int64
-      first_offset (n,) int64              last_offset (n,) int64
-      ids, domains, first_signal, last_signal
-                   UTF-8 strings: <name>.bytes (uint8) + <name>.offsets (n + 1,) int64
+      prototypes      (n, window) float64 (stored uncompressed)
+      ints            (n, 3) int64: support, first_offset, last_offset
+      strings         uint8: the UTF-8 bytes of ids, domains, first_signal, last_signal
+                      (each column of n strings, one column after the other)
+      string_offsets  (4 n + 1,) int64: string k is strings[offsets[k]:offsets[k + 1]]
       archived/    the archived patterns, same layout (no nested archive)
 
 Run format (``batch_perceive(..., store=...)``, read back with :func:`open_run`)::
@@ -40,7 +41,7 @@ import hashlib
 import itertools
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -59,7 +60,6 @@ LIBRARY_FORMAT = "patternlab-library"
 RUN_FORMAT = "patternlab-run"
 SCHEMA_VERSION = 1
 _STRINGS = ("ids", "domains", "first_signal", "last_signal")
-_NUMBERS = ("prototypes", "supports", "first_offset", "last_offset")
 
 
 # -- opening stores ----------------------------------------------------------------------------
@@ -102,43 +102,38 @@ def describe_url(url: Any) -> str:
     return os.fspath(url) if isinstance(url, (str, os.PathLike)) else type(url).__name__
 
 
-# -- strings as plain bytes ----------------------------------------------------------------------
-def _put_strings(group: Any, name: str, values: Iterable[str]) -> None:
-    enc = [v.encode() for v in values]
+# -- libraries ---------------------------------------------------------------------------------
+_INTS = ("supports", "first_offset", "last_offset")
+
+
+def _write_arrays(group: Any, arrays: Mapping[str, Any]) -> None:
+    """Four arrays: ``strings`` + ``string_offsets`` (the four string columns one after the
+    other, UTF-8), ``prototypes`` (stored raw: float noise does not compress) and ``ints``."""
+    n = len(np.asarray(arrays["ids"]))
+    enc = [str(x).encode() for name in _STRINGS for x in np.asarray(arrays[name]).tolist()]
     offsets = np.zeros(len(enc) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in enc], out=offsets[1:])
     raw = np.frombuffer(b"".join(enc), dtype=np.uint8)
-    group.create_array(f"{name}.bytes", data=raw, chunks=(max(1, min(raw.size, 1 << 22)),),
+    group.create_array("strings", data=raw, chunks=(max(1, min(raw.size, 1 << 24)),), overwrite=True)
+    group.create_array("string_offsets", data=offsets, chunks=(max(1, min(offsets.size, 1 << 21)),),
                        overwrite=True)
-    group.create_array(f"{name}.offsets", data=offsets, chunks=(max(1, min(offsets.size, 1 << 20)),),
-                       overwrite=True)
-
-
-def _get_strings(group: Any, name: str) -> list[str]:
-    raw = bytes(np.asarray(group[f"{name}.bytes"][...], dtype=np.uint8))
-    offs = np.asarray(group[f"{name}.offsets"][...], dtype=np.int64).tolist()
-    return [raw[a:b].decode() for a, b in itertools.pairwise(offs)]
-
-
-def _put(group: Any, name: str, data: NDArray[Any]) -> None:
-    data = np.ascontiguousarray(data)
-    chunks = tuple(max(1, min(s, 1 << 16)) if k == 0 else max(1, s) for k, s in enumerate(data.shape))
-    group.create_array(name, data=data, chunks=chunks or None, overwrite=True)
-
-
-# -- libraries ---------------------------------------------------------------------------------
-def _write_arrays(group: Any, arrays: Mapping[str, Any]) -> None:
-    for name in _STRINGS:
-        _put_strings(group, name, [str(x) for x in np.asarray(arrays[name]).tolist()])
-    for name in _NUMBERS:
-        _put(group, name, np.asarray(arrays[name]))
+    w = int(np.asarray(arrays["window"]))
+    Z = np.ascontiguousarray(arrays["prototypes"], dtype=np.float64).reshape(n, w)
+    rows = max(1, min(n, (1 << 21) // max(1, w)))  # chunks of at most 16 MB
+    group.create_array("prototypes", data=Z, chunks=(rows, max(1, w)), compressors=None, overwrite=True)
+    ints = np.stack([np.asarray(arrays[name], dtype=np.int64).reshape(n) for name in _INTS], axis=1)
+    group.create_array("ints", data=ints, chunks=(max(1, min(n, 1 << 20)), len(_INTS)), overwrite=True)
 
 
 def _read_arrays(group: Any, window: int, domain: str) -> dict[str, Any]:
-    out: dict[str, Any] = {name: _get_strings(group, name) for name in _STRINGS}
-    for name in _NUMBERS:
-        out[name] = np.asarray(group[name][...])
-    out["prototypes"] = out["prototypes"].reshape(len(out["ids"]), window)
+    raw = bytes(np.asarray(group["strings"][...], dtype=np.uint8))
+    offs = np.asarray(group["string_offsets"][...], dtype=np.int64).tolist()
+    strings = [raw[a:b].decode() for a, b in itertools.pairwise(offs)]
+    n = len(strings) // len(_STRINGS)
+    out: dict[str, Any] = {name: strings[j * n:(j + 1) * n] for j, name in enumerate(_STRINGS)}
+    ints = np.asarray(group["ints"][...], dtype=np.int64).reshape(n, len(_INTS))
+    out.update({name: ints[:, j].copy() for j, name in enumerate(_INTS)})
+    out["prototypes"] = np.asarray(group["prototypes"][...], dtype=np.float64).reshape(n, window)
     out["window"] = np.int64(window)
     out["domain"] = domain
     return out
