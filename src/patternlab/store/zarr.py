@@ -106,14 +106,23 @@ def describe_url(url: Any) -> str:
 _INTS = ("supports", "first_offset", "last_offset")
 
 
+def _encode(strings: list[str]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """UTF-8 bytes of the strings end to end, and the offsets of each (``len + 1``)."""
+    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    joined = "".join(strings)
+    if joined.isascii():  # one character, one byte: no per-string encoding needed
+        np.cumsum(np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)), out=offsets[1:])
+        return np.frombuffer(joined.encode("ascii"), dtype=np.uint8), offsets
+    enc = [x.encode() for x in strings]
+    np.cumsum(np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)), out=offsets[1:])
+    return np.frombuffer(b"".join(enc), dtype=np.uint8), offsets
+
+
 def _write_arrays(group: Any, arrays: Mapping[str, Any]) -> None:
     """Four arrays: ``strings`` + ``string_offsets`` (the four string columns one after the
     other, UTF-8), ``prototypes`` (stored raw: float noise does not compress) and ``ints``."""
     n = len(np.asarray(arrays["ids"]))
-    enc = [str(x).encode() for name in _STRINGS for x in np.asarray(arrays[name]).tolist()]
-    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
-    np.cumsum([len(b) for b in enc], out=offsets[1:])
-    raw = np.frombuffer(b"".join(enc), dtype=np.uint8)
+    raw, offsets = _encode([x for name in _STRINGS for x in np.asarray(arrays[name]).tolist()])
     group.create_array("strings", data=raw, chunks=(max(1, min(raw.size, 1 << 24)),), overwrite=True)
     group.create_array("string_offsets", data=offsets, chunks=(max(1, min(offsets.size, 1 << 21)),),
                        overwrite=True)
@@ -125,10 +134,17 @@ def _write_arrays(group: Any, arrays: Mapping[str, Any]) -> None:
     group.create_array("ints", data=ints, chunks=(max(1, min(n, 1 << 20)), len(_INTS)), overwrite=True)
 
 
+def _decode(raw: NDArray[np.uint8], offsets: NDArray[np.int64]) -> list[str]:
+    data = raw.tobytes()
+    if raw.size == 0 or int(raw.max()) < 128:  # ASCII: slice one decoded string
+        text = data.decode("ascii")
+        return [text[a:b] for a, b in itertools.pairwise(offsets.tolist())]
+    return [data[a:b].decode() for a, b in itertools.pairwise(offsets.tolist())]
+
+
 def _read_arrays(group: Any, window: int, domain: str) -> dict[str, Any]:
-    raw = bytes(np.asarray(group["strings"][...], dtype=np.uint8))
-    offs = np.asarray(group["string_offsets"][...], dtype=np.int64).tolist()
-    strings = [raw[a:b].decode() for a, b in itertools.pairwise(offs)]
+    strings = _decode(np.asarray(group["strings"][...], dtype=np.uint8),
+                      np.asarray(group["string_offsets"][...], dtype=np.int64))
     n = len(strings) // len(_STRINGS)
     out: dict[str, Any] = {name: strings[j * n:(j + 1) * n] for j, name in enumerate(_STRINGS)}
     ints = np.asarray(group["ints"][...], dtype=np.int64).reshape(n, len(_INTS))
@@ -362,9 +378,7 @@ class RunStore:
         new = delta.new
         strings = (list(delta.upd_ids) + [_sig(sid) for sid, _ in delta.upd_last]
                    + [str(x) for name in _STRINGS for x in np.asarray(new[name]).tolist()])
-        enc = [x.encode() for x in strings]
-        offsets = np.zeros(len(enc) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in enc], out=offsets[1:])
+        raw, offsets = _encode(strings)
         u, m = len(delta.upd_ids), len(new["ids"])
         ints = np.concatenate([offsets, np.asarray(delta.upd_n, dtype=np.int64),
                                np.array([o for _, o in delta.upd_last], dtype=np.int64),
@@ -373,12 +387,11 @@ class RunStore:
                                np.asarray(new["last_offset"], dtype=np.int64)])
         floats = np.concatenate([np.asarray(delta.upd_sum, dtype=np.float64).reshape(u, w),
                                  np.asarray(new["prototypes"], dtype=np.float64).reshape(m, w)])
-        raw = b"".join(enc)
         # one array per partition: its bytes are the strings, then the int64s, then the float64s
         # (little-endian); the sections' lengths and the partition's errors are its attributes
-        blob = np.concatenate([np.frombuffer(raw, dtype=np.uint8), ints.astype("<i8").view(np.uint8),
+        blob = np.concatenate([raw, ints.astype("<i8").view(np.uint8),
                                floats.astype("<f8").ravel().view(np.uint8)])
-        attrs = {"updated": u, "founded": m, "string_bytes": len(raw), "ints": int(ints.size),
+        attrs = {"updated": u, "founded": m, "string_bytes": int(raw.size), "ints": int(ints.size),
                  "errors": {str(s): v for s, v in delta.errors.items()},
                  "seconds": float(delta.seconds), "start": int(start), "stop": int(stop)}
         g.create_array(f"partitions/p{k:08d}", data=blob, chunks=(max(1, blob.size),), overwrite=True,
@@ -395,12 +408,10 @@ class RunStore:
         w, u, m = int(self.attrs["window"]), int(attrs["updated"]), int(attrs["founded"])
         blob = np.asarray(pa[...], dtype=np.uint8)
         nb, ni = int(attrs["string_bytes"]), int(attrs["ints"])
-        raw = blob[:nb].tobytes()
         ints = blob[nb:nb + 8 * ni].view("<i8").astype(np.int64)
         floats = blob[nb + 8 * ni:].view("<f8").astype(np.float64).reshape(u + m, w)
         ns = 2 * u + len(_STRINGS) * m
-        offs = ints[:ns + 1].tolist()
-        strings = [raw[a:b].decode() for a, b in itertools.pairwise(offs)]
+        strings = _decode(blob[:nb], ints[:ns + 1])
         rest = ints[ns + 1:]
         upd_n, last_off = rest[:u], rest[u:2 * u]
         sup, first_off, last_off_new = np.split(rest[2 * u:], [m, 2 * m])
