@@ -19,7 +19,18 @@ EXIT_ERROR = 1
 
 #: Subcommands that live in their own module ``patternlab._cli.<name>``; each module defines
 #: ``register(subparsers)``, which adds its parser and sets ``func`` (returning an exit code).
-COMMAND_MODULES: tuple[str, ...] = ("demo", "status", "start")
+COMMAND_MODULES: tuple[str, ...] = ("demo", "status", "start", "perceive", "batch", "patterns", "bench")
+
+EPILOG = """\
+Run `patternlab COMMAND --help` for a command's options and examples.
+
+exit codes:
+  0  success
+  1  a failure while running: a server (Dask scheduler, Redis) that cannot be reached, a wrong
+     result
+  2  a user mistake: a bad option, a missing or unreadable file, a store of another run
+  3, 4  patternlab status only: scheduler unreachable, cluster unhealthy
+"""
 
 
 def _read_signal(path: str) -> np.ndarray:
@@ -52,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="patternlab",
         description="Discover recurring patterns (motifs) and anomalies (discords) in signals.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"patternlab {pl.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
