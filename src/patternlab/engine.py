@@ -148,8 +148,10 @@ def perceive(
         Whether to update the library.
     redis : str or RedisPatternStore, optional
         A Redis pattern store shared with other processes: the library of ``(domain, window)``
-        is loaded from it (into ``library`` when one is given: its patterns are replaced by the
-        store's, which is the source of truth), and what this signal taught is published into it.
+        is loaded from it (into ``library`` when one is given: its patterns and domain are replaced
+        by the store's, which is the source of truth), and what this signal taught is published
+        into it. Pass a :class:`~patternlab.RedisPatternStore` rather than a URL when calling
+        repeatedly: it keeps its connections and a local cache.
 
     Returns
     -------
@@ -255,6 +257,7 @@ def _perceive_with_redis(signal: ArrayLike, domain: str, library: PatternLibrary
                 raise InvalidParameterError(f"the library's window ({library.window}) differs from "
                                             f"config.window ({config.window}): pass the same window")
             library._assign(remote)
+            library.domain = remote.domain
         before = library.copy()
         res = perceive(signal, domain, library, config, signal_id=signal_id, learn=learn)
         if learn and (res.new_patterns or res.updated_patterns):
