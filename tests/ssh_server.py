@@ -31,6 +31,7 @@ class LoopbackSSHServer:
         self.directory = directory
         self.session_pids: list[int] = []  # the shells started for the clients' commands
         self.commands: list[str] = []
+        self._procs: list[asyncio.subprocess.Process] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="ssh-server", daemon=True)
         self._server: Any = None
@@ -65,14 +66,29 @@ class LoopbackSSHServer:
         for pid in left:
             with contextlib.suppress(psutil.Error):
                 psutil.Process(pid).kill()
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._server.wait_closed(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(30)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
         self._loop.close()
         return left
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for proc in self._procs:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            await proc.wait()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for proc in self._procs:
+            proc._transport.close()  # type: ignore[attr-defined]  # its pipes, before the loop closes
+        await asyncio.sleep(0)
 
     @property
     def connect_options(self) -> dict[str, Any]:
@@ -104,6 +120,7 @@ class LoopbackSSHServer:
             "/bin/sh", "-c", command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, start_new_session=True)
         self.session_pids.append(proc.pid)
+        self._procs.append(proc)
 
         async def pump(reader: asyncio.StreamReader, writer: Any) -> None:
             open_ = True

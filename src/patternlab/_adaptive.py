@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -25,7 +24,11 @@ def scheduler_queue_depth(scheduler: Any) -> int:
 def install_queue_depth_handler(dask_scheduler: Any = None) -> bool:
     """Add the :data:`QUEUE_DEPTH_OP` handler to the scheduler (idempotent; run on the scheduler)."""
     if QUEUE_DEPTH_OP not in dask_scheduler.handlers:
-        dask_scheduler.handlers[QUEUE_DEPTH_OP] = functools.partial(scheduler_queue_depth, dask_scheduler)
+
+        def patternlab_queue_depth() -> int:  # a named function: the scheduler logs handler names
+            return scheduler_queue_depth(dask_scheduler)
+
+        dask_scheduler.handlers[QUEUE_DEPTH_OP] = patternlab_queue_depth
     return True
 
 

@@ -219,8 +219,12 @@ class Lab:
                                   scheduler_options=_with_preload(scheduler_options, preload_dashboard),
                                   worker_class=worker_class, remote_python=remote_python,
                                   security=security, **kwargs)
-        except (OSError, asyncssh.Error) as exc:
-            raise ClusterConnectionError(f"cannot start the SSH cluster on {list(hosts)!r}: {exc}") from None
+        except (OSError, asyncssh.Error, RuntimeError) as exc:
+            cause = exc.__cause__ if isinstance(exc, RuntimeError) else exc  # SpecCluster wraps it
+            if not isinstance(cause, (OSError, asyncssh.Error)):
+                raise
+            raise ClusterConnectionError(f"cannot start the SSH cluster on {list(hosts)!r}: "
+                                         f"{type(cause).__name__}: {cause}") from None
         try:
             client = Client(cluster, security=security)
         except BaseException:
