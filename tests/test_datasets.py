@@ -133,6 +133,12 @@ def test_read_ts_unequal_lengths_unlabelled_targets_and_gzip(tmp_path: Path) -> 
     assert y is not None and y.dtype == np.int64 and y.tolist() == [10, 2] and X.tolist() == [[1, 2], [3, 4]]
 
 
+def test_read_ts_windows_line_ends_and_byte_order_mark(tmp_path: Path) -> None:
+    text = "\ufeff@problemName x\r\n@classLabel true 1 2\r\n@data\r\n1,2,3:1\r\n4,5,6:2\r\n"
+    X, y = read_ts(_write(tmp_path, text.encode("utf-8")))
+    assert X.tolist() == [[1, 2, 3], [4, 5, 6]] and y is not None and y.tolist() == [1, 2]
+
+
 def test_read_ts_reads_ucr_files_the_same_as_gunpoint(tmp_path: Path) -> None:
     raw = files("patternlab.datasets").joinpath("data").joinpath("GunPoint_TRAIN.ts.gz").read_bytes()
     X, y = read_ts(_write(tmp_path, gzip.decompress(raw), "GunPoint_TRAIN.ts"))

@@ -188,7 +188,7 @@ def read_ts(path: PathLike) -> LabelledSeries:
         with _open_binary(path) as f:
             for lineno, raw in enumerate(f, 1):
                 try:
-                    line = raw.decode("utf-8").strip()
+                    line = raw.decode("utf-8-sig").strip()
                 except UnicodeDecodeError as exc:
                     raise DataFormatError(f"{name}, line {lineno}: not a text .ts file ({exc})") from None
                 if not line:
