@@ -265,13 +265,36 @@ def kube_cluster(name: str | None = None, image: str | None = None, n_workers: i
     except ImportError as exc:  # pragma: no cover - the kube extra is missing
         raise ClusterConnectionError("Lab.kube needs dask-kubernetes: pip install "
                                      "'patternlab[kube]'") from exc
+    import httpx
+    import kr8s
+
     kwargs.setdefault("quiet", True)
+    failure = None
     try:
         return KubeCluster(custom_cluster_spec=spec, namespace=spec["metadata"].get("namespace"), **kwargs)
-    except (OSError, RuntimeError, ValueError, TimeoutError) as exc:
-        raise ClusterConnectionError(
-            f"cannot create the Kubernetes cluster {spec['metadata']['name']!r}: {exc} (is a cluster "
-            "reachable through KUBECONFIG / ~/.kube/config, with the Dask operator installed?)") from exc
+    except (OSError, RuntimeError, ValueError, TimeoutError, httpx.HTTPError, kr8s.ServerError) as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+    _close_failed(KubeCluster, spec["metadata"]["name"])
+    raise ClusterConnectionError(
+        f"cannot create the Kubernetes cluster {spec['metadata']['name']!r}: {failure} (is a cluster "
+        "reachable through KUBECONFIG or ~/.kube/config, with the Dask operator installed?)")
+
+
+def _close_failed(kube_cluster_class: Any, name: str) -> None:
+    """Close the KubeCluster that failed to start (it deletes what it created, if anything): left
+    open, it warns when collected and dask-kubernetes tries to delete it again at exit."""
+    import contextlib
+
+    from distributed.core import Status
+
+    for cluster in list(kube_cluster_class._instances):
+        if cluster.name == name and cluster.status != Status.running:
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=30)
+            with contextlib.suppress(Exception):
+                cluster._loop_runner.stop()
+            cluster.status = Status.closed
+            kube_cluster_class._instances.discard(cluster)
 
 
 def autoscale(cluster: Any, minimum: int, maximum: int) -> dict[str, Any]:
