@@ -6,6 +6,7 @@ process behind."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import asyncssh
 import numpy as np
 import psutil
 import pytest
+import yaml
 from distributed import Security
 
 import patternlab as pl
@@ -161,3 +163,24 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_the_deploy_ssh_example_runs(sshd: LoopbackSSHServer, tmp_path: Path) -> None:
+    """deploy/ssh: its Dask configuration, pointed at the loopback server, and its script."""
+    deploy = Path(__file__).resolve().parents[1] / "deploy" / "ssh"
+    config = yaml.safe_load((deploy / "patternlab.yaml").read_text())
+    section = config["patternlab"]
+    assert section["cluster"] == "ssh" and len(section["ssh"]["hosts"]) >= 2
+    section.update({"min-workers": 1, "max-workers": 2})
+    section["ssh"].update({"hosts": ["127.0.0.1"] * 2, "connect-options": sshd.connect_options,
+                           "scheduler-options": dict(SCHEDULER), "worker-options": {"nthreads": 1},
+                           "remote-python": sys.executable})
+    (tmp_path / "dask").mkdir()
+    (tmp_path / "dask" / "patternlab.yaml").write_text(yaml.safe_dump(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PATTERNLAB_", "DASK_"))}
+    env["DASK_CONFIG"] = str(tmp_path / "dask")
+    out = subprocess.run([sys.executable, str(deploy / "run.py"), "--signals", "4", "--window", "32"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "ssh cluster at tcp://" in out.stdout and "4 signals in" in out.stdout, out.stdout
+    assert sum("distributed.cli.dask_spec" in c for c in sshd.commands) == 2

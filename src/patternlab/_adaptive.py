@@ -54,10 +54,14 @@ class QueueAdaptive(Adaptive):
 
     Examples
     --------
-    >>> from distributed import LocalCluster                                # doctest: +SKIP
-    >>> cluster = LocalCluster(n_workers=1)                                 # doctest: +SKIP
-    >>> cluster.adapt(Adaptive=QueueAdaptive, minimum=1, maximum=8,
-    ...               queue_depth_per_worker=4)                             # doctest: +SKIP
+    ``lab.adapt(1, 8, queue_depth_per_worker=4)`` installs one on a Lab's cluster; on any Dask
+    cluster: ``cluster.adapt(Adaptive=QueueAdaptive, minimum=1, maximum=8,
+    queue_depth_per_worker=4)``. Without a cluster it only holds its settings:
+
+    >>> from patternlab._adaptive import QueueAdaptive
+    >>> adaptive = QueueAdaptive(None, queue_depth_per_worker=4, minimum=1, maximum=8)
+    >>> adaptive.state, adaptive.queue_depth_per_worker, adaptive.maximum
+    ('inactive', 4, 8)
     """
 
     def __init__(self, cluster: Any = None, *, queue_depth_per_worker: int | None = None,
