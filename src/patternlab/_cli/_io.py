@@ -186,8 +186,15 @@ def read_one_file(path: str) -> Signals:
 
 
 def _corpus(path: str) -> Signals:
-    corpus = pl.ZarrCorpus(path)
-    return Signals(path, len(corpus), f"{path}: corpus of {len(corpus):,} signals")
+    """A corpus, by absolute path: the workers that read it may run in another directory."""
+    where = absolute(path)
+    corpus = pl.ZarrCorpus(where)
+    return Signals(where, len(corpus), f"{path}: corpus of {len(corpus):,} signals")
+
+
+def absolute(path: str) -> str:
+    """A local path made absolute (workers started elsewhere resolve it alike); URLs as they are."""
+    return path if is_url(path) else os.path.abspath(path)
 
 
 def read_collection(path: str) -> Signals:

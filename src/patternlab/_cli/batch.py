@@ -14,6 +14,7 @@ import patternlab as pl
 
 from ._io import (
     EXIT_OK,
+    absolute,
     configured_redis,
     engine_config,
     failures_exit_1,
@@ -53,7 +54,9 @@ examples:
 --cluster: `local` (a LocalCluster on this machine), `ssh` (patternlab.ssh.hosts in Dask's
 configuration), `kube` (the Dask operator; the patternlab.kube section) or the address of a running
 scheduler (`patternlab start` prints one). Default: PATTERNLAB_CLUSTER, else local. --no-cluster
-runs in this process without Dask.
+runs in this process without Dask. The workers read a corpus and write the run store themselves:
+on other machines, put both where every worker sees them (a shared file system, or s3:// with
+s3fs); local paths are passed to them as absolute paths.
 """
 
 
@@ -136,7 +139,7 @@ def _batch(args: argparse.Namespace) -> int:
     print(f"window {config.window}, domain {domain!r}, batch size {args.batch_size}, "
           f"{-(-len(signals) // args.batch_size)} partitions; store {args.store}"
           + (f" (found, {previous[0]} of {previous[1]} partitions done)" if previous else ""))
-    kwargs: dict[str, Any] = {"store": args.store, "overwrite": args.overwrite}
+    kwargs: dict[str, Any] = {"store": absolute(args.store), "overwrite": args.overwrite}
     if args.redis:
         kwargs["redis"] = args.redis
     finished = previous is not None and previous[0] == previous[1]  # read back: no cluster needed
