@@ -78,7 +78,7 @@ class Demo:
         if numba_cache == "warm" and self.cache is not None:
             run_demo(self.python, self.tmp / "out-warmup", self.cache, *self.extra)
 
-    def teardown(self) -> None:
+    def teardown(self, *params: object) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def time_demo(self, numba_cache: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -178,3 +179,27 @@ def test_embedded_cluster_is_started_and_closed(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "embedded cluster closed" in out.stdout
+
+
+def _faults_of_fresh_arrays() -> int:
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    for _ in range(200):
+        a = np.ones(1 << 17)  # 1 MiB, freed at once: a task's transient arrays
+        del a
+    return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - r0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc allocator settings")
+def test_workers_reuse_freed_memory() -> None:
+    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_, which makes every large array a
+    fresh mmap; the worker plugin restores reuse (measured: ~8% of a task's CPU time)."""
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
+            Client(cl) as c:
+        before = c.submit(_faults_of_fresh_arrays, pure=False).result()
+        pl.batch_perceive([np.cumsum(np.random.default_rng(0).standard_normal(300))], client=c,
+                          config=pl.EngineConfig(window=16), progress=False)  # registers the plugin
+        after = c.submit(_faults_of_fresh_arrays, pure=False).result()
+    assert before > 20_000, before  # 200 arrays x 256 pages: the nanny's setting is in force
+    assert after < 2_000, after

@@ -50,7 +50,7 @@ def test_asv_benchmarks_run(module: str, monkeypatch: pytest.MonkeyPatch) -> Non
             getattr(bench, name)(*combo)
         finally:
             if hasattr(bench, "teardown"):
-                bench.teardown()
+                bench.teardown(*combo)
 
 
 def test_compare_stumpy_script_agrees(capsys: pytest.CaptureFixture[str]) -> None:
