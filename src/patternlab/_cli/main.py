@@ -88,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args))
+    except ConnectionError as exc:  # a server that cannot be reached is a failure, not a mistake
+        print(f"patternlab {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except (pl.PatternlabError, OSError, ValueError) as exc:
         print(f"patternlab {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
