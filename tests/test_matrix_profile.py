@@ -611,3 +611,33 @@ def test_the_comparison_helper_is_strict():
     IL[last] = 1
     with pytest.raises(AssertionError, match="exact tie"):
         assert_neighbours_match(want.PL, IL, want, "L")
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_cancellation_never_hides_a_valid_neighbour(swap: bool) -> None:
+    """Found by the hypothesis test above: after the series is scaled by its largest value
+    (2.5e17), window 1 of T has a spread of 1e-18, and its running covariance with B's only valid
+    window is pure cancellation error, far below the mark of invalid pairs. The search then
+    points at an invalid window; the resolution must notice that a valid partner exists and
+    measure it directly (rows when T is A, columns when T is B)."""
+    T = np.array([2.4668231140757686e17, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    TB = np.array([0.0, np.inf, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    A, B = (TB, T) if swap else (T, TB)
+    for dtype in ("float64", "float32"):
+        mp = pl.matrix_profile(A, 9, T_B=B, dtype=dtype)
+        valid_A, valid_B = ref.window_valid(A, 9), ref.window_valid(B, 9)
+        assert np.array_equal(np.isfinite(mp.P), valid_A & valid_B.any()), (dtype, mp.P)
+        np.testing.assert_allclose(mp.P, ref.matrix_profile(A, 9, B).P, atol=1e-6)
+    if not swap:
+        assert pl.matrix_profile(A, 9, T_B=B).I.tolist() == [2, 2]
+
+
+def test_float32_falls_back_where_values_would_overflow_it() -> None:
+    """Found by the hypothesis test above: a valid window with a spread of 1e-39 (after
+    scaling) beside a value of 2e38 cannot be searched in float32 (the shift that brings the
+    spread to 1 pushes the value past float32's range): float64 is used, without a warning."""
+    T = np.zeros(7)
+    TB = np.array([1.0, 0, 0, 0, 0, 0, 0, np.inf, 1.98498041e38])
+    mp = pl.matrix_profile(T, 7, T_B=TB, dtype="float32")
+    assert mp.P.tolist() == [pytest.approx(math.sqrt(7))] and mp.I.tolist() == [0]
+    assert mp.dtype == "float64"

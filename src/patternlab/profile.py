@@ -98,7 +98,12 @@ def _prepare(series: list[NDArray[np.float64]], m: int, dtype: type) -> tuple[li
     shifts: list[int] = [0] * len(raw)
     if dtype == np.float32:
         found = [_float32_scale(r[2], r[3], r[4], m) for r in raw]
-        if all(x is not None for x in found):
+        # every sample enters the running covariance of some diagonal: after the shift that
+        # brings the window spreads to about 1, the values themselves must stay far inside
+        # float32's range (a huge value next to tiny windows would overflow)
+        if all(x is not None for x in found) and all(
+                r[0].size == 0 or np.ldexp(np.abs(r[0]).max(), int(x)) < 2.0**100  # type: ignore[arg-type]
+                for r, x in zip(raw, found)):
             shifts = [int(x) for x in found]  # type: ignore[arg-type]
         else:
             dtype = np.float64

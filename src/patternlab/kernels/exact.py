@@ -59,12 +59,12 @@ def _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, lo, hi):  # pragma: no c
 
 
 @numba.njit(**JIT)
-def _suspect(p, partner_valid):  # pragma: no cover - compiled
+def _suspect(p, has_valid_partner):  # pragma: no cover - compiled
     """Whether a search value cannot be trusted: out of [-1, 1] for a valid pair, or below the
-    invalid mark although the neighbour it points to is valid."""
+    invalid mark although a valid partner is in range."""
     if p >= INVALID_BELOW:
         return p > 1.0 + SLACK or p < -1.0 - SLACK
-    return partner_valid
+    return has_valid_partner
 
 
 @numba.njit(**JIT_PARALLEL)
@@ -72,15 +72,29 @@ def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # prag
     """Exact distances of the row neighbours (``j >= i + kmin``) found by the tile kernel (inf /
     -1 where none); rows whose search value is out of range are recomputed directly."""
     n = rowP.shape[0]
+    lB = sB.shape[0]
+    # first_valid[k]: the first valid window of B at or after k (lB if none)
+    first_valid = np.full(lB + 1, lB, dtype=np.int64)
+    for k in range(lB - 1, -1, -1):
+        first_valid[k] = k if eB[k] >= 0 else first_valid[k + 1]
     D = np.full(n, np.inf)
     I = np.full(n, -1, dtype=np.int64)
     for i in numba.prange(n):
+        if eA[i] < 0:
+            continue
         j = rowI[i]
-        if j < 0 or eA[i] < 0:
+        lo = min(i + kmin, lB)
+        # a valid row with a valid partner in range must find one: a search value at the
+        # invalid mark there comes from cancellation in the running covariance (a window whose
+        # spread is tiny next to the series' values) and is recomputed directly
+        has_partner = lo < lB and first_valid[lo] < lB
+        if j < 0:
+            if has_partner:
+                D[i], I[i] = _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, lo, lB)
             continue
         p = rowP[i]
-        if _suspect(p, eB[j] >= 0):
-            D[i], I[i] = _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, i + kmin, sB.shape[0])
+        if _suspect(p, has_partner):
+            D[i], I[i] = _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, lo, lB)
         elif p >= INVALID_BELOW:
             D[i] = znorm_distance(TA, muA, sA, eA, i, TB, muB, sB, eB, j, m)
             I[i] = j
@@ -97,14 +111,24 @@ def resolve_columns(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI):  # p
     """
     n = colP.shape[0]
     lA = sA.shape[0]
+    # last_valid[k]: the last valid window of A at or before k (-1 if none)
+    last_valid = np.full(lA, -1, dtype=np.int64)
+    for k in range(lA):
+        last_valid[k] = k if eA[k] >= 0 else (last_valid[k - 1] if k else -1)
     D = np.full(n, np.inf)
     I = np.full(n, -1, dtype=np.int64)
     for j in numba.prange(n):
+        if eB[j] < 0:
+            continue
         p = colI[j]
-        if p < 0 or eB[j] < 0:
+        hi = min(j - kmin, lA - 1)
+        has_partner = hi >= 0 and last_valid[hi] >= 0  # as in resolve_rows
+        if p < 0:
+            if has_partner:
+                D[j], I[j] = _exact_scan(TB, muB, sB, eB, j, TA, muA, sA, eA, m, 0, j - kmin + 1)
             continue
         c = colP[j]
-        if _suspect(c, eA[p] >= 0):
+        if _suspect(c, has_partner):
             # window j of B against the rows i <= j - kmin of A: the same distances, swapped
             D[j], I[j] = _exact_scan(TB, muB, sB, eB, j, TA, muA, sA, eA, m, 0, j - kmin + 1)
             continue
