@@ -18,19 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _signals(n: int, length: int, seed: int = 0) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    t = np.linspace(0, 1, 64)
-    shapes = [np.sin(2 * np.pi * (2 + 4 * t) * t) * np.hanning(64) * 3, (t - 0.5) * 6 * np.hanning(64)]
-    out = []
-    for _ in range(n):
-        x = np.cumsum(rng.standard_normal(length)) * 0.1 + rng.standard_normal(length) * 0.3
-        for s in shapes:
-            o = int(rng.integers(0, length - 64))
-            x[o:o + 64] += s
-        out.append(x)
-    return out
+try:  # imported as part of the benchmarks package (asv, tests), or run as a script
+    from benchmarks.compare_batch import _signals
+except ImportError:  # pragma: no cover
+    from compare_batch import _signals  # type: ignore[no-redef]
 
 
 def _library(n: int, window: int) -> object:
