@@ -23,6 +23,7 @@ from .engine import Match, Perception, perceive
 from .errors import (
     ClusterConnectionError,
     ConfigError,
+    DataFormatError,
     InvalidParameterError,
     InvalidSignalError,
     InvalidWindowError,
@@ -30,6 +31,8 @@ from .errors import (
     PatternNotFoundError,
     RunMismatchError,
     SignalTypeError,
+    StoreConnectionError,
+    StoreDataError,
     StoreError,
 )
 from .kube import kube_spec
@@ -58,6 +61,7 @@ __all__ = [
     "ClusterConfig",
     "ClusterConnectionError",
     "ConfigError",
+    "DataFormatError",
     "Discord",
     "EngineConfig",
     "InvalidParameterError",
@@ -76,6 +80,8 @@ __all__ = [
     "Run",
     "RunMismatchError",
     "SignalTypeError",
+    "StoreConnectionError",
+    "StoreDataError",
     "StoreError",
     "ZarrCorpus",
     "__version__",
