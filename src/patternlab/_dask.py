@@ -123,8 +123,11 @@ def resolve_client(client: Any) -> tuple[Any, Callable[[], None] | None]:
         from distributed import LocalCluster
 
         n = max(1, min(4, os.cpu_count() or 1))
+        from .lab import dashboard_preload
+
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
+                               dashboard_address=":0",
+                               scheduler_kwargs={"preload": dashboard_preload()})
         c = Client(cluster)
 
         def close() -> None:
