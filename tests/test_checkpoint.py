@@ -120,6 +120,7 @@ def test_store_gives_the_same_result_and_reads_back(reference: pl.BatchResult, t
     again = pl.batch_perceive(signals(), config=CFG, client=False, batch_size=8, progress=False,
                               store=url)
     assert again.metrics["tasks_processed"] == 0 and again.metrics["partitions_resumed"] == 5
+    assert pl.open_run(url).metrics["tasks_processed"] == 5  # the record of the run that did the work
     assert_same_library(again.library, reference.library)
     for name in SUMMARY_DTYPES:
         assert np.array_equal(again.summaries[name], reference.summaries[name]), name

@@ -379,8 +379,8 @@ def _batch(signals: Any, domain: str, library: PatternLibrary | None, config: En
             "wall_seconds": wall,
             "partitions_resumed": float(done.sum()),
         }
-        if run is not None:
-            run.write_library(result_lib, metrics)
+        if run is not None and not run.attrs.get("complete", False):
+            run.write_library(result_lib, metrics)  # a rerun of a complete run keeps its record
         if rstore is not None:
             import uuid
 
