@@ -67,16 +67,23 @@ def _suspect(p, has_valid_partner):  # pragma: no cover - compiled
     return has_valid_partner
 
 
+@numba.njit(**JIT)
+def _valid_prefix(e):  # pragma: no cover - compiled
+    """``out[k]``: how many of windows ``0 .. k - 1`` are valid (``e >= 0``), so that a range
+    ``[lo, hi)`` holds a valid window iff ``out[hi] > out[lo]``."""
+    out = np.zeros(e.shape[0] + 1, dtype=np.int64)
+    for k in range(e.shape[0]):
+        out[k + 1] = out[k] + (1 if e[k] >= 0 else 0)
+    return out
+
+
 @numba.njit(**JIT_PARALLEL)
 def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # pragma: no cover
     """Exact distances of the row neighbours (``j >= i + kmin``) found by the tile kernel (inf /
     -1 where none); rows whose search value is out of range are recomputed directly."""
     n = rowP.shape[0]
     lB = sB.shape[0]
-    # first_valid[k]: the first valid window of B at or after k (lB if none)
-    first_valid = np.full(lB + 1, lB, dtype=np.int64)
-    for k in range(lB - 1, -1, -1):
-        first_valid[k] = k if eB[k] >= 0 else first_valid[k + 1]
+    validB = _valid_prefix(eB)
     D = np.full(n, np.inf)
     I = np.full(n, -1, dtype=np.int64)
     for i in numba.prange(n):
@@ -87,7 +94,7 @@ def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # prag
         # a valid row with a valid partner in range must find one: a search value at the
         # invalid mark there comes from cancellation in the running covariance (a window whose
         # spread is tiny next to the series' values) and is recomputed directly
-        has_partner = lo < lB and first_valid[lo] < lB
+        has_partner = validB[lB] > validB[lo]
         if j < 0:
             if has_partner:
                 D[i], I[i] = _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, lo, lB)
@@ -111,18 +118,14 @@ def resolve_columns(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI):  # p
     """
     n = colP.shape[0]
     lA = sA.shape[0]
-    # last_valid[k]: the last valid window of A at or before k (-1 if none)
-    last_valid = np.full(lA, -1, dtype=np.int64)
-    for k in range(lA):
-        last_valid[k] = k if eA[k] >= 0 else (last_valid[k - 1] if k else -1)
+    validA = _valid_prefix(eA)
     D = np.full(n, np.inf)
     I = np.full(n, -1, dtype=np.int64)
     for j in numba.prange(n):
         if eB[j] < 0:
             continue
         p = colI[j]
-        hi = min(j - kmin, lA - 1)
-        has_partner = hi >= 0 and last_valid[hi] >= 0  # as in resolve_rows
+        has_partner = validA[max(0, min(j - kmin + 1, lA))] > 0  # as in resolve_rows
         if p < 0:
             if has_partner:
                 D[j], I[j] = _exact_scan(TB, muB, sB, eB, j, TA, muA, sA, eA, m, 0, j - kmin + 1)
