@@ -17,7 +17,7 @@ SCALE = float(os.environ.get("PATTERNLAB_BENCH_SCALE", "1"))
 
 
 def _signals(n: int, length: int = 1_000, seed: int = 0) -> list[np.ndarray]:
-    from patternlab.synthetic import planted_signal
+    from patternlab.datasets.synthetic import planted_signal
 
     return [planted_signal(length, 64, occurrences=2, anomalies=1, seed=seed + k).signal for k in range(n)]
 

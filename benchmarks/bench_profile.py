@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 import patternlab as pl
-from patternlab.synthetic import planted_signal, random_walk
+from patternlab.datasets.synthetic import planted_signal, random_walk
 
 SCALE = float(os.environ.get("PATTERNLAB_BENCH_SCALE", "1"))
 

@@ -17,8 +17,8 @@ import pytest
 from distributed import Client, LocalCluster
 
 import patternlab as pl
-from patternlab.signals import InMemory
-from patternlab.synthetic import planted_signal
+from patternlab.batch.signals import InMemory
+from patternlab.datasets.synthetic import planted_signal
 
 CFG = pl.EngineConfig(window=48, top_k=2, seed=3)
 

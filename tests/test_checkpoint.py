@@ -16,7 +16,8 @@ import pytest
 import zarr
 
 import patternlab as pl
-from patternlab.store.zarr import SUMMARY_DTYPES, open_group
+from patternlab.batch.checkpoint import SUMMARY_DTYPES
+from patternlab.store.zarr import open_group
 
 CFG = pl.EngineConfig(window=32, max_patterns=20)
 

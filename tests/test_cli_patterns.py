@@ -16,7 +16,7 @@ import zarr
 
 import patternlab as pl
 from patternlab._cli.main import main
-from patternlab.synthetic import planted_signal
+from patternlab.datasets.synthetic import planted_signal
 
 W = 32
 

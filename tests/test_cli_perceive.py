@@ -12,7 +12,7 @@ import pytest
 
 import patternlab as pl
 from patternlab._cli.main import main
-from patternlab.synthetic import planted_signal
+from patternlab.datasets.synthetic import planted_signal
 
 W = 32
 

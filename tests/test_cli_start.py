@@ -20,7 +20,7 @@ import pytest
 
 import patternlab as pl
 from patternlab._cli.main import main
-from patternlab.synthetic import planted_signal
+from patternlab.datasets.synthetic import planted_signal
 
 CFG = pl.EngineConfig(window=32, top_k=2)
 SIGNALS = [planted_signal(900, 32, seed=i, occurrences=2).signal for i in range(4)]

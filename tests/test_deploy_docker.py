@@ -19,7 +19,7 @@ import pytest
 import redis
 import yaml
 
-from patternlab.kube import DEFAULTS as KUBE_DEFAULTS
+from patternlab.lab.kube import DEFAULTS as KUBE_DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "deploy" / "docker"
@@ -259,7 +259,7 @@ def test_the_images_warm_up_compiles_every_kernel_a_batch_uses(tmp_path: Path) -
         assert out.returncode == 0, out.stderr
     assert list((tmp_path / "cache").rglob("*.nbi")), "the warm-up wrote the cache"
     batch = ("import numpy as np, patternlab as pl\n"
-             "from patternlab.synthetic import planted_signal\n"
+             "from patternlab.datasets.synthetic import planted_signal\n"
              "S = [planted_signal(700, 32, occurrences=1, anomalies=1, seed=k).signal for k in range(6)]\n"
              "pl.batch_perceive(S, config=pl.EngineConfig(window=32), client=False, batch_size=2,\n"
              "                  progress=False)\n")

@@ -11,8 +11,8 @@ import pytest
 from distributed import LocalCluster
 
 import patternlab as pl
-from patternlab.signals import InMemory
-from patternlab.synthetic import planted_signal
+from patternlab.batch.signals import InMemory
+from patternlab.datasets.synthetic import planted_signal
 
 CFG = pl.EngineConfig(window=32, top_k=2)
 SIGNALS = [planted_signal(1200, 32, seed=i, occurrences=2).signal for i in range(8)]

@@ -21,7 +21,7 @@ from patternlab.errors import (
     PatternlabError,
     SignalTypeError,
 )
-from patternlab.synthetic import planted_signal
+from patternlab.datasets.synthetic import planted_signal
 from reference import pearson, unit
 
 W = 48  # window of the hand-made signals

@@ -12,7 +12,7 @@ from distributed import Event, Scheduler
 
 import patternlab as pl
 from monitoring_helpers import CONFIG, dashboard_base, monitored_cluster, scrape, signals
-from patternlab._dask import PARTITION_EVENT, RUN_EVENT
+from patternlab._events import PARTITION_EVENT, RUN_EVENT
 from patternlab.dashboard import LATENCY_BUCKETS, METRICS, PatternlabMonitor, status
 
 

@@ -21,7 +21,7 @@ import yaml
 from distributed import Security
 
 import patternlab as pl
-from patternlab.synthetic import planted_signal
+from patternlab.datasets.synthetic import planted_signal
 from ssh_server import LoopbackSSHServer
 
 CFG = pl.EngineConfig(window=32, top_k=2)

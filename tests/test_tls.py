@@ -17,7 +17,7 @@ import pytest
 from distributed import Security
 
 import patternlab as pl
-from patternlab.synthetic import planted_signal
+from patternlab.datasets.synthetic import planted_signal
 
 CFG = pl.EngineConfig(window=32, top_k=2)
 SIGNALS = [planted_signal(900, 32, seed=i, occurrences=2).signal for i in range(4)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 import patternlab as pl
-from patternlab.synthetic import planted_signal
+from patternlab.datasets.synthetic import planted_signal
 
 
 def main() -> None:

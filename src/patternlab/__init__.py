@@ -14,11 +14,10 @@ The public API::
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from . import datasets
-from .batch import BatchResult, batch_perceive
-from .config import ClusterConfig, EngineConfig, load_cluster_config, load_config
+from ._version import __version__
+from .batch import BatchResult, Run, ZarrCorpus, open_run, write_signals
+from .config import EngineConfig, load_config
 from .engine import Match, Perception, perceive
 from .errors import (
     ClusterConnectionError,
@@ -35,10 +34,9 @@ from .errors import (
     StoreDataError,
     StoreError,
 )
-from .kube import kube_spec
-from .lab import Lab
+from .lab import ClusterConfig, Lab, batch_perceive, kube_spec, load_cluster_config
 from .library import Pattern, PatternLibrary
-from .profile import (
+from .profiles import (
     Discord,
     MatrixProfile,
     Motif,
@@ -47,14 +45,7 @@ from .profile import (
     matrix_profile,
     motifs,
 )
-from .signals import ZarrCorpus, write_signals
 from .store.redis import RedisPatternStore
-from .store.zarr import Run, open_run
-
-try:
-    __version__ = version("patternlab")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0+unknown"
 
 __all__ = [
     "BatchResult",

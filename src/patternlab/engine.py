@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -11,10 +12,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _validation as v
 from .config import EngineConfig
-from .errors import InvalidParameterError, InvalidWindowError
+from .errors import InvalidWindowError
 from .kernels import matching
-from .library import Pattern, PatternLibrary, SignalId, signal_key
-from .profile import Discord, MatrixProfile, Motif, matrix_profile
+from .kernels.stats import window_stats
+from .library import Pattern, PatternLibrary, SignalId, library_and_config, signal_key
+from .profiles import Discord, MatrixProfile, Motif, matrix_profile
+from .store.redis import as_redis_store
 
 __all__ = ["Match", "Perception", "min_signal_length", "perceive"]
 
@@ -167,7 +170,7 @@ def perceive(
     Examples
     --------
     >>> import numpy as np, patternlab as pl
-    >>> from patternlab.synthetic import planted_signal
+    >>> from patternlab.datasets.synthetic import planted_signal
     >>> p = planted_signal(4000, 64, seed=2)
     >>> lib = pl.PatternLibrary(window=64)
     >>> res = pl.perceive(p.signal, domain="demo", library=lib)
@@ -178,17 +181,7 @@ def perceive(
         return _perceive_with_redis(signal, domain, library, config, signal_id, learn, redis)
     T = v.as_signal(signal, "signal")
     sid = signal_key(signal_id)
-    if config is None:
-        config = library.config if library is not None else EngineConfig()
-    if not isinstance(config, EngineConfig):
-        raise InvalidParameterError(f"config must be an EngineConfig; got {type(config).__name__}")
-    if library is None:
-        library = PatternLibrary(config.window, domain, config=config)
-    elif library.window != config.window:
-        raise InvalidParameterError(f"the library's window ({library.window}) differs from "
-                                    f"config.window ({config.window}): pass the same window")
-    if not isinstance(domain, str) or not domain:
-        raise InvalidParameterError(f"domain={domain!r} must be a non-empty string")
+    library, config = library_and_config(library, config, domain)
     w = config.window
     need = min_signal_length(w)
     if T.shape[0] < need:
@@ -213,7 +206,7 @@ def perceive(
 
     matches: list[Match] = []
     if len(library):
-        pat, off, corr = matching.match_prototypes(library._Z[: len(library)], Tm, s, usable,
+        pat, off, corr = matching.match_prototypes(library.prototypes, Tm, s, usable,
                                                    config.cluster_threshold)
         ids = library.ids
         matches = [Match(ids[p], int(o), float(c)) for p, o, c in zip(pat, off, corr)]
@@ -228,7 +221,7 @@ def perceive(
             what, pid = work.learn(T[off:off + w], signal_id=sid, offset=off, domain=domain,
                                    config=config)
             (new if what == "new" else updated).append(pid)
-        library._assign(work)
+        library.assign(work)
     involved = dict.fromkeys([m.pattern_id for m in matches] + updated + new)
     patterns = [library[pid] for pid in involved if pid in library]
     return Perception(sid, domain, w, events, motifs, discords, matches,
@@ -238,26 +231,13 @@ def perceive(
 def _perceive_with_redis(signal: ArrayLike, domain: str, library: PatternLibrary | None,
                          config: EngineConfig | None, signal_id: SignalId, learn: bool,
                          redis: Any) -> Perception:
-    import uuid
-
-    from .batch import _redis_store
-
-    if config is None:
-        config = library.config if library is not None else EngineConfig()
-    if not isinstance(domain, str) or not domain:
-        raise InvalidParameterError(f"domain={domain!r} must be a non-empty string")
     v.as_signal(signal, "signal")  # bad input fails before any round trip
-    store, owned = _redis_store(redis)
+    store, owned = as_redis_store(redis)
     try:
+        library, config = library_and_config(library, config, domain)
         remote = store.load_library(domain, config.window, config)
-        if library is None:
-            library = remote
-        else:
-            if library.window != config.window:
-                raise InvalidParameterError(f"the library's window ({library.window}) differs from "
-                                            f"config.window ({config.window}): pass the same window")
-            library._assign(remote)
-            library.domain = remote.domain
+        library.assign(remote)
+        library.domain = remote.domain
         before = library.copy()
         res = perceive(signal, domain, library, config, signal_id=signal_id, learn=learn)
         if learn and (res.new_patterns or res.updated_patterns):
@@ -290,8 +270,6 @@ def _window_data(S: NDArray[np.float64], w: int) -> tuple[NDArray[np.bool_], NDA
                                                           NDArray[np.float64]]:
     """From the unit-scaled signal: usable windows (all finite, not constant), the signal
     centred for matching (non-finite samples set to 0) and ``1 / ||x - mean||`` of each window."""
-    from .kernels.stats import window_stats
-
     S = S - S[np.isfinite(S)].mean()  # NaN and inf stay: window_stats marks their windows
     Tm, _, sig2, valid, constant = window_stats(S, w)
     usable = valid & ~constant

@@ -14,8 +14,10 @@ from numpy.typing import ArrayLike, NDArray
 from .config import EngineConfig
 from .errors import InvalidParameterError, InvalidSignalError, PatternNotFoundError
 from .kernels.matching import gram, nearest_prototypes, unit_normalize
+from .store.zarr import StoredLibrary, read_library, save_library
 
-__all__ = ["Pattern", "PatternLibrary", "pattern_id"]
+__all__ = ["Pattern", "PatternLibrary", "decode_signal_id", "encode_signal_id", "library_and_config",
+           "pattern_id", "provenance_order", "signal_key"]
 
 SignalId = int | str
 
@@ -30,6 +32,24 @@ def signal_key(signal_id: Any) -> SignalId:
         return signal_id
     raise InvalidParameterError(f"signal_id={signal_id!r} ({type(signal_id).__name__}): pass an "
                                 "integer (its index in a batch) or a string key")
+
+
+def encode_signal_id(signal_id: SignalId) -> str:
+    """A signal id as text, keeping its type: ``"i:7"`` for the integer 7, ``"s:key"`` for the
+    string ``"key"`` (the one encoding of provenance in every store).
+
+    Examples
+    --------
+    >>> from patternlab.library import decode_signal_id, encode_signal_id
+    >>> encode_signal_id(7), encode_signal_id("7"), decode_signal_id("i:7"), decode_signal_id("s:7")
+    ('i:7', 's:7', 7, '7')
+    """
+    return f"s:{signal_id}" if isinstance(signal_id, str) else f"i:{int(signal_id)}"
+
+
+def decode_signal_id(text: str) -> SignalId:
+    """The signal id of :func:`encode_signal_id`'s text."""
+    return text[2:] if text.startswith("s:") else int(text[2:])
 
 
 def pattern_id(domain: str, window: int, signal_id: SignalId, offset: int) -> str:
@@ -103,6 +123,27 @@ def _unit(x: ArrayLike, window: int, what: str) -> NDArray[np.float64]:
         raise InvalidSignalError(f"{what} is constant or holds NaN/inf: it has no shape to learn; "
                                  "pass a finite, non-constant window")
     return z
+
+
+def library_and_config(library: PatternLibrary | None, config: EngineConfig | None,
+                       domain: str) -> tuple[PatternLibrary, EngineConfig]:
+    """The library and config a call works with: ``config`` defaults to the library's (else
+    :class:`EngineConfig` defaults), ``library`` to a fresh one of ``config.window`` in
+    ``domain``; a library whose window differs from ``config.window`` is refused."""
+    if config is None:
+        config = library.config if library is not None else EngineConfig()
+    if not isinstance(config, EngineConfig):
+        raise InvalidParameterError(f"config must be an EngineConfig; got {type(config).__name__}")
+    if not isinstance(domain, str) or not domain:
+        raise InvalidParameterError(f"domain={domain!r} must be a non-empty string")
+    if library is None:
+        return PatternLibrary(config.window, domain, config=config), config
+    if not isinstance(library, PatternLibrary):
+        raise InvalidParameterError(f"library must be a pl.PatternLibrary; got {type(library).__name__}")
+    if library.window != config.window:
+        raise InvalidParameterError(f"the library's window ({library.window}) differs from "
+                                    f"config.window ({config.window}): pass the same window")
+    return library, config
 
 
 class PatternLibrary:
@@ -310,12 +351,65 @@ class PatternLibrary:
         for k, p in enumerate(self.archived):
             if p.id == pid:
                 del self.archived[k]
-                self._insert(np.asarray(p.prototype), p.id, p.domain, p.support, p.first_seen,
-                             p.last_updated)
+                self.insert(p)
                 return self[pid]
         raise PatternNotFoundError(f"no archived pattern {pid!r} ({len(self.archived)} archived)")
 
-    def _assign(self, other: PatternLibrary) -> None:
+    # -- whole patterns, as the batch machinery and the stores move them ------------------------
+    def insert(self, pattern: Pattern, *, capacity: int | None = None) -> str:
+        """Put ``pattern`` into the library as it is (id, prototype, support, provenance), archiving
+        the weakest first while the library holds ``capacity`` (default ``max_patterns``)
+        patterns. Returns its id. The id must be new to the library."""
+        if pattern.id in self._index:
+            raise InvalidParameterError(f"the library already holds a pattern {pattern.id!r}")
+        return self._insert(np.array(pattern.prototype, dtype=np.float64), pattern.id, pattern.domain,
+                            int(pattern.support), pattern.first_seen, pattern.last_updated,
+                            capacity=capacity)
+
+    @classmethod
+    def from_patterns(cls, patterns: Iterable[Pattern], window: int, domain: str = "default", *,
+                      config: EngineConfig | None = None) -> PatternLibrary:
+        """A library holding ``patterns`` as they are, in order, none archived whatever their
+        number (its config is ``config`` with an unbounded ``max_patterns``)."""
+        cfg = (config if config is not None else EngineConfig(window=window)).replace(
+            window=window, max_patterns=1 << 40)
+        out = cls(window, domain, config=cfg)
+        for p in patterns:
+            out.insert(p)
+        return out
+
+    def archive_arrays(self) -> dict[str, NDArray[Any]]:
+        """:meth:`to_arrays` of the archived patterns (in archive order)."""
+        return PatternLibrary.from_patterns(self.archived, self.window, self.domain,
+                                            config=self.config).to_arrays()
+
+    def set_archive(self, patterns: Iterable[Pattern]) -> None:
+        """Replace the archive by ``patterns``."""
+        self.archived = list(patterns)
+        self._archived_ids = {p.id for p in self.archived}
+
+    def reinforce(self, pid: str, weighted_sum: NDArray[np.float64], count: int,
+                  last: tuple[SignalId, int]) -> None:
+        """Fold ``count`` absorbed instances into pattern ``pid``: its prototype becomes the
+        normalized ``support * prototype + weighted_sum`` (the instances' moved prototypes,
+        each weighted by the instances it absorbed), its support grows by ``count``, and its
+        last provenance becomes the later of its own and ``last``."""
+        i = self._index[pid]
+        s0 = int(self._support[i])
+        moved = unit_normalize(s0 * self._Z[i] + weighted_sum)
+        if moved.any():
+            self._Z[i] = moved
+        self._support[i] = s0 + int(count)
+        p, dom, first, prev = self._meta[i]
+        self._meta[i] = (p, dom, first, max(prev, last, key=provenance_order))
+
+    def enforce_capacity(self, max_patterns: int | None = None) -> None:
+        """Archive the weakest patterns until at most ``max_patterns`` (default the config's)
+        remain."""
+        cap = self.config.max_patterns if max_patterns is None else max_patterns
+        self._archive_weakest(len(self) - cap)
+
+    def assign(self, other: PatternLibrary) -> None:
         """Take over ``other``'s patterns and archive (used to commit a tentative update)."""
         self._Z, self._support = other._Z, other._support
         self._meta, self._index, self.archived = other._meta, other._index, other.archived
@@ -386,8 +480,8 @@ class PatternLibrary:
                 out._Z[i] = merged
             out._support[i] = s0 + s
             pid0, dom0, first0, last0 = out._meta[i]
-            keep_first = first0 if _order(first0) <= _order(first) else first
-            keep_last = last0 if _order(last0) >= _order(last) else last
+            keep_first = first0 if provenance_order(first0) <= provenance_order(first) else first
+            keep_last = last0 if provenance_order(last0) >= provenance_order(last) else last
             out._meta[i] = (pid0, dom0, keep_first, keep_last)
         out.archived.extend(p for p in other.archived if p.id not in {q.id for q in out.archived})
         out._archive_weakest(len(out) - out.config.max_patterns)
@@ -413,12 +507,9 @@ class PatternLibrary:
     def to_arrays(self) -> dict[str, NDArray[Any]]:
         """Plain arrays (no pickle, no objects): ids, domains, prototypes, supports and
         provenance. :meth:`from_arrays` rebuilds the library exactly (archive excluded)."""
-        def sig(v: SignalId) -> str:
-            return f"s:{v}" if isinstance(v, str) else f"i:{int(v)}"
-
-        first_sig = np.array([sig(m[2][0]) for m in self._meta], dtype=str)
+        first_sig = np.array([encode_signal_id(m[2][0]) for m in self._meta], dtype=str)
         first_off = np.array([m[2][1] for m in self._meta], dtype=np.int64)
-        last_sig = np.array([sig(m[3][0]) for m in self._meta], dtype=str)
+        last_sig = np.array([encode_signal_id(m[3][0]) for m in self._meta], dtype=str)
         last_off = np.array([m[3][1] for m in self._meta], dtype=np.int64)
         return {
             "window": np.array(self.window, dtype=np.int64),
@@ -444,9 +535,6 @@ class PatternLibrary:
         stored = str(np.asarray(arrays["domain"])) if "domain" in arrays else None
         lib = cls(window, domain or stored or (domains[0] if domains else "default"), config=config)
 
-        def sig(x: str) -> SignalId:
-            return x[2:] if x.startswith("s:") else int(x[2:])
-
         n = len(ids)
         first = zip(np.asarray(arrays["first_signal"]).tolist(), np.asarray(arrays["first_offset"]).tolist())
         last = zip(np.asarray(arrays["last_signal"]).tolist(), np.asarray(arrays["last_offset"]).tolist())
@@ -454,7 +542,7 @@ class PatternLibrary:
         lib._Z[:n] = Z
         lib._support = np.zeros(max(8, n), dtype=np.int64)
         lib._support[:n] = np.asarray(arrays["supports"], dtype=np.int64)
-        lib._meta = [(pid, dom, (sig(fs), int(fo)), (sig(ls), int(lo)))
+        lib._meta = [(pid, dom, (decode_signal_id(fs), int(fo)), (decode_signal_id(ls), int(lo)))
                      for pid, dom, (fs, fo), (ls, lo) in zip(ids, domains, first, last)]
         lib._index = {pid: k for k, pid in enumerate(ids)}
         lib._archive_weakest(n - lib.config.max_patterns)
@@ -478,16 +566,24 @@ class PatternLibrary:
         >>> pl.PatternLibrary.load("memory://doc-lib").ids == lib.ids
         True
         """
-        from .store.zarr import save_library
-
         save_library(self, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: Any, *, config: EngineConfig | None = None) -> PatternLibrary:
         """Read a library written by :meth:`save` (``config`` overrides the stored one)."""
-        from .store.zarr import load_library
+        return cls.from_stored(read_library(path), config)
 
-        return load_library(path, config=config)
+    @classmethod
+    def from_stored(cls, stored: StoredLibrary, config: EngineConfig | None = None) -> PatternLibrary:
+        """Rebuild a library, archive included, from its stored arrays and attributes
+        (``config`` overrides the stored one)."""
+        domain = str(stored.attrs["domain"])
+        cfg = config if config is not None else EngineConfig(**stored.attrs["config"])
+        big = cfg.replace(max_patterns=1 << 40)
+        lib = cls.from_arrays(stored.arrays, domain=domain, config=big)
+        lib.set_archive(cls.from_arrays(stored.archived, domain=domain, config=big))
+        lib.config = cfg
+        return lib
 
     # -- Jupyter ------------------------------------------------------------------------------
     def _repr_html_(self, max_rows: int = 50) -> str:
@@ -506,7 +602,7 @@ class PatternLibrary:
                 f"<th>prototype</th></tr></thead><tbody>{''.join(rows)}{more}</tbody></table></div>")
 
 
-def _order(prov: tuple[SignalId, int]) -> tuple[int, Any, int]:
+def provenance_order(prov: tuple[SignalId, int]) -> tuple[int, Any, int]:
     """A total order on provenances: integer signal ids (numerically) before string ones."""
     sid, off = prov
     return (0, int(sid), off) if isinstance(sid, int) else (1, str(sid), off)

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 import patternlab as pl
-from patternlab.synthetic import planted_signal
+from patternlab.datasets.synthetic import planted_signal
 
 from ._io import EXIT_FAILURE, EXIT_OK, positive
 
@@ -21,7 +21,7 @@ __all__ = ["register"]
 
 DESCRIPTION = """\
 Measure patternlab.batch_perceive on this machine: the same generated signals (noisy oscillations
-with planted shapes and an anomaly, patternlab.synthetic.planted_signal) perceived in this process
+with planted shapes and an anomaly, patternlab.datasets.synthetic.planted_signal) perceived in this process
 without Dask on --threads numba threads (default 1: one core), then on a LocalCluster of --workers
 processes x 1 thread. Prints signals/s for each, the ratio, and whether both learned the same
 library (they must: batch_perceive is deterministic). Kernels are compiled (or loaded from numba's

@@ -13,12 +13,12 @@ import signal
 import threading
 from typing import Any
 
+import patternlab as pl
+
 __all__ = ["register"]
 
 
 def _start(args: argparse.Namespace) -> int:
-    import patternlab as pl
-
     cfg = pl.load_cluster_config(n_workers=args.workers, threads_per_worker=args.threads_per_worker,
                                  min_workers=args.min_workers, max_workers=args.max_workers,
                                  queue_depth_per_worker=args.queue_depth_per_worker)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._monitor import LATENCY_BUCKETS, METADATA_KEY, PLUGIN_NAME, PatternlabMonitor
+from ._monitor import METADATA_KEY, PLUGIN_NAME, PatternlabMonitor
 from ._page import PAGE, add_page, page_path
-from ._prometheus import METRICS
+from ._prometheus import LATENCY_BUCKETS, METRICS
 from ._status import EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_UNREACHABLE, ClusterStatus, status
 
 __all__ = [

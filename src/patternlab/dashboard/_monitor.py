@@ -1,21 +1,21 @@
 """The scheduler plugin that gathers what patternlab's tasks report.
 
-Workers log a :data:`~patternlab._dask.PARTITION_EVENT` after each partition and the client
-logs a :data:`~patternlab._dask.RUN_EVENT` when a batch finishes; the plugin receives both
+Workers log a :data:`~patternlab._events.PARTITION_EVENT` after each partition and the client
+logs a :data:`~patternlab._events.RUN_EVENT` when a batch finishes; the plugin receives both
 through ``SchedulerPlugin.log_event`` and keeps totals, a latency histogram and a bounded
 history. The dashboard page, the Prometheus collector and ``patternlab status`` read it.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter, OrderedDict, deque
 from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-from .._dask import PARTITION_EVENT, RUN_EVENT
+from .._events import PARTITION_EVENT, RUN_EVENT
+from ._prometheus import LATENCY_BUCKETS, register_monitor, unregister_monitor
 
 __all__ = ["LATENCY_BUCKETS", "PLUGIN_NAME", "PatternlabMonitor"]
 
@@ -26,9 +26,7 @@ STATUS_HANDLER = "patternlab_status"
 #: Scheduler metadata key (``Scheduler.get_metadata``) telling clients the monitor is installed:
 #: ``{"handler": STATUS_HANDLER, "page": "patternlab" or None}``.
 METADATA_KEY = "patternlab-monitoring"
-#: Upper bounds (seconds) of the ``patternlab_task_latency_seconds`` histogram buckets.
-LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-                                      60.0, 120.0, 300.0, 600.0, math.inf)
+
 #: Task-name prefixes of patternlab's tasks (``key_split`` of their keys).
 TASK_PREFIXES = ("perceive-partition", "merge-deltas")
 #: Scheduler task states that count as "not finished yet" in the queue depth.
@@ -87,8 +85,6 @@ class PatternlabMonitor(SchedulerPlugin):
     # -- lifecycle --------------------------------------------------------------------------
     def attach(self, scheduler: Any) -> None:
         """Bind to ``scheduler``: status handler, Prometheus collector (idempotent)."""
-        from ._prometheus import register_monitor
-
         self.scheduler = scheduler
         scheduler.handlers[STATUS_HANDLER] = self.status_handler
         info = scheduler.task_metadata.get(METADATA_KEY)
@@ -100,8 +96,6 @@ class PatternlabMonitor(SchedulerPlugin):
         self.attach(scheduler)
 
     async def close(self) -> None:
-        from ._prometheus import unregister_monitor
-
         unregister_monitor(self)
         s = self.scheduler
         if s is not None and s.handlers.get(STATUS_HANDLER) == self.status_handler:

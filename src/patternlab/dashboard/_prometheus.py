@@ -8,6 +8,7 @@ carries a ``scheduler`` label (the scheduler's address), so two schedulers in on
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,11 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from ._monitor import PatternlabMonitor
 
-__all__ = ["METRICS", "PatternlabCollector", "register_monitor", "unregister_monitor"]
+__all__ = ["LATENCY_BUCKETS", "METRICS", "PatternlabCollector", "register_monitor", "unregister_monitor"]
+
+#: Upper bounds (seconds) of the ``patternlab_task_latency_seconds`` histogram buckets.
+LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                                      60.0, 120.0, 300.0, 600.0, math.inf)
 
 #: The metric families exported (name as it appears on ``/metrics``: description).
 METRICS = {
@@ -52,8 +57,6 @@ class PatternlabCollector(Collector):
             self._monitors = [m for m in self._monitors if m is not monitor]
 
     def collect(self) -> Iterator[Any]:
-        from ._monitor import LATENCY_BUCKETS
-
         with self._lock:
             monitors = [m for m in self._monitors if m.scheduler is not None]
         labels = ["scheduler"]

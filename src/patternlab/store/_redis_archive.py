@@ -20,23 +20,28 @@ import numpy as np
 import redis.exceptions as rex
 
 from ..errors import InvalidParameterError, PatternNotFoundError
-from ..library import PatternLibrary
+from ..library import PatternLibrary, encode_signal_id
+from . import zarr as zstore
+from ._redis_format import (
+    FIELDS,
+    SHARDS,
+    Record,
+    check_library_key,
+    check_number,
+    parse_record,
+    records_to_library,
+    shard_of,
+)
 from ._redis_lua import ARCHIVE_SCRIPT
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .redis import RedisPatternStore, _Record
+    from .redis import RedisPatternStore
 
 ARCHIVE_FORMAT = "patternlab-redis-archive"
 
 
-def _zarr() -> Any:
-    from . import zarr as zstore
-
-    return zstore
-
-
 def _open_root(path: Any, domain: str, window: int, create: bool, write: bool = True) -> Any:
-    zs = _zarr()
+    zs = zstore
     try:
         root = zs.open_group(path, mode="a" if create else ("r+" if write else "r"))
     except (FileNotFoundError, KeyError, ValueError):
@@ -65,23 +70,21 @@ def _open_root(path: Any, domain: str, window: int, create: bool, write: bool = 
 
 def _write_batch(path: Any, root: Any, lib: PatternLibrary, tokens: dict[str, str]) -> str:
     name = f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
-    _zarr().save_library(lib, path, path=name)
+    zstore.save_library(lib, path, path=name)
     root[name].attrs.update({"restore_tokens": tokens})
     return name
 
 
 def archive(store: RedisPatternStore, domain: str, window: int, *, min_support: int,
             idle_seconds: float, path: Any) -> list[str]:
-    from .redis import SHARDS, _check_library_key, _check_number, _parse, records_to_library, shard_of
-
-    _check_library_key(domain, window)
-    _check_number("min_support", min_support, 1, integer=True)
-    _check_number("idle_seconds", idle_seconds, 0.0)
+    check_library_key(domain, window)
+    check_number("min_support", min_support, 1, integer=True)
+    check_number("idle_seconds", idle_seconds, 0.0)
     window = int(window)
     client = store.client
     _open_root(path, domain, window, create=False, write=False)  # a wrong path fails before any work
 
-    def find() -> list[_Record]:
+    def find() -> list[Record]:
         sec, usec = client.time()
         cutoff = sec + usec / 1e6 - float(idle_seconds)
         pipe = client.pipeline(transaction=False)
@@ -90,28 +93,27 @@ def archive(store: RedisPatternStore, domain: str, window: int, *, min_support: 
         pids = [(s, p.decode() if isinstance(p, bytes) else str(p))
                 for s, lst in enumerate(pipe.execute()) for p in lst]
         pipe = client.pipeline(transaction=False)
-        from .redis import FIELDS
         for s, pid in pids:
             pipe.hmget(store._key(domain, window, s, f"p:{pid}"), FIELDS)
         out = []
         for (s, pid), vals in zip(pids, pipe.execute() if pids else []):
             if vals[4] is None and vals[5] is None:
                 continue
-            rec = _parse(store._key(domain, window, s, f"p:{pid}"), pid, window, vals)
+            rec = parse_record(store._key(domain, window, s, f"p:{pid}"), pid, window, vals)
             if rec.support < min_support and rec.updated <= cutoff:
                 out.append(rec)
         return out
 
-    recs: list[_Record] = store._call(find, f"archive {domain!r}/{window}: find candidates")
+    recs: list[Record] = store._call(find, f"archive {domain!r}/{window}: find candidates")
     if not recs:
         return []
     root = _open_root(path, domain, window, create=True)
     lib = PatternLibrary(window, domain)
-    lib.archived = list(records_to_library(recs, domain, window, None))
+    lib.set_archive(records_to_library(recs, domain, window, None))
     tokens = {r.pid: f"restore:{uuid.uuid4().hex}:{r.pid}" for r in recs}
     name = _write_batch(path, root, lib, tokens)  # archived first ...
 
-    by_shard: dict[int, list[_Record]] = {}
+    by_shard: dict[int, list[Record]] = {}
     for r in recs:
         by_shard.setdefault(shard_of(r.pid), []).append(r)
     calls = []
@@ -133,7 +135,7 @@ def archive(store: RedisPatternStore, domain: str, window: int, *, min_support: 
         store._cache[key].at = -np.inf
     if len(deleted) < len(recs):  # some were updated meanwhile: they stay live, out of the archive
         kept = PatternLibrary(window, domain)
-        kept.archived = [p for p in lib.archived if p.id in deleted]
+        kept.set_archive(p for p in lib.archived if p.id in deleted)
         if kept.archived:
             _write_batch(path, root, kept, {p: tokens[p] for p in deleted})
         del root[name]
@@ -147,23 +149,21 @@ def archived_ids(path: Any, domain: str, window: int) -> list[str]:
         return []
     ids: set[str] = set()
     for name in sorted(root.group_keys()):
-        ids.update(p.id for p in _zarr().load_library(path, path=name).archived)
+        ids.update(p.id for p in PatternLibrary.from_stored(zstore.read_library(path, path=name)).archived)
     return sorted(ids)
 
 
 def restore(store: RedisPatternStore, domain: str, window: int, *, path: Any,
             ids: Sequence[str] | None = None) -> list[str]:
-    from .redis import _check_library_key
-
-    _check_library_key(domain, window)
+    check_library_key(domain, window)
     window = int(window)
     root = _open_root(path, domain, window, create=False)
     if root is None:
-        raise InvalidParameterError(f"no Redis pattern archive at {_zarr().describe_url(path)}: pass the "
+        raise InvalidParameterError(f"no Redis pattern archive at {zstore.describe_url(path)}: pass the "
                                     "path given to store.archive(...)")
     batches = []
     for name in sorted(root.group_keys()):
-        lib = _zarr().load_library(path, path=name)
+        lib = PatternLibrary.from_stored(zstore.read_library(path, path=name))
         tokens = dict(root[name].attrs.asdict().get("restore_tokens", {}))
         batches.append((name, lib.archived, tokens))
     latest: dict[str, tuple[str, Any, str]] = {}
@@ -182,7 +182,8 @@ def restore(store: RedisPatternStore, domain: str, window: int, *, path: Any,
         vec = (float(p.support) * z).astype("<f8").tobytes()
         fs, fo = p.first_seen
         ls, lo = p.last_updated
-        changes.append((p.id, p.domain, int(p.support), vec, _sig(fs), int(fo), _sig(ls), int(lo)))
+        changes.append((p.id, p.domain, int(p.support), vec, encode_signal_id(fs), int(fo),
+                        encode_signal_id(ls), int(lo)))
         toks.append(tok)
     if changes:
         store._apply(domain, window, changes, f"restore of {len(changes)} pattern(s)", per_change_tokens=toks)
@@ -192,14 +193,10 @@ def restore(store: RedisPatternStore, domain: str, window: int, *, path: Any,
             continue
         if rest:
             lib = PatternLibrary(window, domain)
-            lib.archived = rest
+            lib.set_archive(rest)
             _write_batch(path, root, lib, {p.id: tokens.get(p.id, f"restore:{name}:{p.id}") for p in rest})
         try:
             del root[name]
         except (KeyError, rex.RedisError):  # pragma: no cover - removed by a concurrent restore
             pass
     return sorted(wanted)
-
-
-def _sig(v: Any) -> str:
-    return f"s:{v}" if isinstance(v, str) else f"i:{int(v)}"

@@ -20,48 +20,43 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import redis
 import redis.exceptions as rex
-from numpy.typing import NDArray
 from redis.cluster import RedisCluster
 
 from ..config import EngineConfig
 from ..errors import InvalidParameterError, StoreDataError
-from ..kernels.matching import unit_normalize
-from ..library import PatternLibrary, _order
+from ..library import PatternLibrary
+from . import _redis_archive
 from . import _redis_conn as conn
 from ._redis_events import PatternEvent, Subscription
-from ._redis_lua import FORMAT_VERSION, PUBLISH_SCRIPT, Script
+from ._redis_format import (
+    FIELDS,
+    SHARDS,
+    Record,
+    check_library_key,
+    check_number,
+    parse_record,
+    prov_key,
+    records_to_library,
+    shard_of,
+    text_of,
+)
+from ._redis_lua import PUBLISH_SCRIPT, Script
 
-__all__ = ["SHARDS", "PatternEvent", "PublishResult", "RedisPatternStore", "Subscription"]
+__all__ = ["SHARDS", "PatternEvent", "PublishResult", "RedisPatternStore", "Subscription", "as_redis_store"]
 
-#: Shards per (domain, window) library; part of the key layout (changing it needs a new namespace).
-SHARDS = 64
 #: Patterns per server-side script call (a shard's larger updates are applied in chunks, each with
 #: its own derived token).
 CHUNK = 1000
-FIELDS = ("v", "id", "domain", "window", "acc", "support", "first_signal", "first_offset",
-          "last_signal", "last_offset", "updated")
 
 Client = redis.Redis | RedisCluster
 
 
 @dataclass
-class _Record:
-    pid: str
-    domain: str
-    acc: NDArray[np.float64]
-    support: int
-    first: tuple[str, int]
-    last: tuple[str, int]
-    updated: float
-
-
-@dataclass
 class _Cached:
     versions: list[int]
-    shards: dict[int, dict[str, _Record]]
+    shards: dict[int, dict[str, Record]]
     at: float
     truncated: bool = False
     library: PatternLibrary | None = None
@@ -80,14 +75,6 @@ class PublishResult:
     updated: int
     skipped: int
     token: str
-
-
-def _sig(text: str) -> int | str:
-    return text[2:] if text.startswith("s:") else int(text[2:])
-
-
-def _prov_key(sig: str, off: int) -> tuple[int, Any, int]:
-    return _order((_sig(sig), off))
 
 
 @dataclass
@@ -162,14 +149,14 @@ class RedisPatternStore:
         if not isinstance(namespace, str) or not namespace or any(c in namespace for c in "{}"):
             raise InvalidParameterError(f"namespace={namespace!r}: pass a non-empty string without "
                                         "'{' or '}' (they delimit Redis Cluster hash tags)")
-        _check_number("max_local_patterns", max_local_patterns, 1, integer=True)
-        _check_number("sync_interval", sync_interval, 0.0)
-        _check_number("retries", retries, 0, integer=True)
-        _check_number("backoff", backoff, 0.0)
-        _check_number("backoff_cap", backoff_cap, 0.0)
-        _check_number("health_check_interval", health_check_interval, 0.0)
-        _check_number("socket_timeout", socket_timeout, 0.001)
-        _check_number("token_ttl", token_ttl, 1.0)
+        check_number("max_local_patterns", max_local_patterns, 1, integer=True)
+        check_number("sync_interval", sync_interval, 0.0)
+        check_number("retries", retries, 0, integer=True)
+        check_number("backoff", backoff, 0.0)
+        check_number("backoff_cap", backoff_cap, 0.0)
+        check_number("health_check_interval", health_check_interval, 0.0)
+        check_number("socket_timeout", socket_timeout, 0.001)
+        check_number("token_ttl", token_ttl, 1.0)
         self._opts = _Options(namespace, int(max_local_patterns), float(sync_interval), int(retries),
                               float(backoff), float(backoff_cap), float(token_ttl))
         self._policy = conn.RetryPolicy(int(retries), float(backoff), float(backoff_cap))
@@ -303,7 +290,7 @@ class RedisPatternStore:
 
     def count(self, domain: str, window: int) -> int:
         """Number of live patterns of ``(domain, window)`` in the store."""
-        _check_library_key(domain, window)
+        check_library_key(domain, window)
 
         def go() -> int:
             pipe = self._client.pipeline(transaction=False)
@@ -320,8 +307,8 @@ class RedisPatternStore:
             return [int(v or 0) for v in pipe.execute()]
         return list(self._call(go, f"sync {domain!r}/{window}"))
 
-    def _fetch(self, domain: str, window: int, shards: Sequence[int]) -> dict[int, dict[str, _Record]]:
-        def go() -> dict[int, dict[str, _Record]]:
+    def _fetch(self, domain: str, window: int, shards: Sequence[int]) -> dict[int, dict[str, Record]]:
+        def go() -> dict[int, dict[str, Record]]:
             pipe = self._client.pipeline(transaction=False)
             for s in shards:
                 pipe.zrange(self._key(domain, window, s, "idx"), 0, -1)
@@ -330,16 +317,16 @@ class RedisPatternStore:
             order: list[tuple[int, str, str]] = []
             for s, pids in zip(shards, lists):
                 for raw in pids:
-                    pid = _text(raw, self._key(domain, window, s, "idx"), "member")
+                    pid = text_of(raw, self._key(domain, window, s, "idx"), "member")
                     key = self._key(domain, window, s, f"p:{pid}")
                     order.append((s, pid, key))
                     pipe.hmget(key, FIELDS)
             values = pipe.execute() if order else []
-            out: dict[int, dict[str, _Record]] = {s: {} for s in shards}
+            out: dict[int, dict[str, Record]] = {s: {} for s in shards}
             for (s, pid, key), vals in zip(order, values):
                 if vals[4] is None and vals[5] is None:
                     continue  # archived between the two round trips
-                out[s][pid] = _parse(key, pid, window, vals)
+                out[s][pid] = parse_record(key, pid, window, vals)
             return out
         return dict(self._call(go, f"load {domain!r}/{window}"))
 
@@ -365,8 +352,8 @@ class RedisPatternStore:
         limit = self._opts.max_local_patterns
         if entry.size() > limit:
             recs = sorted((r for d in shards.values() for r in d.values()),
-                          key=lambda r: (-r.support, _prov_key(*r.first), r.pid))[:limit]
-            keep: dict[int, dict[str, _Record]] = {s: {} for s in range(SHARDS)}
+                          key=lambda r: (-r.support, prov_key(*r.first), r.pid))[:limit]
+            keep: dict[int, dict[str, Record]] = {s: {} for s in range(SHARDS)}
             for r in recs:
                 keep[shard_of(r.pid)][r.pid] = r
             entry = _Cached(versions, keep, now, truncated=True)
@@ -397,7 +384,7 @@ class RedisPatternStore:
         refresh : bool
             Check the store now, whatever the age of the cache.
         """
-        _check_library_key(domain, window)
+        check_library_key(domain, window)
         with self._lock:  # one store may serve several threads
             entry = self._sync(domain, int(window), refresh)
             if entry.library is None or entry.built_for != config:
@@ -544,7 +531,7 @@ class RedisPatternStore:
         seconds without an event, or never when ``None``), or call its ``get(timeout)``; close
         it (or use ``with``) when done.
         """
-        _check_library_key(domain, 1 if window is None else window)
+        check_library_key(domain, 1 if window is None else window)
         channel = self.channel(domain)
 
         def go() -> Any:
@@ -567,16 +554,26 @@ class RedisPatternStore:
         updated for ``idle_seconds`` into the zarr archive at ``path`` (created or extended).
         Each pattern is written to the archive before it is removed from Redis, and removed only
         if nobody updated it meanwhile. Returns the archived ids."""
-        from ._redis_archive import archive
-        return archive(self, domain, window, min_support=min_support, idle_seconds=idle_seconds,
-                       path=path)
+        return _redis_archive.archive(self, domain, window, min_support=min_support,
+                                      idle_seconds=idle_seconds, path=path)
 
     def restore(self, domain: str, window: int, *, path: Any,
                 ids: Sequence[str] | None = None) -> list[str]:
         """Bring archived patterns (all, or ``ids``) from the zarr archive at ``path`` back into
         the store and remove them from the archive. Returns the restored ids."""
-        from ._redis_archive import restore
-        return restore(self, domain, window, path=path, ids=ids)
+        return _redis_archive.restore(self, domain, window, path=path, ids=ids)
+
+
+def as_redis_store(redis: str | RedisPatternStore | None) -> tuple[RedisPatternStore | None, bool]:
+    """The RedisPatternStore to use and whether this call opened it (and closes it)."""
+    if redis is None:
+        return None, False
+    if isinstance(redis, RedisPatternStore):
+        return redis, False
+    if isinstance(redis, str):
+        return RedisPatternStore(redis), True
+    raise InvalidParameterError(f"redis must be a URL such as 'redis://localhost:6379/0' or a "
+                                f"pl.RedisPatternStore; got {type(redis).__name__}")
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -590,107 +587,9 @@ def _packed(*fields: str) -> bytes:
     return b"".join(out)
 
 
-def shard_of(pid: str) -> int:
-    """The shard of a pattern id (stable across processes and versions)."""
-    return int.from_bytes(hashlib.sha1(pid.encode()).digest()[:4], "little") % SHARDS
-
-
-def _check_number(name: str, value: Any, low: float, integer: bool = False) -> None:
-    ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
-    if isinstance(value, bool) or not ok or not (value >= low) or not math.isfinite(float(value)):
-        kind = "an integer" if integer else "a number"
-        raise InvalidParameterError(f"{name}={value!r}: pass {kind} >= {low}")
-
-
-def _check_library_key(domain: Any, window: Any) -> None:
-    if not isinstance(domain, str) or not domain:
-        raise InvalidParameterError(f"domain={domain!r}: pass a non-empty string")
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise InvalidParameterError(f"window={window!r}: pass a positive integer")
-
-
-def _text(raw: Any, key: str, what: str) -> str:
-    try:
-        return raw.decode() if isinstance(raw, bytes) else str(raw)
-    except UnicodeDecodeError:
-        raise StoreDataError(f"{key}: {what} {bytes(raw[:40])!r}... is not UTF-8 text: the value was not "
-                             "written by patternlab; delete that key or restore it from an archive") from None
-
-
-def _parse(key: str, pid: str, window: int, vals: list[Any]) -> _Record:
-    """One pattern hash, validated field by field; anything unexpected is refused."""
-    def bad(fld: str, why: str) -> StoreDataError:
-        return StoreDataError(f"pattern key {key!r}: field {fld!r} {why}; the value was not written by "
-                              "patternlab (or is corrupt): delete that key or restore the pattern from "
-                              "an archive")
-    v, id_, win, acc, upd = vals[0], vals[1], vals[3], vals[4], vals[10]
-    try:
-        fields = {f: _text(x, key, f"field {f!r}") for f, x in zip(FIELDS, vals)
-                  if f != "acc" and x is not None}
-        if fields.get("v") != str(FORMAT_VERSION):
-            raise bad("v", f"is {v!r}, expected {FORMAT_VERSION!r} (format version)")
-        if fields.get("id") != pid:
-            raise bad("id", f"is {id_!r} but the index names {pid!r}")
-        if fields.get("window") != str(window):
-            raise bad("window", f"is {win!r}, expected {window}")
-        ints = {}
-        for f in ("support", "first_offset", "last_offset"):
-            text = fields.get(f, "")
-            if not (text.isascii() and text.lstrip("-").isdigit()):
-                raise bad(f, f"is {vals[FIELDS.index(f)]!r}, not an integer")
-            ints[f] = int(text)
-        for f in ("first_signal", "last_signal"):
-            text = fields.get(f, "")
-            if not (text.startswith("s:") or (text.startswith("i:") and text[2:].lstrip("-").isdigit())):
-                raise bad(f, f"is {vals[FIELDS.index(f)]!r}, not 'i:<int>' or 's:<text>'")
-        try:
-            updated = float(fields.get("updated", ""))
-        except ValueError:
-            raise bad("updated", f"is {upd!r}, not a number") from None
-    except UnicodeDecodeError:  # pragma: no cover - _text raises StoreDataError first
-        raise bad("?", "is not text") from None
-    if not isinstance(acc, bytes) or len(acc) != 8 * window:
-        size = len(acc) if isinstance(acc, bytes) else 0
-        raise bad("acc", f"holds {size} bytes, expected {8 * window} ({window} little-endian float64)")
-    vec = np.frombuffer(acc, dtype="<f8").astype(np.float64)
-    if not np.isfinite(vec).all() or not vec.any():
-        raise bad("acc", "holds NaN/inf or only zeros")
-    if ints["support"] < 1:
-        raise bad("support", f"is {ints['support']}, expected >= 1")
-    return _Record(pid, fields.get("domain", ""), vec, ints["support"],
-                   (fields["first_signal"], ints["first_offset"]),
-                   (fields["last_signal"], ints["last_offset"]), updated)
-
-
 def _build(entry: _Cached, domain: str, window: int, config: EngineConfig | None) -> PatternLibrary:
     recs = [r for d in entry.shards.values() for r in d.values()]
     return records_to_library(recs, domain, window, config)
-
-
-def records_to_library(records: Sequence[_Record], domain: str, window: int,
-                       config: EngineConfig | None) -> PatternLibrary:
-    """A library of ``records`` ordered by first provenance then id (prototype = normalized acc)."""
-    recs = sorted(records, key=lambda r: (_prov_key(*r.first), r.pid))
-    Z = np.zeros((len(recs), window))
-    for k, r in enumerate(recs):
-        Z[k] = unit_normalize(np.ascontiguousarray(r.acc))
-    arrays = {
-        "window": np.array(window, dtype=np.int64),
-        "domain": np.array(domain, dtype=str),
-        "ids": np.array([r.pid for r in recs], dtype=str),
-        "domains": np.array([r.domain or domain for r in recs], dtype=str),
-        "prototypes": Z,
-        "supports": np.array([r.support for r in recs], dtype=np.int64),
-        "first_signal": np.array([r.first[0] for r in recs], dtype=str),
-        "first_offset": np.array([r.first[1] for r in recs], dtype=np.int64),
-        "last_signal": np.array([r.last[0] for r in recs], dtype=str),
-        "last_offset": np.array([r.last[1] for r in recs], dtype=np.int64),
-    }
-    base = config if config is not None else EngineConfig()
-    cfg = base.replace(window=window) if base.window != window else base
-    if config is None and len(recs) > cfg.max_patterns:
-        cfg = cfg.replace(max_patterns=len(recs))
-    return PatternLibrary.from_arrays(arrays, domain=domain, config=cfg)
 
 
 def _diff(before: PatternLibrary | None, after: PatternLibrary) -> list[tuple[Any, ...]]:
@@ -713,7 +612,7 @@ def _diff(before: PatternLibrary | None, after: PatternLibrary) -> list[tuple[An
     return out
 
 
-def iter_records(store: RedisPatternStore, domain: str, window: int) -> Iterator[tuple[int, _Record]]:
+def iter_records(store: RedisPatternStore, domain: str, window: int) -> Iterator[tuple[int, Record]]:
     """Every live record of a library, with its shard (all of them: no cache, no bound)."""
     for s, recs in store._fetch(domain, window, range(SHARDS)).items():
         for r in recs.values():

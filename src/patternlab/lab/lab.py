@@ -6,47 +6,33 @@ scheduler, with adaptive scaling and status."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any
 
-from .errors import ClusterConnectionError, InvalidParameterError
+from distributed import Client
+from distributed.deploy.cluster import Cluster
+
+from ..dashboard import install, status
+from ..engine import perceive
+from ..errors import ClusterConnectionError, InvalidParameterError
+from ..profiles import matrix_profile
+from .adaptive import QueueAdaptive
+from .api import batch_perceive
+from .client import (
+    configured_security,
+    current_lab,
+    pop_lab,
+    prepared,
+    push_lab,
+    start_local_cluster,
+    with_dashboard_preload,
+)
+from .config import load_cluster_config
+from .kube import autoscale, kube_cluster
+from .ssh import ssh_cluster
 
 __all__ = ["Lab"]
-
-#: The scheduler preload module of patternlab's monitoring page.
-DASHBOARD_MODULE = "patternlab.dashboard"
-
-
-def dashboard_preload() -> list[str]:
-    """``["patternlab.dashboard"]`` where that module is installed, else ``[]``."""
-    import importlib.util
-
-    try:
-        return [DASHBOARD_MODULE] if importlib.util.find_spec(DASHBOARD_MODULE) is not None else []
-    except (ImportError, ValueError):  # pragma: no cover - a broken installation
-        return []
-
-
-def _with_preload(options: dict[str, Any] | None, enabled: bool) -> dict[str, Any]:
-    out = dict(options or {})
-    if enabled:
-        preload = out.get("preload") or []
-        preload = [preload] if isinstance(preload, str) else list(preload)
-        out["preload"] = preload + [m for m in dashboard_preload() if m not in preload]
-    return out
-
-
-def _configured_security(security: Any) -> Any:
-    """``security`` as given, else Dask's TLS configuration when it requires encryption."""
-    if security is not None:
-        return security
-    from distributed import Security
-
-    configured = Security()
-    return configured if configured.require_encryption else None
-
 
 class Lab:
     """A Dask cluster and client prepared for patternlab.
@@ -65,14 +51,9 @@ class Lab:
     ...     lab.batch_perceive(signals, domain="audio")
     """
 
-    _stack: ClassVar[list[Lab]] = []
-    _stack_lock: ClassVar[threading.Lock] = threading.Lock()
-
     def __init__(self, client: Any, cluster: Any = None, *, asynchronous: bool = False,
                  kind: str | None = None) -> None:
-        from ._dask import _prepared
-
-        self.client = _prepared(client)
+        self.client = prepared(client)
         self.cluster = cluster
         self.asynchronous = asynchronous
         #: ``"local"``, ``"ssh"``, ``"kube"`` or ``"connected"`` (a scheduler this Lab does not manage)
@@ -107,26 +88,9 @@ class Lab:
         **kwargs
             Passed to ``distributed.LocalCluster`` (``host``, ``scheduler_port``, ...).
         """
-        import os
-
-        from distributed import Client, LocalCluster
-
-        if n_workers is None:
-            n_workers = max(1, min(4, os.cpu_count() or 1))
-        for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidParameterError(f"{name}={value!r} must be a positive integer")
-        scheduler_kwargs = _with_preload(kwargs.pop("scheduler_kwargs", None), preload_dashboard)
-        if security is not None:
-            kwargs["security"] = security
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                               processes=True, dashboard_address=dashboard_address,
-                               scheduler_kwargs=scheduler_kwargs, **kwargs)
-        try:
-            client = Client(cluster, security=cluster.security)
-        except BaseException:
-            cluster.close()
-            raise
+        cluster, client = start_local_cluster(n_workers, threads_per_worker,
+                                              dashboard_address=dashboard_address, security=security,
+                                              preload_dashboard=preload_dashboard, **kwargs)
         return cls(client, cluster, asynchronous=asynchronous, kind="local")
 
     @classmethod
@@ -146,12 +110,10 @@ class Lab:
         **kwargs
             Passed to ``distributed.Client`` (``timeout``, ...).
         """
-        from distributed import Client
-
         if not isinstance(address, str) or not address:
             raise InvalidParameterError(f"address={address!r}: pass a scheduler address such as "
                                         "'tcp://HOST:PORT' (patternlab start prints it)")
-        security = _configured_security(security)
+        security = configured_security(security)
         try:
             client = Client(address, security=security, **kwargs)
         except OSError as exc:
@@ -205,18 +167,16 @@ class Lab:
         **kwargs
             Passed to ``distributed.deploy.SpecCluster``.
         """
-        from distributed import Client
-
-        from ._ssh import ssh_cluster
 
         try:
             import asyncssh
         except ImportError as exc:  # pragma: no cover - the ssh extra is missing
             raise ClusterConnectionError("Lab.ssh needs asyncssh: pip install 'patternlab[ssh]'") from exc
-        security = _configured_security(security)
+        security = configured_security(security)
         try:
             cluster = ssh_cluster(hosts, connect_options=connect_options, worker_options=worker_options,
-                                  scheduler_options=_with_preload(scheduler_options, preload_dashboard),
+                                  scheduler_options=with_dashboard_preload(scheduler_options,
+                                                                           preload_dashboard),
                                   worker_class=worker_class, remote_python=remote_python,
                                   security=security, **kwargs)
         except (OSError, asyncssh.Error, RuntimeError) as exc:
@@ -257,10 +217,6 @@ class Lab:
             The other keywords of :func:`patternlab.kube_spec` (``tls_secret``,
             ``redis_secret``, ...), then those of ``KubeCluster``.
         """
-        from distributed import Client
-
-        from .kube import kube_cluster
-
         if security is not None:
             raise InvalidParameterError(
                 "Lab.kube(security=...): KubeCluster talks to its scheduler over plain TCP; deploy with "
@@ -291,8 +247,6 @@ class Lab:
         ...     lab.kind
         'local'
         """
-        from .config import load_cluster_config
-
         cfg = load_cluster_config(cluster=cluster, **overrides)
         if cfg.kind == "local":
             lab = cls.local(cfg.n_workers if cfg.n_workers is not None else
@@ -324,8 +278,8 @@ class Lab:
     @classmethod
     def current(cls) -> Lab | None:
         """The innermost Lab entered with ``with``/``async with``, if any."""
-        with cls._stack_lock:
-            return cls._stack[-1] if cls._stack else None
+        lab = current_lab()
+        return lab if isinstance(lab, Lab) else None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
@@ -341,15 +295,12 @@ class Lab:
                 self.cluster.close()
 
     def __enter__(self) -> Lab:
-        with self._stack_lock:
-            self._stack.append(self)
+        push_lab(self)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        with self._stack_lock:
-            if self in self._stack:
-                self._stack.remove(self)
+        pop_lab(self)
         self.close()
 
     async def __aenter__(self) -> Lab:
@@ -377,8 +328,6 @@ class Lab:
     def batch_perceive(self, signals: Any, domain: str = "default", library: Any = None,
                        config: Any = None, **kwargs: Any) -> Any:
         """:func:`patternlab.batch_perceive` on this Lab's cluster (awaitable if asynchronous)."""
-        from .batch import batch_perceive
-
         def run() -> Any:
             out = batch_perceive(signals, domain, library, config, client=self.client, **kwargs)
             for key in ("tasks_processed", "signals", "patterns_discovered", "wall_seconds"):
@@ -392,14 +341,10 @@ class Lab:
     def perceive(self, signal: Any, domain: str = "default", library: Any = None, config: Any = None,
                  **kwargs: Any) -> Any:
         """:func:`patternlab.perceive` in this process (awaitable if asynchronous)."""
-        from .engine import perceive
-
         return self._maybe_async(perceive, signal, domain, library, config, **kwargs)
 
     def matrix_profile(self, T: Any, m: int, T_B: Any = None, **kwargs: Any) -> Any:
         """:func:`patternlab.matrix_profile` tiled over this Lab's cluster."""
-        from .profile import matrix_profile
-
         return self._maybe_async(matrix_profile, T, m, T_B, client=self.client, **kwargs)
 
     # -- scaling and status ---------------------------------------------------------------------
@@ -419,7 +364,7 @@ class Lab:
             Bounds (default: ``PATTERNLAB_MIN_WORKERS``/``PATTERNLAB_MAX_WORKERS`` or the
             ``patternlab`` config section, else 0 and 4).
         queue_depth_per_worker : int, optional
-            Queue-based target, see :class:`patternlab._adaptive.QueueAdaptive`.
+            Queue-based target, see :class:`patternlab.lab.adaptive.QueueAdaptive`.
         **kwargs
             ``interval``, ``wait_count``, ``target_duration``: see Dask's ``Adaptive``.
 
@@ -431,8 +376,6 @@ class Lab:
             raise InvalidParameterError("this Lab is connected to a cluster it does not manage: "
                                         "scale it where it was started")
         if minimum is None or maximum is None:
-            from .config import load_cluster_config
-
             cfg = load_cluster_config()
             if minimum is None:
                 minimum = cfg.min_workers if cfg.min_workers is not None else 0
@@ -453,13 +396,7 @@ class Lab:
                 raise InvalidParameterError(f"adapt({extra}=...): on Kubernetes the operator's "
                                             "DaskAutoscaler scales on the scheduler's own target; pass only "
                                             "minimum and maximum")
-            from .kube import autoscale
-
             return autoscale(self.cluster, minimum, maximum)
-        from distributed.deploy.cluster import Cluster
-
-        from ._adaptive import QueueAdaptive
-
         return Cluster.adapt(self.cluster, Adaptive=QueueAdaptive, minimum=minimum, maximum=maximum,
                              queue_depth_per_worker=queue_depth_per_worker, **kwargs)
 
@@ -477,8 +414,6 @@ class Lab:
         started, every client's batches. A scheduler started without the
         ``patternlab.dashboard`` preload gets the monitoring installed now (counting from now).
         """
-        from .dashboard import install, status
-
         st = status(self.client)
         if st["reachable"] and not st["monitoring"]:
             install(self.client)

@@ -58,7 +58,7 @@ class QueueAdaptive(Adaptive):
     cluster: ``cluster.adapt(Adaptive=QueueAdaptive, minimum=1, maximum=8,
     queue_depth_per_worker=4)``. Without a cluster it only holds its settings:
 
-    >>> from patternlab._adaptive import QueueAdaptive
+    >>> from patternlab.lab.adaptive import QueueAdaptive
     >>> adaptive = QueueAdaptive(None, queue_depth_per_worker=4, minimum=1, maximum=8)
     >>> adaptive.state, adaptive.queue_depth_per_worker, adaptive.maximum
     ('inactive', 4, 8)

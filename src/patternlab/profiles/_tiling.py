@@ -12,17 +12,31 @@ client, whatever the number of workers and whatever order tasks finish in.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .kernels import matrix_profile as mpk
+from .._numba import numba_threads, parallel_guard
+from ..kernels import matrix_profile as mpk
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
-    from .profile import _Windows
+
+class Windows(NamedTuple):
+    """Per-window data of one series, ready for the kernels."""
+
+    Tc: NDArray[np.float64]  # sanitized, power-of-two scaled samples
+    mu: NDArray[np.float64]
+    s: NDArray[np.float64]  # 1 / sqrt(sum of squared deviations); 0 if constant or non-finite
+    e: NDArray[np.float64]  # additive correlation term: 0, CONSTANT_TERM or INVALID_TERM
+    df: NDArray[Any]  # recurrence terms, in the search dtype
+    dg: NDArray[Any]
+    s_d: NDArray[Any]  # s and e in the search dtype
+    e_d: NDArray[Any]
+
+
 
 #: Diagonal bands per task, when set; by default it is chosen so that there are about
 #: :data:`TASKS_PER_THREAD` tasks per worker thread (fewer, larger tasks cost less to ship and
@@ -39,15 +53,13 @@ def _slice_task(TA: NDArray[Any], muA: NDArray[Any], dfA: NDArray[Any], dgA: NDA
                 kmax: int, R: int, K: int) -> tuple[NDArray[Any], ...]:
     """Run one task's tiles on local slices (diagonals ``0 <= k < kmax`` in local coordinates),
     on one numba thread: the Dask worker's threads are the parallelism."""
-    from ._numba import numba_threads, parallel_guard
-
     idx = np.empty(0, dtype=np.int32 if max(len(sA), len(sB)) < 2**31 - 2 else np.int64)
     with parallel_guard(), numba_threads(1):
         return mpk.upper_triangle(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, 0, kmax,
                                   R, K, 1, idx)
 
 
-def triangle_on_cluster(client: Client, A: _Windows, B: _Windows, m: int, kmin: int,
+def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: int,
                         tiles: tuple[int, int], bands_per_task: int | None = None
                         ) -> tuple[NDArray[Any], NDArray[np.int64], NDArray[Any], NDArray[np.int64]]:
     """:func:`patternlab.kernels.matrix_profile.upper_triangle` as Dask tasks on ``client``."""

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import as_count
-from .errors import InvalidParameterError
+from .._validation import as_count
+from ..errors import InvalidParameterError
 
 __all__ = ["Planted", "planted_signal", "random_walk"]
 
@@ -41,7 +41,7 @@ def random_walk(n: int, seed: int = 0) -> NDArray[np.float64]:
 
     Examples
     --------
-    >>> from patternlab.synthetic import random_walk
+    >>> from patternlab.datasets.synthetic import random_walk
     >>> random_walk(5, seed=1).shape
     (5,)
     """
@@ -96,7 +96,7 @@ def planted_signal(
 
     Examples
     --------
-    >>> from patternlab.synthetic import planted_signal
+    >>> from patternlab.datasets.synthetic import planted_signal
     >>> p = planted_signal(5000, 50, seed=1)
     >>> sorted(p.motifs), len(p.anomalies)
     (['chirp', 'ramp', 'spike-train'], 1)

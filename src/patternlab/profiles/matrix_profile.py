@@ -8,11 +8,12 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _validation as v
-from ._numba import get_num_threads, numba_threads
-from .errors import InvalidSignalError
-from .kernels import exact, stats, topk
-from .kernels import matrix_profile as mpk
+from .. import _validation as v
+from .._numba import get_num_threads, numba_threads
+from ..errors import InvalidSignalError
+from ..kernels import exact, stats, topk
+from ..kernels import matrix_profile as mpk
+from ._tiling import Windows, triangle_on_cluster
 
 __all__ = [
     "Discord",
@@ -45,19 +46,6 @@ class Discord(NamedTuple):
     neighbor: int
 
 
-class _Windows(NamedTuple):
-    """Per-window data of one series, ready for the kernels."""
-
-    Tc: NDArray[np.float64]  # sanitized, power-of-two scaled samples
-    mu: NDArray[np.float64]
-    s: NDArray[np.float64]  # 1 / sqrt(sum of squared deviations); 0 if constant or non-finite
-    e: NDArray[np.float64]  # additive correlation term: 0, CONSTANT_TERM or INVALID_TERM
-    df: NDArray[Any]  # recurrence terms, in the search dtype
-    dg: NDArray[Any]
-    s_d: NDArray[Any]  # s and e in the search dtype
-    e_d: NDArray[Any]
-
-
 #: float32 searches only series whose non-constant windows have spreads within this factor of
 #: each other; beyond it float32 rounding of the covariances would swamp the flattest windows'
 #: correlations, and the search runs in float64 instead.
@@ -81,17 +69,17 @@ def _float32_scale(sig2: NDArray[np.float64], valid: NDArray[np.bool_], constant
     return -int(np.frexp(spread.max())[1])
 
 
-def _windows(raw: tuple[Any, ...], m: int, dtype: type, shift: int = 0) -> _Windows:
+def _windows(raw: tuple[Any, ...], m: int, dtype: type, shift: int = 0) -> Windows:
     """Kernel inputs from :func:`_stats`, scaled by ``2**shift`` (exact) for float32 ranges."""
     Tc, mu, sig2, valid, constant = raw
     if shift:
         Tc, mu, sig2 = np.ldexp(Tc, shift), np.ldexp(mu, shift), np.ldexp(sig2, 2 * shift)
     s, e = stats.correlation_terms(mu, sig2, valid, constant)
     df, dg = stats.diagonal_terms(Tc, mu, m)
-    return _Windows(Tc, mu, s, e, df.astype(dtype), dg.astype(dtype), s.astype(dtype), e.astype(dtype))
+    return Windows(Tc, mu, s, e, df.astype(dtype), dg.astype(dtype), s.astype(dtype), e.astype(dtype))
 
 
-def _prepare(series: list[NDArray[np.float64]], m: int, dtype: type) -> tuple[list[_Windows], type]:
+def _prepare(series: list[NDArray[np.float64]], m: int, dtype: type) -> tuple[list[Windows], type]:
     """Kernel inputs of each series and the dtype the search will really use: float32 only when
     asked for and every series' spreads fit it."""
     raw = [_stats(T, m) for T in series]
@@ -110,11 +98,9 @@ def _prepare(series: list[NDArray[np.float64]], m: int, dtype: type) -> tuple[li
     return [_windows(r, m, dtype, k) for r, k in zip(raw, shifts)], dtype
 
 
-def _triangle(A: _Windows, B: _Windows, m: int, kmin: int, dtype: type,
+def _triangle(A: Windows, B: Windows, m: int, kmin: int, dtype: type,
               client: Any = None) -> tuple[NDArray[Any], ...]:
     if client is not None:
-        from ._dprofile import triangle_on_cluster
-
         return triangle_on_cluster(client, A, B, m, kmin, TILES[dtype])
     R, K = TILES[dtype]
     index_like = np.empty(0, dtype=np.int32 if max(len(A.s), len(B.s)) < 2**31 - 2 else np.int64)

@@ -12,7 +12,7 @@ from typing import Any
 from distributed.deploy import ssh as _dssh
 from distributed.deploy.spec import SpecCluster
 
-from .errors import InvalidParameterError
+from ..errors import InvalidParameterError
 
 __all__ = ["SSHLabCluster", "ssh_cluster"]
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import InvalidParameterError, InvalidSignalError
+from ..errors import InvalidParameterError, InvalidSignalError
 
 __all__ = ["SignalCollection", "ZarrCorpus", "as_collection", "write_signals"]
 

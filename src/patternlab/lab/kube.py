@@ -13,7 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ClusterConnectionError, InvalidParameterError
+from ..errors import ClusterConnectionError, InvalidParameterError
+from .config import load_cluster_config
 
 __all__ = ["autoscaler_spec", "kube_cluster", "kube_spec"]
 
@@ -46,8 +47,6 @@ _LABELS = {"app.kubernetes.io/name": "patternlab", "app.kubernetes.io/part-of": 
 
 def _settings(given: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     """Defaults < the configuration's ``kube`` section < ``given``; and the keys set explicitly."""
-    from .config import load_cluster_config
-
     configured = {k: v for k, v in load_cluster_config().kube.items() if v is not None}
     explicit = {k: v for k, v in given.items() if v is not None}
     return {**DEFAULTS, **configured, **explicit}, set(configured) | set(explicit)
@@ -237,7 +236,7 @@ def autoscaler_spec(name: str, minimum: int, maximum: int, namespace: str | None
 
     Examples
     --------
-    >>> from patternlab.kube import autoscaler_spec
+    >>> from patternlab.lab.kube import autoscaler_spec
     >>> autoscaler_spec("patternlab", 2, 20)["spec"]
     {'cluster': 'patternlab', 'minimum': 2, 'maximum': 20}
     """

@@ -1,0 +1,169 @@
+"""The driver of batch_perceive: perceive over a whole collection of signals, deterministically, on
+Dask or in this process, checkpointed into a run store and published into a Redis store."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import EngineConfig
+from ..errors import InvalidParameterError
+from ..library import PatternLibrary, library_and_config
+from ..store.redis import RedisPatternStore, as_redis_store
+from ..store.zarr import library_fingerprint
+from ._progress import ProgressBar
+from .checkpoint import RunStore
+from .graph import log_run, run_on_dask
+from .partition import Delta, apply_delta, merge_deltas, run_partition, tree_reduce
+from .signals import SignalCollection, as_collection
+
+if TYPE_CHECKING:  # pragma: no cover
+    from distributed import Client
+
+__all__ = ["BatchResult", "Connect", "run_batch"]
+
+
+@dataclass
+class BatchResult:
+    """The outcome of :func:`batch_perceive`.
+
+    Attributes
+    ----------
+    library : PatternLibrary
+        The merged library (the input library is left untouched).
+    summaries : dict of str to ndarray
+        One entry per signal, in signal order: ``events``, ``matches``, ``new``, ``updated``
+        (counts), ``motif_a``, ``motif_b``, ``motif_distance`` (the top motif), ``discord``,
+        ``discord_distance`` (the top discord) and ``ok`` (False where the signal was skipped).
+    errors : dict of int to str
+        Why each skipped signal was skipped (e.g. shorter than the window allows).
+    metrics : dict of str to float
+        ``tasks_processed``, ``signals``, ``patterns_discovered``, ``avg_latency_ms`` (per
+        partition task), ``throughput_per_sec`` (signals per second of wall time).
+    """
+
+    library: PatternLibrary
+    summaries: dict[str, NDArray[Any]]
+    errors: dict[int, str]
+    metrics: dict[str, float]
+
+    def __repr__(self) -> str:
+        m = self.metrics
+        return (f"<BatchResult {int(m['signals'])} signals in {int(m['tasks_processed'])} tasks: "
+                f"{len(self.library)} patterns ({int(m['patterns_discovered'])} new), "
+                f"{m['throughput_per_sec']:.1f} signals/s, {len(self.errors)} skipped>")
+
+
+# -- driver ------------------------------------------------------------------------------------
+#: How a run gets its Dask client, asked only when some partition is left to compute: the client
+#: (``None``: in this process) and, for a cluster started for this run, how to close it.
+Connect = Callable[[], tuple["Client | None", "Callable[[], None] | None"]]
+
+
+def run_batch(signals: Any, domain: str, library: PatternLibrary | None, config: EngineConfig | None,
+              *, connect: Connect, batch_size: int = 64, progress: bool = True, store: Any = None,
+              overwrite: bool = False, redis: str | RedisPatternStore | None = None) -> BatchResult:
+    """The driver of :func:`patternlab.batch_perceive`, which chooses the client (``connect``)
+    and documents the arguments."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise InvalidParameterError(f"batch_size={batch_size!r} must be a positive integer")
+    library, config = library_and_config(library, config, domain)
+    rstore, close_redis = as_redis_store(redis)
+    try:
+        if rstore is not None and len(library):
+            raise InvalidParameterError(
+                "pass library= or redis=, not both: with redis= the run starts from the store's "
+                "library; upload a local library first with "
+                "pl.RedisPatternStore(url).publish(None, library, token=...)")
+        return _batch(signals, domain, library, config, connect, int(batch_size), progress, store,
+                      overwrite, rstore)
+    finally:
+        if close_redis and rstore is not None:
+            rstore.close()
+
+
+def _batch(signals: Any, domain: str, library: PatternLibrary, config: EngineConfig,
+           connect: Connect, batch_size: int, progress: bool, store: Any, overwrite: bool,
+           rstore: RedisPatternStore | None) -> BatchResult:
+    source = as_collection(signals)
+    n = len(source)
+    if n == 0:
+        raise InvalidParameterError("no signals to perceive: pass at least one signal")
+    bounds = [(k, s, min(s + batch_size, n)) for k, s in enumerate(range(0, n, batch_size))]
+    cfg = config.to_dict()
+    t0 = time.perf_counter()
+    if rstore is not None:
+        origin = f"redis:{rstore.namespace}/{domain}/{config.window}"
+    else:
+        origin = library_fingerprint(library.to_arrays())
+    run = _open_store(store, overwrite, source, origin, cfg, domain, batch_size, n)
+    if run is not None and run.has_snapshot():
+        library = run.read_snapshot(config)  # a resumed run starts from the same library
+    elif rstore is not None:
+        library = rstore.load_library(domain, config.window, config, refresh=True)
+    if run is not None and not run.has_snapshot():
+        run.write_snapshot(library)
+    snapshot = library.to_arrays()
+    done = run.done() if run is not None else np.zeros(len(bounds), dtype=bool)
+    dask_client, owned = connect() if not done.all() else (None, None)
+    try:
+        if dask_client is None:
+            merged = _run_in_process(source, bounds, snapshot, cfg, domain, progress, run, done)
+        else:
+            merged = run_on_dask(dask_client, source, bounds, snapshot, cfg, domain, progress,
+                                 run, done)
+        wall = time.perf_counter() - t0
+        result_lib = apply_delta(library, merged)
+        new_ids = set(result_lib.ids) - set(library.ids)
+        metrics = {
+            "tasks_processed": float(merged.tasks),
+            "signals": float(n),
+            "patterns_discovered": float(len(new_ids)),
+            "avg_latency_ms": 1000.0 * merged.seconds / max(merged.tasks, 1),
+            "throughput_per_sec": n / wall if wall > 0 else float("inf"),
+            "wall_seconds": wall,
+            "partitions_resumed": float(done.sum()),
+        }
+        if run is not None and not run.attrs.get("complete", False):
+            run.write_library(result_lib, metrics)  # a rerun of a complete run keeps its record
+        if rstore is not None:
+            token = f"run:{run.attrs['run_id']}" if run is not None else f"batch:{uuid.uuid4().hex}"
+            rstore.publish(library, result_lib, token=token)
+        if dask_client is not None:
+            log_run(dask_client, metrics, domain, result_lib)
+    finally:
+        if owned is not None:
+            owned()
+    return BatchResult(result_lib, merged.summaries, merged.errors, metrics)
+
+
+def _open_store(store: Any, overwrite: bool, source: SignalCollection, origin: str,
+                cfg: dict[str, Any], domain: str, batch_size: int, n: int) -> Any:
+    if store is None:
+        return None
+    identity = {"config": cfg, "domain": domain, "window": int(cfg["window"]),
+                "batch_size": batch_size, "n_signals": n,
+                "fingerprint": f"signals:{source.fingerprint()} library:{origin}"}
+    return RunStore.open(store, identity, overwrite=overwrite)
+
+
+def _run_in_process(source: SignalCollection, bounds: list[tuple[int, int, int]],
+                    snapshot: dict[str, Any], cfg: dict[str, Any], domain: str,
+                    progress: bool, run: Any = None, done: Any = None) -> Delta:
+    deltas = []
+    with ProgressBar(len(bounds), enabled=progress, total_signals=bounds[-1][2]) as bar:
+        for k, s, e in bounds:
+            if run is not None and done[k]:
+                deltas.append(run.read_partition(k, s, e))
+            else:
+                deltas.append(run_partition(k, source, s, e, snapshot, cfg, domain, threads=None))
+                if run is not None:
+                    run.write_partition(deltas[-1], s, e)
+            bar.update(e - s)
+    return tree_reduce(deltas, lambda a, b, depth, k: merge_deltas(a, b, cfg, domain))

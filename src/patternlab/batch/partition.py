@@ -1,0 +1,195 @@
+"""The partition algebra of batch_perceive: what one partition learns (a delta), how deltas combine.
+
+Signals are cut into partitions of ``batch_size`` consecutive signals, one task each. Every
+partition starts from the same snapshot of the library and learns locally; it returns a *delta*
+(the snapshot patterns it reinforced, with the sum of their moved prototypes weighted by the
+instances absorbed, and the patterns it founded). Deltas are combined by a tree reduction whose
+shape is fixed by partition index, then applied to the snapshot. Nothing depends on which worker
+ran a partition, when it finished, or whether it ran twice: the merged library is identical in
+process, on one worker or on many, and after a worker dies mid-run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._numba import numba_threads, parallel_guard
+from ..config import EngineConfig
+from ..engine import perceive
+from ..errors import PatternlabError
+from ..library import PatternLibrary, SignalId, provenance_order
+from .signals import SignalCollection
+
+__all__ = ["SUMMARY_FIELDS", "Delta", "apply_delta", "merge_deltas", "run_partition", "tree_reduce"]
+
+T = TypeVar("T")
+
+SUMMARY_FIELDS = ("events", "matches", "new", "updated", "motif_a", "motif_b", "motif_distance",
+                  "discord", "discord_distance", "ok")
+
+
+@dataclass
+class Delta:
+    """What one partition (or a merged range of partitions) learned from the snapshot."""
+
+    first: int  # partition range [first, last]
+    last: int
+    upd_ids: list[str]
+    upd_sum: NDArray[np.float64]  # (u, window): sum of n_k * moved prototype
+    upd_n: NDArray[np.int64]
+    upd_last: list[tuple[SignalId, int]]
+    new: dict[str, Any]  # PatternLibrary.to_arrays() of the patterns founded
+    summaries: dict[str, NDArray[Any]]
+    errors: dict[int, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    tasks: int = 1
+    archived: dict[str, Any] | None = None  # to_arrays() of founded patterns archived on the way
+
+
+# -- one partition -----------------------------------------------------------------------------
+def run_partition(index: int, source: SignalCollection, start: int, stop: int,
+                  snapshot: dict[str, Any], config: dict[str, Any], domain: str,
+                  threads: int | None = 1) -> Delta:
+    """Perceive signals ``start .. stop - 1`` from the snapshot library; return the delta."""
+    t0 = time.perf_counter()
+    cfg = EngineConfig(**config)
+    # no eviction inside a partition: capacity is applied once, after the merge
+    local_cfg = cfg.replace(max_patterns=max(cfg.max_patterns, 1) + 10 * (stop - start) * (cfg.top_k * 3 + 3))
+    lib = PatternLibrary.from_arrays(snapshot, domain=domain, config=local_cfg)
+    base_support = dict(zip(lib.ids, lib.supports.tolist()))
+    n = stop - start
+    summ = {k: np.zeros(n, dtype=np.float64 if k.endswith("distance") else np.int64) for k in SUMMARY_FIELDS}
+    summ["ok"] = np.zeros(n, dtype=bool)
+    errors: dict[int, str] = {}
+    with parallel_guard(), numba_threads(threads):
+        for k, T in enumerate(source.read(start, stop)):
+            sid = start + k
+            try:
+                res = perceive(T, domain, lib, local_cfg, signal_id=sid)
+            except PatternlabError as exc:
+                errors[sid] = str(exc)
+                summ["motif_a"][k] = summ["motif_b"][k] = summ["discord"][k] = -1
+                summ["motif_distance"][k] = summ["discord_distance"][k] = np.inf
+                continue
+            summ["events"][k] = len(res.events)
+            summ["matches"][k] = len(res.matches)
+            summ["new"][k] = len(res.new_patterns)
+            summ["updated"][k] = len(res.updated_patterns)
+            mo = res.motifs[0] if res.motifs else None
+            di = res.discords[0] if res.discords else None
+            summ["motif_a"][k], summ["motif_b"][k] = (mo.a, mo.b) if mo else (-1, -1)
+            summ["motif_distance"][k] = mo.distance if mo else np.inf
+            summ["discord"][k] = di.index if di else -1
+            summ["discord_distance"][k] = di.distance if di else np.inf
+            summ["ok"][k] = True
+    w = lib.window
+    upd_ids, upd_rows, upd_n, upd_last = [], [], [], []
+    fresh = PatternLibrary(w, domain, config=local_cfg)
+    for p in lib:
+        if p.id in base_support:
+            dn = p.support - base_support[p.id]
+            if dn > 0:
+                upd_ids.append(p.id)
+                upd_rows.append(dn * np.asarray(p.prototype))
+                upd_n.append(dn)
+                upd_last.append(p.last_updated)
+        else:
+            fresh.insert(p)
+    return Delta(index, index, upd_ids,
+                 np.array(upd_rows).reshape(len(upd_ids), w), np.array(upd_n, dtype=np.int64),
+                 upd_last, fresh.to_arrays(), summ, errors, time.perf_counter() - t0)
+
+
+# -- combining ---------------------------------------------------------------------------------
+def merge_deltas(a: Delta, b: Delta, config: dict[str, Any], domain: str) -> Delta:
+    """Combine the deltas of consecutive partition ranges, ``a`` before ``b``."""
+    if a.last + 1 != b.first:
+        raise PatternlabError(f"internal: deltas {a.first}-{a.last} and {b.first}-{b.last} are not "
+                              "consecutive")
+    ids = list(a.upd_ids)
+    rows = [r for r in a.upd_sum]
+    ns = list(a.upd_n)
+    lasts = list(a.upd_last)
+    where = {pid: k for k, pid in enumerate(ids)}
+    for k, pid in enumerate(b.upd_ids):
+        if pid in where:
+            j = where[pid]
+            rows[j] = rows[j] + b.upd_sum[k]
+            ns[j] += b.upd_n[k]
+            lasts[j] = max(lasts[j], b.upd_last[k], key=provenance_order)
+        else:
+            where[pid] = len(ids)
+            ids.append(pid)
+            rows.append(b.upd_sum[k])
+            ns.append(b.upd_n[k])
+            lasts.append(b.upd_last[k])
+    cfg = EngineConfig(**config)
+    # the founded patterns of a range of partitions never exceed the capacity: the weakest go to
+    # the delta's archive (kept, and restorable from the final library), which bounds the cost
+    # of every merge whatever the number of signals
+    with parallel_guard(), numba_threads(1):
+        new = PatternLibrary.from_arrays(a.new, domain=domain, config=cfg).merge(
+            PatternLibrary.from_arrays(b.new, domain=domain, config=cfg))
+    archived = _archive_arrays([a.archived, b.archived], new)
+    window = a.upd_sum.shape[1] if a.upd_sum.ndim == 2 else b.upd_sum.shape[1]
+    return Delta(a.first, b.last, ids, np.array(rows).reshape(len(ids), window),
+                 np.array(ns, dtype=np.int64), lasts, new.to_arrays(),
+                 {k: np.concatenate([a.summaries[k], b.summaries[k]]) for k in a.summaries},
+                 {**a.errors, **b.errors}, a.seconds + b.seconds, a.tasks + b.tasks, archived)
+
+
+def _archive_arrays(parts: list[dict[str, Any] | None], lib: PatternLibrary) -> dict[str, Any] | None:
+    """The archived patterns of earlier deltas followed by those ``lib`` archived, as arrays
+    (concatenated as they are: archives are only carried, never searched, on the way up)."""
+    chunks = [a for a in parts if a is not None]
+    if lib.archived:
+        chunks.append(lib.archive_arrays())
+    if not chunks:
+        return None
+    out = dict(chunks[0])
+    for key in out:
+        if np.ndim(out[key]) >= 1:
+            out[key] = np.concatenate([c[key] for c in chunks])
+    return out
+
+
+def apply_delta(snapshot: PatternLibrary, delta: Delta) -> PatternLibrary:
+    """The snapshot with a (merged) delta applied: each reinforced pattern becomes the support-
+    weighted mean of its snapshot prototype and its moved versions; founded patterns are merged
+    in; then the capacity is enforced (archiving the weakest)."""
+    cfg = snapshot.config
+    out = snapshot.copy()
+    out.config = cfg.replace(max_patterns=1 << 40)
+    for k, pid in enumerate(delta.upd_ids):
+        out.reinforce(pid, delta.upd_sum[k], int(delta.upd_n[k]), delta.upd_last[k])
+    out = out.merge(PatternLibrary.from_arrays(delta.new, domain=snapshot.domain, config=out.config))
+    if delta.archived is not None:
+        out.archived.extend(PatternLibrary.from_arrays(delta.archived, domain=snapshot.domain,
+                                                       config=out.config))
+    out.config = cfg
+    out.enforce_capacity()
+    return out
+
+
+def tree_reduce(items: list[T], combine: Callable[[T, T, int, int], T]) -> T:
+    """Reduce pairwise by position: ``((0, 1), (2, 3)), ...``; an odd item out moves up a level
+    as it is. The shape depends only on the number of items, never on when they are ready, so
+    a reduction in process and one submitted to Dask combine the same pairs in the same order.
+    ``combine(a, b, depth, k)`` gets the level and the pair's index within it (a task key)."""
+    if not items:
+        raise PatternlabError("internal: nothing to reduce")
+    level = list(items)
+    depth = 0
+    while len(level) > 1:
+        nxt = [combine(level[k], level[k + 1], depth, k // 2) for k in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+        depth += 1
+    return level[0]

@@ -1,0 +1,30 @@
+"""Exact matrix profiles of one series or an AB-join, distance profiles, motifs and discords.
+
+:mod:`.matrix_profile` holds the public functions; :mod:`._tiling` runs the same kernel tiled
+over a Dask cluster (below it in the import order: the in-process code chooses it when given a
+client).
+"""
+
+from __future__ import annotations
+
+from .matrix_profile import (
+    TILES,
+    Discord,
+    MatrixProfile,
+    Motif,
+    discords,
+    distance_profile,
+    matrix_profile,
+    motifs,
+)
+
+__all__ = [
+    "TILES",
+    "Discord",
+    "MatrixProfile",
+    "Motif",
+    "discords",
+    "distance_profile",
+    "matrix_profile",
+    "motifs",
+]
