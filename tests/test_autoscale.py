@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import patternlab as pl
-from patternlab.lab.adaptive import QueueAdaptive
 from patternlab.batch.signals import InMemory
 from patternlab.datasets.synthetic import planted_signal
+from patternlab.lab.adaptive import QueueAdaptive
 
 CFG = pl.EngineConfig(window=32, top_k=2)
 SIGNALS = [planted_signal(900, 32, seed=i, occurrences=2).signal for i in range(12)]

@@ -28,8 +28,8 @@ from dask_kubernetes.operator.controller.controller import (
 
 import kube_schemas
 import patternlab as pl
-from patternlab.lab.kube import autoscaler_spec
 from patternlab.datasets.synthetic import planted_signal
+from patternlab.lab.kube import autoscaler_spec
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "kubernetes"
 #: The arguments deploy/kubernetes/daskcluster.yaml was generated with.

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import patternlab as pl
+from patternlab.datasets.synthetic import planted_signal
 from patternlab.errors import (
     InvalidParameterError,
     InvalidSignalError,
@@ -21,7 +22,6 @@ from patternlab.errors import (
     PatternlabError,
     SignalTypeError,
 )
-from patternlab.datasets.synthetic import planted_signal
 from reference import pearson, unit
 
 W = 48  # window of the hand-made signals
