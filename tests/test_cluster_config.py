@@ -16,7 +16,7 @@ import pytest
 from distributed import LocalCluster
 
 import patternlab as pl
-from patternlab.config import ClusterConfig, load_cluster_config
+from patternlab.lab.config import ClusterConfig, load_cluster_config
 
 SRC = Path(pl.__file__).resolve().parent
 

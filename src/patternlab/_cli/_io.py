@@ -148,31 +148,41 @@ def _text(path: Path) -> tuple[NDArray[np.float64], list[str] | None]:
     return data, header
 
 
-def read_one_file(path: str) -> Signals:
-    """Signals of one file or corpus, for ``perceive``.
+def read_signals(path: str, *, batch: bool) -> Signals:
+    """The signals of a path, for ``perceive`` (``batch=False``) or ``batch`` (``batch=True``).
 
-    ``.npy``: a 1-D signal, or a 2-D array of one signal a row. ``.csv`` / ``.txt``: one signal a
-    column (a single row is one signal too), with an optional header line of names. A directory:
-    a corpus written by :func:`patternlab.write_signals`.
+    Both read a corpus written by :func:`patternlab.write_signals` (a directory or URL; ``batch``
+    tasks read it themselves) and a ``.npy`` array of one signal a row (``perceive`` also takes a
+    1-D ``.npy`` signal). ``perceive`` also reads ``.csv`` / ``.txt`` tables, one signal a column
+    (a single row is one signal too), with an optional header line of names; ``batch`` also reads
+    a directory of ``.npy`` files (sorted by name; 1-D files are one signal, 2-D files one signal
+    a row).
     """
     if is_url(path):
         return _corpus(path)
     p = _exists(path)
     if p.is_dir():
-        if is_corpus(path):
+        if is_corpus(path) if not batch else (p / "zarr.json").exists():
             return _corpus(path)
+        if batch:
+            return _npy_directory(path, p)
         raise pl.InvalidSignalError(f"{path}: a directory but not a signal corpus; pass a .npy, .csv or "
                                     ".txt file, or a corpus written by patternlab.write_signals")
     if p.suffix == ".npy":
         arr = _npy(p)
-        if arr.ndim == 1:
+        if arr.ndim == 1 and not batch:
             return Signals([arr], 1, f"{path}: 1 signal of {arr.shape[0]:,} samples", [p.name])
         if arr.ndim == 2:
-            return Signals(arr, arr.shape[0], f"{path}: {arr.shape[0]} signals (rows) of "
+            return Signals(arr, arr.shape[0], f"{path}: {arr.shape[0]:,} signals (rows) of "
                            f"{arr.shape[1]:,} samples")
+        if batch:
+            hint = (": that is one signal, perceive it with `patternlab perceive`" if arr.ndim == 1
+                    else "")
+            raise pl.InvalidSignalError(f"{path}: array of shape {arr.shape}; batch takes a 2-D array of "
+                                        f"one signal a row{hint}")
         raise pl.InvalidSignalError(f"{path}: array of shape {arr.shape}; pass a 1-D signal or a 2-D "
                                     "array of one signal a row")
-    if p.suffix in (".csv", ".txt"):
+    if p.suffix in (".csv", ".txt") and not batch:
         data, header = _text(p)
         if data.shape[0] == 1 or data.shape[1] == 1:
             sig = data.ravel()
@@ -181,8 +191,35 @@ def read_one_file(path: str) -> Signals:
         names = header if header and len(header) == data.shape[1] else None
         return Signals([data[:, j] for j in range(data.shape[1])], data.shape[1],
                        f"{path}: {data.shape[1]} signals (columns) of {data.shape[0]:,} samples", names)
+    if batch:
+        raise pl.InvalidSignalError(f"{path}: unsupported input; pass a corpus written by "
+                                    "patternlab.write_signals, a 2-D .npy array or a directory of .npy "
+                                    "files")
     raise pl.InvalidSignalError(f"{path}: unsupported file type {p.suffix or '(none)'!r}; pass a .npy, "
                                 ".csv or .txt file, or a corpus written by patternlab.write_signals")
+
+
+def _npy_directory(path: str, p: Path) -> Signals:
+    files = sorted(f for f in p.iterdir() if f.suffix == ".npy" and f.is_file())
+    if not files:
+        raise pl.InvalidSignalError(f"{path}: a directory with neither a signal corpus nor .npy "
+                                    "files; write a corpus with patternlab.write_signals or put "
+                                    "one .npy file per signal in it")
+    signals: list[NDArray[Any]] = []
+    names: list[str] = []
+    for f in files:
+        arr = _npy(f)
+        if arr.ndim == 1:
+            signals.append(arr)
+            names.append(f.name)
+        elif arr.ndim == 2:
+            signals.extend(arr)
+            names.extend(f"{f.name}[{k}]" for k in range(arr.shape[0]))
+        else:
+            raise pl.InvalidSignalError(f"{f}: array of shape {arr.shape}; each file must hold one "
+                                        "1-D signal or a 2-D array of one signal a row")
+    return Signals(signals, len(signals), f"{path}: {len(signals):,} signals from {len(files)} "
+                   ".npy files", names)
 
 
 def _corpus(path: str) -> Signals:
@@ -195,49 +232,6 @@ def _corpus(path: str) -> Signals:
 def absolute(path: str) -> str:
     """A local path made absolute (workers started elsewhere resolve it alike); URLs as they are."""
     return path if is_url(path) else os.path.abspath(path)
-
-
-def read_collection(path: str) -> Signals:
-    """The input of ``batch``: a corpus (read by the tasks themselves), a 2-D ``.npy`` array (one
-    signal a row) or a directory of ``.npy`` files (sorted by name; 1-D files are one signal, 2-D
-    files one signal a row)."""
-    if is_url(path):
-        return _corpus(path)
-    p = _exists(path)
-    if p.is_dir():
-        if (p / "zarr.json").exists():
-            return _corpus(path)
-        files = sorted(f for f in p.iterdir() if f.suffix == ".npy" and f.is_file())
-        if not files:
-            raise pl.InvalidSignalError(f"{path}: a directory with neither a signal corpus nor .npy "
-                                        "files; write a corpus with patternlab.write_signals or put "
-                                        "one .npy file per signal in it")
-        signals: list[NDArray[Any]] = []
-        names: list[str] = []
-        for f in files:
-            arr = _npy(f)
-            if arr.ndim == 1:
-                signals.append(arr)
-                names.append(f.name)
-            elif arr.ndim == 2:
-                signals.extend(arr)
-                names.extend(f"{f.name}[{k}]" for k in range(arr.shape[0]))
-            else:
-                raise pl.InvalidSignalError(f"{f}: array of shape {arr.shape}; each file must hold one "
-                                            "1-D signal or a 2-D array of one signal a row")
-        return Signals(signals, len(signals), f"{path}: {len(signals):,} signals from {len(files)} "
-                       ".npy files", names)
-    if p.suffix == ".npy":
-        arr = _npy(p)
-        if arr.ndim != 2:
-            hint = (": that is one signal, perceive it with `patternlab perceive`" if arr.ndim == 1
-                    else "")
-            raise pl.InvalidSignalError(f"{path}: array of shape {arr.shape}; batch takes a 2-D array of "
-                                        f"one signal a row{hint}")
-        return Signals(arr, arr.shape[0], f"{path}: {arr.shape[0]:,} signals (rows) of "
-                       f"{arr.shape[1]:,} samples")
-    raise pl.InvalidSignalError(f"{path}: unsupported input; pass a corpus written by "
-                                "patternlab.write_signals, a 2-D .npy array or a directory of .npy files")
 
 
 # -- libraries ---------------------------------------------------------------------------------

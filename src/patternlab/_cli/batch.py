@@ -21,7 +21,7 @@ from ._io import (
     hide_password,
     is_url,
     positive,
-    read_collection,
+    read_signals,
 )
 
 __all__ = ["register"]
@@ -121,7 +121,7 @@ def _batch(args: argparse.Namespace) -> int:
     if args.redis and not supports_redis():
         raise pl.InvalidParameterError("--redis: this version of patternlab.batch_perceive cannot use a "
                                        "Redis store; upgrade patternlab, or drop --redis")
-    signals = read_collection(args.input)
+    signals = read_signals(args.input, batch=True)
     library = None
     if args.library:
         library = pl.PatternLibrary.load(args.library)

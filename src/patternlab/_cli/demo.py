@@ -15,7 +15,7 @@ import numpy as np
 
 import patternlab as pl
 
-from .._report import PALETTE, Report, Series, Span, line_chart
+from .report import PALETTE, Report, Series, Span, line_chart
 
 #: The ECG window: 216 samples, 0.6 s at 360 Hz, about one beat of record 208 (QRS and T wave).
 ECG_WINDOW = 216

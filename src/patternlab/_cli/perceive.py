@@ -19,7 +19,7 @@ from ._io import (
     is_url,
     pattern_dict,
     positive,
-    read_one_file,
+    read_signals,
     sparkline,
 )
 
@@ -98,7 +98,7 @@ def _perceive(args: argparse.Namespace) -> int:
     positive("--window", args.window)
     if args.show < 0:
         raise pl.InvalidParameterError(f"--show={args.show}: pass 0 or more")
-    signals = read_one_file(args.file)
+    signals = read_signals(args.file, batch=False)
     lib, cfg, domain, loaded = _library(args)
     before = len(lib)
     results: list[dict[str, Any]] = []
