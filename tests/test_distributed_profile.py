@@ -52,7 +52,7 @@ def test_ab_join_on_cluster_is_identical(client: Client, monkeypatch: pytest.Mon
 
 def test_tasks_read_only_their_slices(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """Many bounded tasks, none of them handed the whole series."""
-    from patternlab import _dprofile
+    from patternlab.profiles import _tiling as _dprofile
 
     monkeypatch.setitem(profile.TILES, np.float64, (500, 50))
     monkeypatch.setattr(_dprofile, "BANDS_PER_TASK", 4)
