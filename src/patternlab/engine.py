@@ -16,7 +16,8 @@ from .errors import InvalidWindowError
 from .kernels import matching
 from .kernels.stats import window_stats
 from .library import Pattern, PatternLibrary, SignalId, library_and_config, signal_key
-from .profiles import Discord, MatrixProfile, Motif, matrix_profile
+from .profiles import Discord, MatrixProfile, Motif
+from .profiles.matrix_profile import self_join
 from .store.redis import as_redis_store
 
 __all__ = ["Match", "Perception", "min_signal_length", "perceive"]
@@ -196,8 +197,10 @@ def perceive(
             f"the signal has {T.shape[0]} samples; perceive with window={w} needs at least {need}: "
             f"{fix}")
     v.check_has_finite_window(T, w, "signal")
-    mp = matrix_profile(T, w)
-    S = v.unit_scaled(T)  # once, for the window data, the events and their strengths
+    # validated once: the profile, the window data, the events and their strengths all start
+    # from the one scaled copy (the profile of a power-of-two scaled series is the same, bit for bit)
+    S = v.unit_scaled(T)
+    mp = self_join(S, w)
     usable, Tm, s = _window_data(S, w)
     events = matching.edges(S, config.edge_threshold, max(1, w // 2))
     strength = _jumps(S, events)

@@ -285,6 +285,14 @@ def matrix_profile(
     return _ab_join(T, B, m, dt, threads, client)
 
 
+def self_join(T: NDArray[np.float64], m: int, *, threads: int | None = None) -> MatrixProfile:
+    """The float64 self-join profile of a series its caller has validated already (a contiguous
+    1-D float64 array with a finite window and an admissible pair, as :func:`matrix_profile`
+    checks): :func:`patternlab.perceive` validates and scales its signal once and hands it here.
+    A power-of-two scaled ``T`` (``_validation.unit_scaled``) gives the same profile bit for bit."""
+    return _self_join(T, m, np.float64, threads)
+
+
 def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None,
                client: Any = None) -> MatrixProfile:
     excl = v.exclusion_zone(m)
