@@ -236,6 +236,7 @@ def _perceive_with_redis(signal: ArrayLike, domain: str, library: PatternLibrary
                          redis: Any) -> Perception:
     v.as_signal(signal, "signal")  # bad input fails before any round trip
     store, owned = as_redis_store(redis)
+    assert store is not None  # redis is not None here
     try:
         library, config = library_and_config(library, config, domain)
         remote = store.load_library(domain, config.window, config)

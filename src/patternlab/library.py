@@ -118,7 +118,7 @@ def _unit(x: ArrayLike, window: int, what: str) -> NDArray[np.float64]:
     if arr.shape != (window,):
         raise InvalidSignalError(f"{what} has shape {arr.shape}; the library's window is {window}: "
                                  f"pass {window} samples")
-    z = unit_normalize(np.ascontiguousarray(arr))
+    z: NDArray[np.float64] = unit_normalize(np.ascontiguousarray(arr))
     if not z.any() or not np.isfinite(z).all():
         raise InvalidSignalError(f"{what} is constant or holds NaN/inf: it has no shape to learn; "
                                  "pass a finite, non-constant window")
@@ -183,8 +183,8 @@ class PatternLibrary:
         if not isinstance(domain, str) or not domain:
             raise InvalidParameterError(f"domain={domain!r} must be a non-empty string")
         self.domain = domain
-        self._Z = np.zeros((8, self.window))
-        self._support = np.zeros(8, dtype=np.int64)
+        self._Z: NDArray[np.float64] = np.zeros((8, self.window))
+        self._support: NDArray[np.int64] = np.zeros(8, dtype=np.int64)
         self._meta: list[tuple[str, str, tuple[SignalId, int], tuple[SignalId, int]]] = []
         self._index: dict[str, int] = {}
         self.archived: list[Pattern] = []
@@ -229,12 +229,12 @@ class PatternLibrary:
     @property
     def prototypes(self) -> NDArray[np.float64]:
         """A copy of the ``(n, window)`` prototype array."""
-        return self._Z[: len(self)].copy()
+        return np.array(self._Z[: len(self)], dtype=np.float64)
 
     @property
     def supports(self) -> NDArray[np.int64]:
         """A copy of the supports."""
-        return self._support[: len(self)].copy()
+        return np.array(self._support[: len(self)], dtype=np.int64)
 
     def _grow(self) -> None:
         if len(self) == self._Z.shape[0]:

@@ -158,7 +158,7 @@ def run_demo(output: str | Path = "patternlab-demo", *, window: int = ECG_WINDOW
         with pl.Lab.local(n_workers=workers, threads_per_worker=1) as lab:
             echo(f"   batch_perceive on a LocalCluster ({workers} workers x 1 thread); dashboard: "
                  f"{lab.dashboard_link}")
-            batch = lab.batch_perceive(list(gp.X), **kwargs)
+            batch = pl.batch_perceive(list(gp.X), client=lab, **kwargs)
     else:
         echo("   batch_perceive in this process (--no-cluster)")
         batch = pl.batch_perceive(list(gp.X), client=False, **kwargs)

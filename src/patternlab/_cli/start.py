@@ -57,8 +57,10 @@ def _start(args: argparse.Namespace) -> int:
             print(f"  connect:          pl.Lab.connect({address!r})")
             print(f"  status:           patternlab status --scheduler {address}")
             print("Press Ctrl-C to stop.", flush=True)
+            cluster = lab.cluster
+            assert cluster is not None  # started here
             while not stop.wait(0.25):
-                if lab.cluster.status.name not in ("running", "created"):
+                if cluster.status.name not in ("running", "created"):
                     print("patternlab start: the cluster stopped", flush=True)
                     return 1
         finally:

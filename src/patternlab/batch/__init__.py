@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .checkpoint import Run, RunStore, open_run
 from .driver import BatchResult, Connect, run_batch
-from .signals import SignalCollection, ZarrCorpus, as_collection, write_signals
+from .signals import SignalCollection, SignalsLike, ZarrCorpus, as_collection, write_signals
 
-__all__ = ["BatchResult", "Connect", "Run", "RunStore", "SignalCollection", "ZarrCorpus", "as_collection",
-           "open_run", "run_batch", "write_signals"]
+__all__ = ["BatchResult", "Connect", "Run", "RunStore", "SignalCollection", "SignalsLike", "ZarrCorpus",
+           "as_collection", "open_run", "run_batch", "write_signals"]

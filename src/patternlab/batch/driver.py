@@ -21,7 +21,7 @@ from ._progress import ProgressBar
 from .checkpoint import RunStore
 from .graph import log_run, run_on_dask
 from .partition import Delta, apply_delta, merge_deltas, run_partition, tree_reduce
-from .signals import SignalCollection, as_collection
+from .signals import SignalCollection, SignalsLike, as_collection
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
@@ -66,7 +66,7 @@ class BatchResult:
 Connect = Callable[[], tuple["Client | None", "Callable[[], None] | None"]]
 
 
-def run_batch(signals: Any, domain: str, library: PatternLibrary | None, config: EngineConfig | None,
+def run_batch(signals: SignalsLike, domain: str, library: PatternLibrary | None, config: EngineConfig | None,
               *, connect: Connect, batch_size: int = 64, progress: bool = True, store: Any = None,
               overwrite: bool = False, redis: str | RedisPatternStore | None = None) -> BatchResult:
     """The driver of :func:`patternlab.batch_perceive`, which chooses the client (``connect``)
@@ -156,7 +156,7 @@ def _open_store(store: Any, overwrite: bool, source: SignalCollection, origin: s
 def _run_in_process(source: SignalCollection, bounds: list[tuple[int, int, int]],
                     snapshot: dict[str, Any], cfg: dict[str, Any], domain: str,
                     progress: bool, run: Any = None, done: Any = None) -> Delta:
-    deltas = []
+    deltas: list[Delta] = []
     with ProgressBar(len(bounds), enabled=progress, total_signals=bounds[-1][2]) as bar:
         for k, s, e in bounds:
             if run is not None and done[k]:

@@ -13,14 +13,17 @@ import hashlib
 import itertools
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InvalidParameterError, InvalidSignalError
 
-__all__ = ["SignalCollection", "ZarrCorpus", "as_collection", "write_signals"]
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.array
+
+__all__ = ["SignalCollection", "SignalsLike", "ZarrCorpus", "as_collection", "write_signals"]
 
 FORMAT = "patternlab.corpus"
 FORMAT_VERSION = 1
@@ -165,7 +168,13 @@ class ZarrCorpus(SignalCollection):
         return str(stored) if stored else super().fingerprint()
 
 
-def as_collection(signals: Any) -> SignalCollection:
+#: What collections are accepted as "signals": a sequence of 1-D arrays (ragged allowed), a 2-D
+#: array or dask array (one signal a row), a :class:`ZarrCorpus`, or a corpus path or URL.
+SignalsLike = Union[Sequence[ArrayLike], NDArray[Any], "dask.array.Array", "SignalCollection", str,
+                    "os.PathLike[str]"]
+
+
+def as_collection(signals: SignalsLike) -> SignalCollection:
     """Wrap what users pass as "signals": a list of 1-D arrays, a 2-D array, a 2-D dask array, a
     :class:`ZarrCorpus`, or the path of one."""
     if isinstance(signals, SignalCollection):

@@ -8,17 +8,14 @@ from typing import Any, Literal
 
 from distributed import Client
 
-from ..batch import BatchResult, run_batch
+from ..batch import BatchResult, SignalsLike, run_batch
 from ..config import EngineConfig
 from ..library import PatternLibrary
 from ..store.redis import RedisPatternStore
 from .client import HasClient, resolve_client
 
-__all__ = ["SignalsLike", "batch_perceive"]
+__all__ = ["batch_perceive"]
 
-#: What :func:`batch_perceive` takes as signals: a list of 1-D arrays (ragged allowed), a 2-D
-#: array or dask array (one signal per row), a :class:`~patternlab.ZarrCorpus` or its path.
-SignalsLike = Any
 
 
 def batch_perceive(

@@ -6,17 +6,22 @@ scheduler, with adaptive scaling and status."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from distributed import Client
+from distributed.deploy.adaptive import Adaptive
 from distributed.deploy.cluster import Cluster
+from numpy.typing import ArrayLike
 
-from ..dashboard import install, status
-from ..engine import perceive
+from ..batch import BatchResult, SignalsLike
+from ..config import EngineConfig
+from ..dashboard import ClusterStatus, install, status
+from ..engine import Perception, perceive
 from ..errors import ClusterConnectionError, InvalidParameterError
-from ..profiles import matrix_profile
+from ..library import PatternLibrary
+from ..profiles import MatrixProfile, matrix_profile
 from .adaptive import QueueAdaptive
 from .api import batch_perceive
 from .client import (
@@ -33,6 +38,9 @@ from .kube import autoscale, kube_cluster
 from .ssh import ssh_cluster
 
 __all__ = ["Lab"]
+
+R = TypeVar("R")
+
 
 class Lab:
     """A Dask cluster and client prepared for patternlab.
@@ -51,7 +59,7 @@ class Lab:
     ...     lab.batch_perceive(signals, domain="audio")
     """
 
-    def __init__(self, client: Any, cluster: Any = None, *, asynchronous: bool = False,
+    def __init__(self, client: Client, cluster: Cluster | None = None, *, asynchronous: bool = False,
                  kind: str | None = None) -> None:
         self.client = prepared(client)
         self.cluster = cluster
@@ -320,15 +328,16 @@ class Lab:
         return str(self.client.scheduler.address)
 
     # -- work ---------------------------------------------------------------------------------
-    def _maybe_async(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _maybe_async(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R | Awaitable[R]:
         if self.asynchronous:
             return asyncio.to_thread(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
-    def batch_perceive(self, signals: Any, domain: str = "default", library: Any = None,
-                       config: Any = None, **kwargs: Any) -> Any:
+    def batch_perceive(self, signals: SignalsLike, domain: str = "default",
+                       library: PatternLibrary | None = None, config: EngineConfig | None = None,
+                       **kwargs: Any) -> BatchResult | Awaitable[BatchResult]:
         """:func:`patternlab.batch_perceive` on this Lab's cluster (awaitable if asynchronous)."""
-        def run() -> Any:
+        def run() -> BatchResult:
             out = batch_perceive(signals, domain, library, config, client=self.client, **kwargs)
             for key in ("tasks_processed", "signals", "patterns_discovered", "wall_seconds"):
                 self.totals[key] += out.metrics[key]
@@ -338,18 +347,20 @@ class Lab:
 
         return self._maybe_async(run)
 
-    def perceive(self, signal: Any, domain: str = "default", library: Any = None, config: Any = None,
-                 **kwargs: Any) -> Any:
+    def perceive(self, signal: ArrayLike, domain: str = "default", library: PatternLibrary | None = None,
+                 config: EngineConfig | None = None,
+                 **kwargs: Any) -> Perception | Awaitable[Perception]:
         """:func:`patternlab.perceive` in this process (awaitable if asynchronous)."""
         return self._maybe_async(perceive, signal, domain, library, config, **kwargs)
 
-    def matrix_profile(self, T: Any, m: int, T_B: Any = None, **kwargs: Any) -> Any:
+    def matrix_profile(self, T: ArrayLike, m: int, T_B: ArrayLike | None = None,
+                       **kwargs: Any) -> MatrixProfile | Awaitable[MatrixProfile]:
         """:func:`patternlab.matrix_profile` tiled over this Lab's cluster."""
         return self._maybe_async(matrix_profile, T, m, T_B, client=self.client, **kwargs)
 
     # -- scaling and status ---------------------------------------------------------------------
     def adapt(self, minimum: int | None = None, maximum: int | None = None, *,
-              queue_depth_per_worker: int | None = None, **kwargs: Any) -> Any:
+              queue_depth_per_worker: int | None = None, **kwargs: Any) -> Adaptive | dict[str, Any]:
         """Scale between ``minimum`` and ``maximum`` workers with the load.
 
         LocalCluster and SSH: Dask's adaptive scaling (:class:`distributed.deploy.adaptive.Adaptive`),
@@ -405,7 +416,7 @@ class Lab:
         """The URL of the Dask dashboard."""
         return str(self.client.dashboard_link)
 
-    def status(self) -> Any:
+    def status(self) -> ClusterStatus:
         """Workers, tasks processed, patterns discovered, throughput, queue depth, health and the
         dashboard links of this Lab's scheduler.
 

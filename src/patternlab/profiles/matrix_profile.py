@@ -104,8 +104,10 @@ def _triangle(A: Windows, B: Windows, m: int, kmin: int, dtype: type,
         return triangle_on_cluster(client, A, B, m, kmin, TILES[dtype])
     R, K = TILES[dtype]
     index_like = np.empty(0, dtype=np.int32 if max(len(A.s), len(B.s)) < 2**31 - 2 else np.int64)
-    return mpk.upper_triangle(A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d,
-                              B.e_d, m, kmin, len(B.s), R, K, get_num_threads(), index_like)
+    out: tuple[NDArray[Any], ...] = mpk.upper_triangle(
+        A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d, B.e_d, m, kmin, len(B.s), R,
+        K, get_num_threads(), index_like)
+    return out
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -357,7 +359,8 @@ def distance_profile(Q: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:
         )
     v.check_has_finite_window(T, m, "T")
     (q, t), _ = _prepare([Q, T], m, np.float64)
-    return exact.distance_profile(q.Tc, q.mu, q.s, q.e, t.Tc, t.mu, t.s, t.e, m)
+    d: NDArray[np.float64] = exact.distance_profile(q.Tc, q.mu, q.s, q.e, t.Tc, t.mu, t.s, t.e, m)
+    return d
 
 
 def motifs(T: ArrayLike, m: int, k: int = 3, *, dtype: Any = "float64") -> list[Motif]:
