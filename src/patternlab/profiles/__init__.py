@@ -7,24 +7,5 @@ client).
 
 from __future__ import annotations
 
-from .matrix_profile import (
-    TILES,
-    Discord,
-    MatrixProfile,
-    Motif,
-    discords,
-    distance_profile,
-    matrix_profile,
-    motifs,
-)
-
-__all__ = [
-    "TILES",
-    "Discord",
-    "MatrixProfile",
-    "Motif",
-    "discords",
-    "distance_profile",
-    "matrix_profile",
-    "motifs",
-]
+from .matrix_profile import *  # noqa: F403  (the public names, listed once there)
+from .matrix_profile import TILES, __all__  # noqa: F401

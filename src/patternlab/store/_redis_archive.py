@@ -21,17 +21,8 @@ import redis.exceptions as rex
 
 from ..errors import InvalidParameterError, PatternNotFoundError
 from ..library import PatternLibrary, encode_signal_id
+from . import _redis_format as fmt
 from . import zarr as zstore
-from ._redis_format import (
-    FIELDS,
-    SHARDS,
-    Record,
-    check_library_key,
-    check_number,
-    parse_record,
-    records_to_library,
-    shard_of,
-)
 from ._redis_lua import ARCHIVE_SCRIPT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,45 +68,45 @@ def _write_batch(path: Any, root: Any, lib: PatternLibrary, tokens: dict[str, st
 
 def archive(store: RedisPatternStore, domain: str, window: int, *, min_support: int,
             idle_seconds: float, path: Any) -> list[str]:
-    check_library_key(domain, window)
-    check_number("min_support", min_support, 1, integer=True)
-    check_number("idle_seconds", idle_seconds, 0.0)
+    fmt.check_library_key(domain, window)
+    fmt.check_number("min_support", min_support, 1, integer=True)
+    fmt.check_number("idle_seconds", idle_seconds, 0.0)
     window = int(window)
     client = store.client
     _open_root(path, domain, window, create=False, write=False)  # a wrong path fails before any work
 
-    def find() -> list[Record]:
+    def find() -> list[fmt.Record]:
         sec, usec = client.time()
         cutoff = sec + usec / 1e6 - float(idle_seconds)
         pipe = client.pipeline(transaction=False)
-        for s in range(SHARDS):
+        for s in range(fmt.SHARDS):
             pipe.zrangebyscore(store._key(domain, window, s, "idx"), "-inf", cutoff)
         pids = [(s, p.decode() if isinstance(p, bytes) else str(p))
                 for s, lst in enumerate(pipe.execute()) for p in lst]
         pipe = client.pipeline(transaction=False)
         for s, pid in pids:
-            pipe.hmget(store._key(domain, window, s, f"p:{pid}"), FIELDS)
+            pipe.hmget(store._key(domain, window, s, f"p:{pid}"), fmt.FIELDS)
         out = []
         for (s, pid), vals in zip(pids, pipe.execute() if pids else []):
             if vals[4] is None and vals[5] is None:
                 continue
-            rec = parse_record(store._key(domain, window, s, f"p:{pid}"), pid, window, vals)
+            rec = fmt.parse_record(store._key(domain, window, s, f"p:{pid}"), pid, window, vals)
             if rec.support < min_support and rec.updated <= cutoff:
                 out.append(rec)
         return out
 
-    recs: list[Record] = store._call(find, f"archive {domain!r}/{window}: find candidates")
+    recs: list[fmt.Record] = store._call(find, f"archive {domain!r}/{window}: find candidates")
     if not recs:
         return []
     root = _open_root(path, domain, window, create=True)
     lib = PatternLibrary(window, domain)
-    lib.set_archive(records_to_library(recs, domain, window, None))
+    lib.set_archive(fmt.records_to_library(recs, domain, window, None))
     tokens = {r.pid: f"restore:{uuid.uuid4().hex}:{r.pid}" for r in recs}
     name = _write_batch(path, root, lib, tokens)  # archived first ...
 
-    by_shard: dict[int, list[Record]] = {}
+    by_shard: dict[int, list[fmt.Record]] = {}
     for r in recs:
-        by_shard.setdefault(shard_of(r.pid), []).append(r)
+        by_shard.setdefault(fmt.shard_of(r.pid), []).append(r)
     calls = []
     for s, items in sorted(by_shard.items()):
         keys = [store._key(domain, window, s, "idx"), store._key(domain, window, s, "ver")]
@@ -155,7 +146,7 @@ def archived_ids(path: Any, domain: str, window: int) -> list[str]:
 
 def restore(store: RedisPatternStore, domain: str, window: int, *, path: Any,
             ids: Sequence[str] | None = None) -> list[str]:
-    check_library_key(domain, window)
+    fmt.check_library_key(domain, window)
     window = int(window)
     root = _open_root(path, domain, window, create=False)
     if root is None:
