@@ -69,6 +69,17 @@ def engine_config(path: str | None, **overrides: Any) -> pl.EngineConfig:
     return pl.load_config(path, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def library_settings(lib: pl.PatternLibrary, args: argparse.Namespace) -> tuple[pl.EngineConfig, str]:
+    """The config and domain of a run that continues the library at ``args.library``: its own,
+    or ``args.config`` at its window; ``--window`` must agree with it."""
+    if args.window is not None and args.window != lib.window:
+        raise pl.InvalidParameterError(
+            f"--window={args.window} differs from the window of the library at {args.library} "
+            f"({lib.window}): drop --window, or use another --library")
+    config = engine_config(args.config, window=lib.window) if args.config else lib.config
+    return config, args.domain or lib.domain
+
+
 # -- signals -----------------------------------------------------------------------------------
 @dataclass
 class Signals:

@@ -20,6 +20,7 @@ from ._io import (
     failures_exit_1,
     hide_password,
     is_url,
+    library_settings,
     positive,
     read_signals,
 )
@@ -125,12 +126,7 @@ def _batch(args: argparse.Namespace) -> int:
     library = None
     if args.library:
         library = pl.PatternLibrary.load(args.library)
-        if args.window is not None and args.window != library.window:
-            raise pl.InvalidParameterError(
-                f"--window={args.window} differs from the window of the library at {args.library} "
-                f"({library.window}): drop --window, or use another --library")
-        config = engine_config(args.config, window=library.window) if args.config else library.config
-        domain = args.domain or library.domain
+        config, domain = library_settings(library, args)
     else:
         config = engine_config(args.config, window=args.window)
         domain = args.domain or "default"

@@ -17,6 +17,7 @@ from ._io import (
     engine_config,
     failures_exit_1,
     is_url,
+    library_settings,
     pattern_dict,
     positive,
     read_signals,
@@ -81,13 +82,8 @@ def _library(args: argparse.Namespace) -> tuple[pl.PatternLibrary, pl.EngineConf
             if not is_url(args.library) and Path(args.library).exists():
                 raise  # something else is stored there: never overwrite it
     if lib is not None:
-        if args.window is not None and args.window != lib.window:
-            raise pl.InvalidParameterError(
-                f"--window={args.window} differs from the window of the library at {args.library} "
-                f"({lib.window}): drop --window, or use another --library")
-        if args.config:
-            lib.config = engine_config(args.config, window=lib.window)
-        return lib, lib.config, args.domain or lib.domain, True
+        lib.config, domain = library_settings(lib, args)
+        return lib, lib.config, domain, True
     cfg = engine_config(args.config, window=args.window)
     domain = args.domain or "default"
     return pl.PatternLibrary(cfg.window, domain, config=cfg), cfg, domain, False
