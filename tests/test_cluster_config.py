@@ -199,7 +199,8 @@ def _code_strings(path: Path) -> list[tuple[int, str]]:
             if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
 
 
-CLUSTER_CODE = ["lab.py", "kube.py", "config.py", "_ssh.py", "_adaptive.py", "_cli/start.py"]
+CLUSTER_CODE = ["lab/lab.py", "lab/client.py", "lab/api.py", "lab/plugin.py", "lab/kube.py", "lab/config.py",
+                "config.py", "lab/ssh.py", "lab/adaptive.py", "_cli/start.py"]
 
 
 def _suspicious(text: str) -> bool:
