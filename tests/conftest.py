@@ -40,10 +40,10 @@ def rng() -> np.random.Generator:
 def tiles(monkeypatch: pytest.MonkeyPatch):
     """Set the canonical tile shape ``(rows, diagonals)`` of the float64 (and float32) search.
 
-    ``tiles(R, K)`` patches ``patternlab.profiles.matrix_profile.TILES`` for the rest of the test;
+    ``tiles(R, K)`` patches ``patternlab.profiles.matrix.TILES`` for the rest of the test;
     tiny tiles make every tile edge and every exclusion zone that straddles tiles show up on small inputs.
     """
-    import patternlab.profiles.matrix_profile as profile
+    import patternlab.profiles.matrix as profile
 
     def set_tiles(R: int, K: int) -> None:
         monkeypatch.setitem(profile.TILES, np.float64, (R, K))

@@ -10,7 +10,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 import patternlab as pl
-import patternlab.profiles.matrix_profile as profile
+import patternlab.profiles.matrix as profile
 
 FIELDS = ("P", "I", "PL", "IL", "PR", "IR")
 

@@ -574,7 +574,7 @@ def test_hypothesis_any_floats_never_crash(T, data):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_hypothesis_tiny_tiles_and_threads(data):
-    import patternlab.profiles.matrix_profile as profile
+    import patternlab.profiles.matrix as profile
 
     T = data.draw(well_conditioned_series(8, 60))
     m = _self_join_m(data.draw, len(T))

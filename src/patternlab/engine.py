@@ -17,7 +17,7 @@ from .kernels import matching
 from .kernels.stats import window_stats
 from .library import Pattern, PatternLibrary, SignalId, library_and_config, signal_key
 from .profiles import Discord, MatrixProfile, Motif
-from .profiles.matrix_profile import self_join
+from .profiles.matrix import self_join
 from .store.redis import as_redis_store
 
 __all__ = ["Match", "Perception", "min_signal_length", "perceive"]
