@@ -187,6 +187,24 @@ class PatternStoreTests:
             assert (got.first_seen, got.last_updated) == (want_first, want_last), k
         assert store.load_library("audio", W)["p"].support == 2 + len(steps)
 
+    @pytest.mark.parametrize(("first", "earlier", "last", "later"), [
+        ((2**60 + 1, 0), (2**60, 0), (2**60 + 1, 0), (2**60 + 2, 0)),  # beyond float precision
+        ((-5, 3), (-12, 3), (-5, 3), (-5, 4)),                           # negative ids, offsets
+        (("a", 0), ("B", 0), ("a", 0), ("b", 0)),                        # code point order, not locale
+        (("\u00e9", 0), ("z", 0), ("\u00e9", 0), ("\u00e9t\u00e9", 0)),  # non-ASCII ids
+    ])
+    def test_provenance_order_is_exact(self, store: pl.PatternStore, first: Any, earlier: Any, last: Any,
+                                       later: Any) -> None:
+        assert provenance_order(earlier) < provenance_order(first) < provenance_order(later)
+        z = unit(np.sin(np.arange(W) / 2.0))
+        store.publish(None, build([("p", z, 1, first, last)]), token="a")
+        store.publish(None, build([("p", z, 1, earlier, later)]), token="b")
+        got = store.load_library("audio", W)["p"]
+        assert (got.first_seen, got.last_updated) == (earlier, later)
+        store.publish(None, build([("p", z, 1, first, last)]), token="c")  # neither moves back
+        got = store.load_library("audio", W)["p"]
+        assert (got.first_seen, got.last_updated) == (earlier, later)
+
     def test_libraries_are_listed(self, store: pl.PatternStore) -> None:
         store.publish(None, make_library(3, domain="speech"), token="s")
         store.publish(None, make_library(2, window=32), token="a32")
