@@ -3,6 +3,7 @@ the lock between writers, and bit-for-bit agreement with the reference store."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 import patternlab as pl
+import patternlab.store.zarr_store as zs
 from store_tests import PatternStoreTests, W, exercise, make_library, snapshot
 
 
@@ -89,3 +91,34 @@ def test_a_directory_with_other_data_is_refused(tmp_path: Path) -> None:
         pl.ZarrPatternStore(tmp_path / "lib.zarr")
     with pytest.raises(pl.InvalidParameterError, match="path=12"):
         pl.ZarrPatternStore(12)  # type: ignore[arg-type]
+
+
+def test_a_write_cut_short_leaves_the_previous_version(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "p.zarr"
+    lib = make_library(6)
+    with pl.ZarrPatternStore(path) as st:
+        st.publish(None, lib, token="a")
+        state = snapshot(st.load_library("audio", W))
+
+        def broken(group: object, library: object) -> None:
+            raise OSError("disk full")
+        monkeypatch.setattr(zs.zstore, "write_library_group", broken)
+        with pytest.raises(OSError, match="disk full"):
+            st.publish(None, lib, token="b")
+        monkeypatch.undo()
+        assert snapshot(st.load_library("audio", W)) == state  # the live version is untouched
+        assert st.publish(None, lib, token="b").created == 0  # the retry applies, once
+        assert st.publish(None, lib, token="b").skipped >= 1
+        assert st.load_library("audio", W).supports.sum() == 2 * lib.supports.sum()
+
+
+def test_a_damaged_library_is_a_store_data_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.zarr"
+    with pl.ZarrPatternStore(path) as st:
+        st.publish(None, make_library(3), token="a")
+    (group,) = [p for p in path.iterdir() if p.is_dir()]
+    (version,) = [p for p in group.iterdir() if p.name.startswith("v")]
+    shutil.rmtree(version / "acc")
+    with pl.ZarrPatternStore(path) as st, pytest.raises(pl.StoreDataError, match="acc"):
+        st.load_library("audio", W)

@@ -421,6 +421,9 @@ class RedisPatternStore:
         if key in self._cache:
             self._cache[key].at = -math.inf  # read your own writes at the next load
         if not changes:
+            if self._closed:
+                raise InvalidParameterError(f"publish token {token!r}: this RedisPatternStore is closed; "
+                                            "open a new one")
             return PublishResult(0, 0, 0, token)
         return self._apply(domain, window, changes, token)
 

@@ -164,11 +164,15 @@ class ZarrPatternStore(LocalStore):
         current = attrs.get("current")
         if current is None:
             return LibraryState({}, tokens)
-        stored = zstore.read_library(self._url, path=f"{self._name(domain, window)}/{current}")
-        a = stored.arrays
-        n = len(a["ids"])
-        acc = np.asarray(group[current]["acc"][...], dtype=np.float64).reshape(n, window)
-        updated = np.asarray(group[current]["updated"][...], dtype=np.float64).reshape(n)
+        try:
+            stored = zstore.read_library(self._url, path=f"{self._name(domain, window)}/{current}")
+            a = stored.arrays
+            n = len(a["ids"])
+            acc = np.asarray(group[current]["acc"][...], dtype=np.float64).reshape(n, window)
+            updated = np.asarray(group[current]["updated"][...], dtype=np.float64).reshape(n)
+        except (KeyError, ValueError, FileNotFoundError) as exc:
+            raise StoreDataError(f"{where}/{current} cannot be read ({type(exc).__name__}: {exc}): the "
+                                 "store is damaged; restore it from a copy") from None
         records = {}
         for k, pid in enumerate(a["ids"]):
             records[pid] = Record(pid, a["domains"][k], acc[k].copy(), int(a["supports"][k]),
