@@ -231,7 +231,7 @@ class PatternStoreTests:
         assert sorted(live.ids) == sorted(p.id for p in lib if p.support >= 3)
         assert store.archive("audio", W, min_support=3, idle_seconds=0) == []  # already archived
         some = weak[7:10]
-        assert store.restore("audio", W, ids=some) == some
+        assert store.restore("audio", W, ids=(pid for pid in some)) == some  # any iterable of ids
         assert sorted(store.load_library("audio", W).ids) == sorted(live.ids + some)
         assert store.restore("audio", W) == sorted(set(weak) - set(some))
         assert store.restore("audio", W) == []  # the archive is empty now

@@ -196,7 +196,7 @@ class LocalStore:
         """Bring archived patterns (all, or ``ids``) back from the store's own archive (or the
         zarr archive at ``path``). Returns the restored ids, sorted."""
         check_library_key(domain, window)
-        check_ids(ids)
+        ids = check_ids(ids)
         with self._locked(write=True):
             self._check_open(f"restore {domain!r}/{window}")
             target = self._own_archive(domain, int(window)) if path is None else path

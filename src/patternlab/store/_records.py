@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -103,14 +103,15 @@ def check_publish(before: Any, after: Any, token: Any) -> None:
 
 
 def check_ids(ids: Any) -> list[str] | None:
-    """The ``ids`` of ``restore``: ``None`` (all) or a sequence of pattern ids."""
+    """The ``ids`` of ``restore``: ``None`` (all) or a collection of pattern ids (any iterable of
+    strings but a string itself)."""
     if ids is None:
         return None
-    if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence) \
-            or not all(isinstance(x, str) for x in ids):
+    items = None if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable) else list(ids)
+    if items is None or not all(isinstance(x, str) for x in items):
         raise InvalidParameterError(f"ids={ids!r}: pass a list of pattern ids (strings), or None for "
                                     "every archived pattern")
-    return list(ids)
+    return items
 
 
 def diff(before: PatternLibrary | None, after: PatternLibrary) -> list[Change]:

@@ -554,7 +554,7 @@ class RedisPatternStore:
         Returns the restored ids (none when the store's own archive does not exist yet; an
         explicit ``path`` that holds no archive is an error)."""
         check_library_key(domain, window)
-        check_ids(ids)
+        ids = check_ids(ids)
         return _archive.restore(self, domain, int(window), path=self._archive_path(path, domain, window),
                                 ids=ids, missing_ok=path is None)  # the store's own archive may not exist yet
 
