@@ -58,9 +58,9 @@ class ZarrPatternStore(LocalStore):
     (``<path>.lock``; shared to read, exclusive to write), so processes and threads may share
     the store; on other URLs
     (``s3://...``, ``memory://...``) there is no lock: keep to one writer at a time. Each write
-    rewrites the library it changes, which suits libraries of up to some 10^5 patterns
-    published a few times a second at most (use :class:`RedisPatternStore` for many live
-    writers).
+    rewrites the library it changes (about 1.6 s for 20,000 patterns of window 64 on a local
+    disk), which suits snapshots, batch results and libraries of some 10^4 patterns written now
+    and then; use :class:`RedisPatternStore` for many live writers.
 
     Parameters
     ----------
