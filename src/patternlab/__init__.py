@@ -45,7 +45,10 @@ from .profiles import (
     matrix_profile,
     motifs,
 )
+from .store.base import PatternStore, PublishResult
+from .store.memory import MemoryPatternStore
 from .store.redis import RedisPatternStore
+from .store.zarr_store import ZarrPatternStore
 
 __all__ = [
     "BatchResult",
@@ -61,12 +64,15 @@ __all__ = [
     "Lab",
     "Match",
     "MatrixProfile",
+    "MemoryPatternStore",
     "Motif",
     "Pattern",
     "PatternLibrary",
     "PatternNotFoundError",
+    "PatternStore",
     "PatternlabError",
     "Perception",
+    "PublishResult",
     "RedisPatternStore",
     "Run",
     "RunMismatchError",
@@ -75,6 +81,7 @@ __all__ = [
     "StoreDataError",
     "StoreError",
     "ZarrCorpus",
+    "ZarrPatternStore",
     "__version__",
     "batch_perceive",
     "datasets",

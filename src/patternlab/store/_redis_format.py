@@ -1,62 +1,29 @@
-"""The Redis store's record format: one hash per pattern, its fields, their validation, the shard
-of a pattern id, and records back to a library. Shared by the store and its zarr archive."""
+"""The Redis store's record format: one hash per pattern, its fields and their validation (the
+record model itself, shared by every store, is in :mod:`._records`)."""
 
 from __future__ import annotations
 
-import hashlib
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from ..config import EngineConfig
-from ..errors import InvalidParameterError, StoreDataError
-from ..kernels.matching import unit_normalize
-from ..library import PatternLibrary, decode_signal_id, provenance_order
+from ..errors import StoreDataError
+from ._records import (
+    SHARDS,
+    Record,
+    check_library_key,
+    check_number,
+    prov_key,
+    records_to_library,
+    shard_of,
+)
 from ._redis_lua import FORMAT_VERSION
 
-#: Shards per (domain, window) library; part of the key layout (changing it needs a new namespace).
-SHARDS = 64
+__all__ = ["FIELDS", "SHARDS", "Record", "check_library_key", "check_number", "parse_record", "prov_key",
+           "records_to_library", "shard_of", "text_of"]
+
 FIELDS = ("v", "id", "domain", "window", "acc", "support", "first_signal", "first_offset",
           "last_signal", "last_offset", "updated")
-
-
-@dataclass
-class Record:
-    pid: str
-    domain: str
-    acc: NDArray[np.float64]
-    support: int
-    first: tuple[str, int]
-    last: tuple[str, int]
-    updated: float
-
-
-def prov_key(sig: str, off: int) -> tuple[int, Any, int]:
-    """The order of an encoded provenance (``"i:7"``, offset), as :func:`provenance_order`."""
-    return provenance_order((decode_signal_id(sig), off))
-
-
-def shard_of(pid: str) -> int:
-    """The shard of a pattern id (stable across processes and versions)."""
-    return int.from_bytes(hashlib.sha1(pid.encode()).digest()[:4], "little") % SHARDS
-
-
-def check_number(name: str, value: Any, low: float, integer: bool = False) -> None:
-    ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
-    if isinstance(value, bool) or not ok or not (value >= low) or not math.isfinite(float(value)):
-        kind = "an integer" if integer else "a number"
-        raise InvalidParameterError(f"{name}={value!r}: pass {kind} >= {low}")
-
-
-def check_library_key(domain: Any, window: Any) -> None:
-    if not isinstance(domain, str) or not domain:
-        raise InvalidParameterError(f"domain={domain!r}: pass a non-empty string")
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise InvalidParameterError(f"window={window!r}: pass a positive integer")
 
 
 def text_of(raw: Any, key: str, what: str) -> str:
@@ -110,29 +77,3 @@ def parse_record(key: str, pid: str, window: int, vals: list[Any]) -> Record:
     return Record(pid, fields.get("domain", ""), vec, ints["support"],
                    (fields["first_signal"], ints["first_offset"]),
                    (fields["last_signal"], ints["last_offset"]), updated)
-
-
-def records_to_library(records: Sequence[Record], domain: str, window: int,
-                       config: EngineConfig | None) -> PatternLibrary:
-    """A library of ``records`` ordered by first provenance then id (prototype = normalized acc)."""
-    recs = sorted(records, key=lambda r: (prov_key(*r.first), r.pid))
-    Z = np.zeros((len(recs), window))
-    for k, r in enumerate(recs):
-        Z[k] = unit_normalize(np.ascontiguousarray(r.acc))
-    arrays = {
-        "window": np.array(window, dtype=np.int64),
-        "domain": np.array(domain, dtype=str),
-        "ids": np.array([r.pid for r in recs], dtype=str),
-        "domains": np.array([r.domain or domain for r in recs], dtype=str),
-        "prototypes": Z,
-        "supports": np.array([r.support for r in recs], dtype=np.int64),
-        "first_signal": np.array([r.first[0] for r in recs], dtype=str),
-        "first_offset": np.array([r.first[1] for r in recs], dtype=np.int64),
-        "last_signal": np.array([r.last[0] for r in recs], dtype=str),
-        "last_offset": np.array([r.last[1] for r in recs], dtype=np.int64),
-    }
-    base = config if config is not None else EngineConfig()
-    cfg = base.replace(window=window) if base.window != window else base
-    if config is None and len(recs) > cfg.max_patterns:
-        cfg = cfg.replace(max_patterns=len(recs))
-    return PatternLibrary.from_arrays(arrays, domain=domain, config=cfg)

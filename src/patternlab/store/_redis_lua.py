@@ -26,14 +26,34 @@ local function now()
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 
+-- byte order (as Python orders str, code point by code point), whatever the server's locale
+local function bytes_lt(x, y)
+  for i = 1, math.min(#x, #y) do
+    local a, b = string.byte(x, i), string.byte(y, i)
+    if a ~= b then return a < b end
+  end
+  return #x < #y
+end
+
+-- decimal integers compared exactly (tonumber would round beyond 2^53)
+local function int_lt(x, y)
+  local nx, ny = string.sub(x, 1, 1) == '-', string.sub(y, 1, 1) == '-'
+  if nx ~= ny then return nx end
+  if nx then x, y = string.sub(y, 2), string.sub(x, 2) end
+  if #x ~= #y then return #x < #y end
+  return bytes_lt(x, y)
+end
+
 -- provenance order: integer signal ids (numerically) before string ids, then the offset
 local function prov_lt(as, ao, bs, bo)
   local ak, bk = string.sub(as, 1, 1), string.sub(bs, 1, 1)
   if ak ~= bk then return ak == 'i' end
   local x, y = string.sub(as, 3), string.sub(bs, 3)
-  if ak == 'i' then x, y = tonumber(x), tonumber(y) end
-  if x ~= y then return x < y end
-  return tonumber(ao) < tonumber(bo)
+  if x ~= y then
+    if ak == 'i' then return int_lt(x, y) end
+    return bytes_lt(x, y)
+  end
+  return int_lt(ao, bo)
 end
 """
 

@@ -27,8 +27,9 @@ from redis.cluster import RedisCluster
 from ..config import EngineConfig
 from ..errors import InvalidParameterError, StoreDataError
 from ..library import PatternLibrary
-from . import _redis_archive
+from . import _archive, _redis_archive
 from . import _redis_conn as conn
+from ._records import CHUNK, Change, check_config, check_ids, check_publish, diff, groups
 from ._redis_events import PatternEvent, Subscription
 from ._redis_format import (
     FIELDS,
@@ -43,12 +44,10 @@ from ._redis_format import (
     text_of,
 )
 from ._redis_lua import PUBLISH_SCRIPT, Script
+from .base import PublishResult
 
-__all__ = ["SHARDS", "PatternEvent", "PublishResult", "RedisPatternStore", "Subscription", "as_redis_store"]
-
-#: Patterns per server-side script call (a shard's larger updates are applied in chunks, each with
-#: its own derived token).
-CHUNK = 1000
+__all__ = ["CHUNK", "SHARDS", "PatternEvent", "PublishResult", "RedisPatternStore", "Subscription",
+           "as_redis_store"]
 
 Client = redis.Redis | RedisCluster
 
@@ -66,17 +65,6 @@ class _Cached:
         return sum(len(s) for s in self.shards.values())
 
 
-@dataclass(frozen=True)
-class PublishResult:
-    """What :meth:`RedisPatternStore.publish` did: patterns ``created`` and ``updated`` in the
-    store, and ``skipped`` shard updates whose token had already been applied (a retry)."""
-
-    created: int
-    updated: int
-    skipped: int
-    token: str
-
-
 @dataclass
 class _Options:
     namespace: str
@@ -86,11 +74,13 @@ class _Options:
     backoff: float
     backoff_cap: float
     token_ttl: float
+    archive_path: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class RedisPatternStore:
-    """Pattern libraries kept in Redis and shared by every process that opens the same store.
+    """Pattern libraries kept in Redis and shared by every process that opens the same store
+    (a :class:`~patternlab.store.base.PatternStore`).
 
     Parameters
     ----------
@@ -123,6 +113,10 @@ class RedisPatternStore:
         TLS options (``rediss://`` URLs, or ``ssl=True`` for a list of cluster nodes).
     token_ttl : float
         Seconds an applied update token is remembered (retries must happen within it).
+    archive_path : str or path, optional
+        The zarr archive that :meth:`archive` and :meth:`restore` use when given no ``path``
+        (one archive per ``(domain, window)``: a path, or a URL; ``{domain}`` and ``{window}``
+        in it are replaced by the library's).
 
     Examples
     --------
@@ -145,7 +139,8 @@ class RedisPatternStore:
                  socket_timeout: float = 10.0, username: str | None = None, password: str | None = None,
                  ssl: bool | None = None, ssl_ca_certs: str | None = None, ssl_certfile: str | None = None,
                  ssl_keyfile: str | None = None, ssl_cert_reqs: str | None = None,
-                 ssl_check_hostname: bool | None = None, token_ttl: float = 7 * 86400.0) -> None:
+                 ssl_check_hostname: bool | None = None, token_ttl: float = 7 * 86400.0,
+                 archive_path: Any = None) -> None:
         if not isinstance(namespace, str) or not namespace or any(c in namespace for c in "{}"):
             raise InvalidParameterError(f"namespace={namespace!r}: pass a non-empty string without "
                                         "'{' or '}' (they delimit Redis Cluster hash tags)")
@@ -158,7 +153,7 @@ class RedisPatternStore:
         check_number("socket_timeout", socket_timeout, 0.001)
         check_number("token_ttl", token_ttl, 1.0)
         self._opts = _Options(namespace, int(max_local_patterns), float(sync_interval), int(retries),
-                              float(backoff), float(backoff_cap), float(token_ttl))
+                              float(backoff), float(backoff_cap), float(token_ttl), archive_path)
         self._policy = conn.RetryPolicy(int(retries), float(backoff), float(backoff_cap))
         self._owned = not isinstance(url_or_client, (redis.Redis, RedisCluster))
         self._init_args: tuple[Any, ...] | None = None
@@ -385,6 +380,7 @@ class RedisPatternStore:
             Check the store now, whatever the age of the cache.
         """
         check_library_key(domain, window)
+        check_config(config)
         with self._lock:  # one store may serve several threads
             entry = self._sync(domain, int(window), refresh)
             if entry.library is None or entry.built_for != config:
@@ -418,46 +414,28 @@ class RedisPatternStore:
         -------
         PublishResult
         """
-        if not isinstance(after, PatternLibrary) or not isinstance(before, (PatternLibrary, type(None))):
-            raise InvalidParameterError(f"publish(before, after): got {type(before).__name__}, "
-                                        f"{type(after).__name__}; pass PatternLibrary objects")
-        if not isinstance(token, str) or not token:
-            raise InvalidParameterError(f"token={token!r}: pass a non-empty string naming this update, "
-                                        "e.g. 'run-id/partition-7'")
-        if before is not None and (before.window != after.window or before.domain != after.domain):
-            raise InvalidParameterError(
-                f"before is {before.domain!r}/{before.window} but after is {after.domain!r}/{after.window}: "
-                "publish a library against the one it was learned from")
+        check_publish(before, after, token)
         domain, window = after.domain, after.window
-        changes = _diff(before, after)
+        changes = diff(before, after)
         key = (domain, window)
         if key in self._cache:
             self._cache[key].at = -math.inf  # read your own writes at the next load
         if not changes:
+            if self._closed:
+                raise InvalidParameterError(f"publish token {token!r}: this RedisPatternStore is closed; "
+                                            "open a new one")
             return PublishResult(0, 0, 0, token)
         return self._apply(domain, window, changes, token)
 
-    def _apply(self, domain: str, window: int, changes: list[tuple[Any, ...]], token: str,
+    def _apply(self, domain: str, window: int, changes: Sequence[Change], token: str,
                per_change_tokens: Sequence[str] | None = None) -> PublishResult:
-        """Run the publish script for ``changes``: per shard (and chunk of :data:`CHUNK`), with
-        ``token`` (``token#k`` for the k-th chunk of a large shard), or one call per change with
-        its own token from ``per_change_tokens``."""
-        groups: list[tuple[str, int, list[tuple[Any, ...]]]] = []
-        if per_change_tokens is not None:
-            groups = [(tok, shard_of(ch[0]), [ch]) for tok, ch in zip(per_change_tokens, changes)]
-        else:
-            by_shard: dict[int, list[tuple[Any, ...]]] = {}
-            for ch in changes:
-                by_shard.setdefault(shard_of(ch[0]), []).append(ch)
-            for s in sorted(by_shard):
-                items = by_shard[s]
-                for c0 in range(0, len(items), CHUNK):
-                    tok = token if len(items) <= CHUNK else f"{token}#{c0 // CHUNK}"
-                    groups.append((tok, s, items[c0: c0 + CHUNK]))
+        """Run the publish script for ``changes``: one call per atomic group of
+        :func:`._records.groups` (per shard and chunk of :data:`CHUNK`, or per change with its
+        own token from ``per_change_tokens``)."""
         calls: list[tuple[list[str], list[Any]]] = []
         channel = self.channel(domain)
         ttl = repr(self._opts.token_ttl)
-        for tok, s, part in groups:
+        for tok, s, part in groups(changes, token, per_change_tokens):
             keys = [self._key(domain, window, s, "tokens"), self._key(domain, window, s, "idx"),
                     self._key(domain, window, s, "ver")]
             meta, vecs = [], []
@@ -548,20 +526,44 @@ class RedisPatternStore:
         return Subscription(pubsub, channel, window, timeout, self._ep.describe())
 
     # -- archival -----------------------------------------------------------------------------
-    def archive(self, domain: str, window: int, *, min_support: int, idle_seconds: float,
-                path: Any) -> list[str]:
-        """Move the patterns of ``(domain, window)`` with support below ``min_support`` and not
-        updated for ``idle_seconds`` into the zarr archive at ``path`` (created or extended).
-        Each pattern is written to the archive before it is removed from Redis, and removed only
-        if nobody updated it meanwhile. Returns the archived ids."""
-        return _redis_archive.archive(self, domain, window, min_support=min_support,
-                                      idle_seconds=idle_seconds, path=path)
+    def _archive_path(self, path: Any, domain: str, window: int) -> Any:
+        path = self._opts.archive_path if path is None else path
+        if path is None:
+            raise InvalidParameterError(
+                "path=None and the store has no archive_path: the Redis store keeps its archive in "
+                "zarr; pass path='archive.zarr' (or build the store with archive_path=...)")
+        if isinstance(path, str):
+            path = path.replace("{domain}", domain).replace("{window}", str(int(window)))
+        return path
 
-    def restore(self, domain: str, window: int, *, path: Any,
-                ids: Sequence[str] | None = None) -> list[str]:
-        """Bring archived patterns (all, or ``ids``) from the zarr archive at ``path`` back into
-        the store and remove them from the archive. Returns the restored ids."""
-        return _redis_archive.restore(self, domain, window, path=path, ids=ids)
+    def archive(self, domain: str, window: int, *, min_support: int, idle_seconds: float,
+                path: Any = None) -> list[str]:
+        """Move the patterns of ``(domain, window)`` with support below ``min_support`` and not
+        updated for ``idle_seconds`` (by the server's clock) into the zarr archive at ``path``
+        (default: the store's ``archive_path``; created or extended). Each pattern is written to
+        the archive before it is removed from Redis, and removed only if nobody updated it
+        meanwhile. Returns the archived ids."""
+        check_library_key(domain, window)
+        return _archive.archive(self, domain, int(window), min_support=min_support,
+                                idle_seconds=idle_seconds, path=self._archive_path(path, domain, window))
+
+    def restore(self, domain: str, window: int, *, ids: Sequence[str] | None = None,
+                path: Any = None) -> list[str]:
+        """Bring archived patterns (all, or ``ids``) from the zarr archive at ``path`` (default:
+        the store's ``archive_path``) back into the store and remove them from the archive.
+        Returns the restored ids (none when the store's own archive does not exist yet; an
+        explicit ``path`` that holds no archive is an error)."""
+        check_library_key(domain, window)
+        ids = check_ids(ids)
+        return _archive.restore(self, domain, int(window), path=self._archive_path(path, domain, window),
+                                ids=ids, missing_ok=path is None)  # the store's own archive may not exist yet
+
+    def _archive_candidates(self, domain: str, window: int, min_support: int,
+                            idle_seconds: float) -> list[Record]:
+        return _redis_archive.candidates(self, domain, window, min_support, idle_seconds)
+
+    def _archive_remove(self, domain: str, window: int, records: list[Record]) -> set[str]:
+        return _redis_archive.remove(self, domain, window, records)
 
 
 def as_redis_store(redis: str | RedisPatternStore | None) -> tuple[RedisPatternStore | None, bool]:
@@ -592,24 +594,8 @@ def _build(entry: _Cached, domain: str, window: int, config: EngineConfig | None
     return records_to_library(recs, domain, window, config)
 
 
-def _diff(before: PatternLibrary | None, after: PatternLibrary) -> list[tuple[Any, ...]]:
-    """``(pid, domain, dn, dn * prototype bytes, first_sig, first_off, last_sig, last_off)`` for
-    every pattern ``after`` created or reinforced relative to ``before``."""
-    a = after.to_arrays()
-    old: dict[str, int] = {}
-    if before is not None:
-        b = before.to_arrays()
-        old = {str(p): int(s) for p, s in zip(b["ids"], b["supports"])}
-    out = []
-    for k, pid in enumerate(a["ids"].tolist()):
-        s_after = int(a["supports"][k])
-        dn = s_after - old.get(pid, 0)
-        if dn <= 0:
-            continue
-        vec = (float(dn) * a["prototypes"][k]).astype("<f8").tobytes()
-        out.append((pid, str(a["domains"][k]), dn, vec, str(a["first_signal"][k]), int(a["first_offset"][k]),
-                    str(a["last_signal"][k]), int(a["last_offset"][k])))
-    return out
+#: The changes of a publish (kept under this name for the tests that cut a publish short).
+_diff = diff
 
 
 def iter_records(store: RedisPatternStore, domain: str, window: int) -> Iterator[tuple[int, Record]]:
