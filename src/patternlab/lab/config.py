@@ -62,7 +62,7 @@ class ClusterConfig:
 
     Examples
     --------
-    >>> from patternlab.config import ClusterConfig
+    >>> from patternlab.lab.config import ClusterConfig
     >>> ClusterConfig(cluster="tcp://scheduler.example:8786").kind
     'address'
     >>> ClusterConfig(min_workers=4, max_workers=2)
