@@ -254,3 +254,176 @@ def unit(x) -> np.ndarray:
 def pearson(a, b) -> float:
     """Pearson correlation of two equal-length windows."""
     return float(np.corrcoef(np.asarray(a, float), np.asarray(b, float))[0, 1])
+
+
+# ----------------------------------------------------------------------------- matching kernels
+#
+# Twins of ``patternlab.kernels.matching``. Prototypes are *unit* windows: zero mean and L2 norm 1
+# (``unit_normalize``), so the Pearson correlation of a prototype ``z`` with a window ``x`` is
+# ``sum(z * (x - mean(x))) / ||x - mean(x)||``. The twins take exact sums (``math.fsum``) and
+# overflow-free norms (``math.hypot``), and scale a window by a power of two (exact) where its
+# magnitude could matter, so they hold at any magnitude.
+
+#: Correlation of a window that cannot match (it holds NaN/inf, or it is constant).
+NO_MATCH = -math.inf
+
+
+def pow2_scaled(x) -> np.ndarray:
+    """``x`` times the power of two that brings its largest finite magnitude into ``[0.5, 1)``
+    (exact, non-finite values stay); ``x`` unchanged when it has no finite non-zero value."""
+    x = np.asarray(x, dtype=np.float64)
+    finite = np.isfinite(x)
+    big = float(np.abs(x[finite]).max()) if finite.any() else 0.0
+    return np.ldexp(x, -math.frexp(big)[1]) if big > 0.0 else x.copy()
+
+
+def _clip(r: float) -> float:
+    return min(1.0, max(-1.0, r))
+
+
+def unit_normalize(x) -> np.ndarray:
+    """Twin of ``unit_normalize``: ``(x - mean) / ||x - mean||``.
+
+    All zeros when ``x`` holds NaN or inf, or when all its values are *exactly* equal. Unlike the
+    window statistics (:func:`is_constant`), no rounding floor applies here: ``[1, 1, 1 + eps]``
+    has a shape. Any magnitude: the window is scaled by a power of two first.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) == 0 or not np.isfinite(x).all() or np.all(x == x[0]):
+        return np.zeros(len(x))
+    y = pow2_scaled(x)
+    d = y - math.fsum(y) / len(y)
+    return d / math.hypot(*d)
+
+
+def nearest_prototypes(C, Z, nz: int) -> tuple[np.ndarray, np.ndarray]:
+    """Twin of ``nearest_prototypes``: for each candidate (row of ``C``, a unit window), the most
+    correlated of the first ``nz`` prototypes (rows of ``Z``) and that correlation.
+
+    * correlation = ``sum(c * z)`` clipped to ``[-1, 1]``; the first of equal maxima wins (the
+      smallest prototype index);
+    * ``(-1, -inf)`` for every candidate when ``nz == 0`` (an empty library);
+    * rows of ``Z`` from ``nz`` on are not read (the library's spare capacity);
+    * an all-zero candidate (a window without a shape) correlates 0 with every prototype and so
+      gets index 0: callers (``PatternLibrary.nearest``) mask such candidates themselves.
+    """
+    C = np.asarray(C, dtype=np.float64)
+    Z = np.asarray(Z, dtype=np.float64)
+    idx = np.full(len(C), -1, dtype=np.int64)
+    val = np.full(len(C), -np.inf)
+    for c in range(len(C)):
+        corr = [_clip(math.fsum(C[c] * Z[p])) for p in range(nz)]
+        if corr:
+            val[c] = max(corr)
+            idx[c] = corr.index(val[c])  # list.index: the first of equal values
+    return idx, val
+
+
+def gram(Z, n: int) -> np.ndarray:
+    """Twin of ``gram``: ``G[a, b] = sum(Z[a] * Z[b])`` clipped to ``[-1, 1]``, for the first ``n``
+    prototypes (an ``n x n`` matrix; rows from ``n`` on are not read)."""
+    Z = np.asarray(Z, dtype=np.float64)
+    G = np.empty((n, n))
+    for a in range(n):
+        for b in range(n):
+            G[a, b] = _clip(math.fsum(Z[a] * Z[b]))
+    return G
+
+
+def prototype_correlation(z, T) -> np.ndarray:
+    """Pearson correlation of the unit prototype ``z`` with every window of ``T``, clipped to
+    ``[-1, 1]``; :data:`NO_MATCH` for a window that holds NaN/inf or is constant (the rule of
+    :func:`is_constant`, on the window's own values)."""
+    z = np.asarray(z, dtype=np.float64)
+    out = []
+    for x in windows(T, len(z)):
+        if not is_valid(x) or is_constant(x):
+            out.append(NO_MATCH)
+            continue
+        y = pow2_scaled(x)
+        d = y - math.fsum(y) / len(y)
+        out.append(_clip(math.fsum(z * d) / math.hypot(*d)))
+    return np.array(out)
+
+
+def peaks(corr, threshold: float, w: int) -> list[int]:
+    """The occurrences among correlations ``corr`` (one per window): windows with
+    ``corr >= threshold``, taken greedily by decreasing correlation (the smaller offset first on
+    equal values), each skipped when it overlaps (``|i - j| < w``) one taken before. Offsets
+    ascending. With ``threshold >= -1`` a :data:`NO_MATCH` window never qualifies."""
+    cands = [i for i in range(len(corr)) if corr[i] >= threshold]
+    taken: list[int] = []
+    for i in sorted(cands, key=lambda i: (-corr[i], i)):
+        if all(abs(i - j) >= w for j in taken):
+            taken.append(i)
+    return sorted(taken)
+
+
+def match_prototypes(Z, T, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Twin of ``match_prototypes``, from the raw signal ``T``: the occurrences of every prototype
+    (rows of ``Z``, unit windows of length ``w``) as ``(pattern, offset, correlation)`` arrays,
+    sorted by pattern then offset.
+
+    For each prototype: :func:`peaks` of :func:`prototype_correlation` -- the non-overlapping
+    windows with correlation ``>= threshold``, the strongest first and the earliest on ties. One
+    prototype's occurrences never overlap; two prototypes may both claim a window. Windows with
+    NaN/inf or constant never match. ``threshold`` is a correlation in ``[-1, 1]`` (``perceive``
+    passes ``cluster_threshold``, in ``[0, 1]``). No prototype (an empty library): three empty
+    arrays.
+
+    The kernel itself takes the signal as ``perceive`` prepares it: scaled by a power of two,
+    centred, non-finite samples set to 0 (``Tc``), with ``s = 1 / ||x - mean(x)||`` and a
+    ``usable`` flag per window; the correlation of window ``i`` is then ``sum(z * Tc[i:i+w]) * s[i]``,
+    which is the Pearson correlation because ``sum(z) == 0``.
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    pat: list[int] = []
+    off: list[int] = []
+    val: list[float] = []
+    for p in range(len(Z)):
+        corr = prototype_correlation(Z[p], T)
+        for i in peaks(corr, threshold, Z.shape[1]):
+            pat.append(p)
+            off.append(i)
+            val.append(float(corr[i]))
+    return np.array(pat, dtype=np.int64), np.array(off, dtype=np.int64), np.array(val, dtype=np.float64)
+
+
+def jumps(T) -> np.ndarray:
+    """``d[i]``: the jump of the z-normalized signal from sample ``i`` to ``i + 1``,
+    ``|T[i+1] - T[i]| / std`` (``std``: the population standard deviation of the finite samples);
+    0 where either sample is NaN/inf. Empty when ``T`` has fewer than two finite samples or they
+    are all equal. Any magnitude: ``T`` is scaled by a power of two first."""
+    S = pow2_scaled(T)
+    finite = S[np.isfinite(S)]
+    if len(finite) < 2:
+        return np.empty(0)
+    mean = math.fsum(finite) / len(finite)
+    std = math.sqrt(math.fsum((finite - mean) ** 2) / len(finite))
+    if not std > 0.0:
+        return np.empty(0)
+    d = np.zeros(max(len(S) - 1, 0))
+    for i in range(len(d)):
+        if np.isfinite(S[i]) and np.isfinite(S[i + 1]):
+            d[i] = abs(S[i + 1] - S[i]) / std
+    return d
+
+
+def edges(T, threshold: float, radius: int) -> np.ndarray:
+    """Twin of ``edges`` (``perceive``'s events): positions ``i + 1`` where the z-normalized
+    signal jumps by *more* than ``threshold`` from ``i`` to ``i + 1`` (:func:`jumps`; a jump equal
+    to the threshold is not an event) and that jump is the largest within ``radius`` jumps of it:
+    a larger ``d[u]`` with ``|u - i| <= radius``, or an equal one with ``u < i``, vetoes ``i``
+    (whether or not ``u`` is an event itself: on a staircase of equal steps closer than
+    ``radius`` only the first step is an event). Jumps to or from NaN/inf count 0: never an event.
+    No events for a constant signal or one with fewer than two finite samples. ``int64`` offsets,
+    ascending."""
+    d = jumps(T)
+    out = []
+    for i in range(len(d)):
+        if not d[i] > threshold:
+            continue
+        near = range(max(0, i - radius), min(len(d), i + radius + 1))
+        if not any(d[u] > d[i] or (d[u] == d[i] and u < i) for u in near):
+            out.append(i + 1)
+    return np.array(out, dtype=np.int64)

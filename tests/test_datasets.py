@@ -4,7 +4,9 @@ carries the files."""
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
@@ -189,34 +191,62 @@ def test_read_ts_corrupt_gzip_and_missing_file(tmp_path: Path) -> None:
 
 
 # -- packaging ----------------------------------------------------------------------------------
+def _site_dirs() -> list[str]:
+    """Where this interpreter finds installed packages: its environment's site-packages (a virtual
+    environment's own, and its base's when it was made with ``--system-site-packages``) and, when
+    enabled, the user's."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
+
+
 @pytest.mark.slow
 def test_wheel_carries_the_data_files_and_loads_them_installed(tmp_path: Path) -> None:
     """``python -m build --wheel`` (isolated, as a user runs it) of a copy of the source tree; the
-    wheel holds the data files, and installed into a fresh virtual environment (dependencies
-    from this one) it loads them, far from the source tree."""
+    wheel holds the data files, and installed into a fresh virtual environment it loads them, far
+    from the source tree.
+
+    The fresh environment takes its dependencies from the interpreter running the tests, whether
+    that is a virtual environment or not: a ``.pth`` file adds this interpreter's site directories
+    *after* its own site-packages, so the wheel's copy of patternlab comes first even where an
+    editable install of the source tree is among them. ``PYTHONPATH`` (which may name the source
+    tree) is not passed on.
+    """
     src = tmp_path / "src-copy"
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "src", src / "src",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.nbi", "*.nbc"))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     dist = tmp_path / "dist"
     build = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(src)],
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300, env=env)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     (wheel,) = dist.glob("patternlab-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in DATA_FILES:
         assert f"patternlab/datasets/data/{name}" in names, name
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True,
-                   timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120, env=env)
     py = venv / "bin" / "python"
+    purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True, env=env, timeout=60).stdout.strip()
+    assert purelib.startswith(str(venv)), purelib
     subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True,
-                   timeout=120, capture_output=True)
-    code = ("import patternlab, patternlab.datasets as d; print(patternlab.__file__); "
+                   timeout=120, capture_output=True, env=env)
+    # after the install: pip sees a fresh environment, not the packages (patternlab too) added here
+    outer = _site_dirs()
+    assert outer, "this interpreter has no site directory to take the dependencies from"
+    Path(purelib, "_test_dependencies.pth").write_text(
+        "".join(f"import site; site.addsitedir({d!r})\n" for d in outer))
+    code = ("import numba, patternlab, patternlab.datasets as d, patternlab.kernels.matching as k; "
+            "print(patternlab.__file__); print(k.__file__); "
             "print(round(float(d.ecg().signal.mean()), 8), d.gunpoint('test').X.shape)")
-    out = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    out = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                         timeout=120)
     assert out.returncode == 0, out.stderr
-    where, values = out.stdout.splitlines()
-    assert where.startswith(str(venv)) and values == "-0.16510875 (150, 150)"
+    where, kernels, values = out.stdout.splitlines()
+    assert where.startswith(purelib) and kernels.startswith(purelib), (where, kernels, purelib)
+    assert values == "-0.16510875 (150, 150)"
