@@ -648,3 +648,17 @@ def test_any_signal_never_crashes_and_never_gives_nan(T, w, exploration):
 @example(T=np.array([0.0, 1.0, np.nan, 0.0, 1.0, 1.0, 1.0, 1.0]), w=3, exploration=0.0)  # learns a NaN window
 def test_ordinary_signals_with_gaps_never_crash_and_never_give_nan(T, w, exploration):
     _check_perceive(T, w, exploration)
+
+
+def test_rounding_jitter_on_a_large_offset_is_no_shape_to_match():
+    """Windows whose spread is one ulp of a 1e6 offset are constant, in the matrix profile and in
+    matching alike: an alternating pattern must not match them at correlation 1."""
+    rng = np.random.default_rng(3)
+    T = 1e6 + rng.standard_normal(600)
+    ulp = np.spacing(1e6)
+    T[200:240] = 1e6 + ulp * (np.arange(40) % 2)
+    lib = pl.PatternLibrary(window=8, config=pl.EngineConfig(window=8))
+    lib.add(np.arange(8) % 2 * 1.0, signal_id="p", offset=0)
+    res = pl.perceive(T, library=lib, learn=False)
+    assert res.profile is not None and res.profile.P[200] == 0.0  # constant beside constant
+    assert not [m for m in res.matches if 195 <= m.offset <= 240], res.matches

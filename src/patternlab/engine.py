@@ -273,9 +273,14 @@ def _distinct_motifs(T: NDArray[np.float64], mp: MatrixProfile, cfg: EngineConfi
 def _window_data(S: NDArray[np.float64], w: int) -> tuple[NDArray[np.bool_], NDArray[np.float64],
                                                           NDArray[np.float64]]:
     """From the unit-scaled signal: usable windows (all finite, not constant), the signal
-    centred for matching (non-finite samples set to 0) and ``1 / ||x - mean||`` of each window."""
-    S = S - S[np.isfinite(S)].mean()  # NaN and inf stay: window_stats marks their windows
-    Tm, _, sig2, valid, constant = window_stats(S, w)
+    centred for matching (non-finite samples set to 0) and ``1 / ||x - mean||`` of each window.
+
+    A window is constant by the rounding floor of the signal as given, as in its matrix profile:
+    after centring, a window of rounding jitter around a large offset (``1e6`` plus one-ulp
+    steps) would look like a shape and match anything at correlation 1."""
+    _, _, _, valid, constant = window_stats(S, w)
+    C = S - S[np.isfinite(S)].mean()  # NaN and inf stay: window_stats marks their windows
+    Tm, _, sig2, _, _ = window_stats(C, w)
     usable = valid & ~constant
     s = np.where(usable, 1.0 / np.sqrt(np.where(usable, sig2, 1.0)), 0.0)
     return usable, np.ascontiguousarray(Tm), s
