@@ -17,6 +17,11 @@ import time
 
 import numpy as np
 
+try:  # imported as part of the benchmarks package (asv, tests), or run as a script
+    from benchmarks._machine import describe
+except ImportError:  # pragma: no cover
+    from _machine import describe  # type: ignore[no-redef]
+
 
 def _signals(n: int, length: int, seed: int = 0) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
@@ -53,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     signals = _signals(args.signals, args.length)
     cfg = pl.EngineConfig(window=args.window)
     pl.batch_perceive(signals[:4], config=cfg, client=False, batch_size=2, progress=False)
+    print(describe())
     print(f"{args.signals:,} signals of {args.length:,} samples, window {args.window}")
     ok = True
     for bs in args.batch_sizes:

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 
 try:  # imported as part of the benchmarks package (asv, tests), or run as a script
+    from benchmarks._machine import describe
     from benchmarks.compare_batch import _signals
 except ImportError:  # pragma: no cover
+    from _machine import describe  # type: ignore[no-redef]
     from compare_batch import _signals  # type: ignore[no-redef]
 
 
@@ -52,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patterns", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
+    print(describe())
     cfg = pl.EngineConfig(window=64)
     signals = _signals(args.signals, args.length)
     tmp = Path(tempfile.mkdtemp(prefix="pl-ckpt-"))

@@ -23,6 +23,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+try:  # imported as part of the benchmarks package (asv, tests), or run as a script
+    from benchmarks._machine import describe
+except ImportError:  # pragma: no cover
+    from _machine import describe  # type: ignore[no-redef]
+
 try:
     from benchmarks.bench_redis import libraries, temporary_cluster, temporary_redis
 except ImportError:  # run as a script
@@ -114,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--url", default=None, help="an existing server (default: start one)")
     ap.add_argument("--no-cluster", action="store_true")
     args = ap.parse_args(argv)
+    print(describe())
     print(f"{args.patterns:,} patterns, window {args.window}, partitions of {args.partition}, "
           f"best of {args.repeat}")
     if args.url:

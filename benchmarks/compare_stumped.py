@@ -16,6 +16,11 @@ import time
 
 import numpy as np
 
+try:  # imported as part of the benchmarks package (asv, tests), or run as a script
+    from benchmarks._machine import describe
+except ImportError:  # pragma: no cover
+    from _machine import describe  # type: ignore[no-redef]
+
 
 def main(argv: list[str] | None = None) -> int:
     import stumpy
@@ -47,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     local = pl.matrix_profile(T, args.m)
     identical = all(np.array_equal(getattr(local, k), getattr(ours, k)) for k in ("P", "I", "PL", "IL"))
     dmax = float(np.max(np.abs(ours.P - st[:, 0].astype(float))))
+    print(describe())
     print(f"random walk n={args.n:,}, m={args.m}, LocalCluster {args.workers} workers x {args.threads} "
           f"thread(s), {cells:.3g} cells")
     print(f"stumpy.stumped            {t_st:8.2f} s  {cells / t_st:10.3g} cells/s")

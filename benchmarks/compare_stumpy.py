@@ -22,6 +22,11 @@ import time
 
 import numpy as np
 
+try:  # imported as part of the benchmarks package (asv, tests), or run as a script
+    from benchmarks._machine import describe
+except ImportError:  # pragma: no cover
+    from _machine import describe  # type: ignore[no-redef]
+
 
 def _best(fn, repeat: int) -> tuple[float, object]:
     best, out = float("inf"), None
@@ -59,6 +64,7 @@ def compare(n: int, m: int, repeat: int, seed: int) -> dict[str, float]:
     excl = int(np.ceil(m / 4))
     cells = (ell - excl - 1) * (ell - excl) / 2  # distinct pairs outside the exclusion zone
     threads = numba.get_num_threads()
+    print(describe())
     print(f"random walk n={n:,}, m={m}, {threads} numba threads, {cells:.3g} distinct cells")
 
     small = T[: min(n, 2000)]
