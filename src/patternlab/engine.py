@@ -281,7 +281,7 @@ def _window_data(S: NDArray[np.float64], w: int) -> tuple[NDArray[np.bool_], NDA
     _, _, _, valid, constant = window_stats(S, w)
     C = S - S[np.isfinite(S)].mean()  # NaN and inf stay: window_stats marks their windows
     Tm, _, sig2, _, _ = window_stats(C, w)
-    usable = valid & ~constant
+    usable = valid & ~constant & (sig2 > 0.0)  # centring can flatten a window of subnormal steps
     s = np.where(usable, 1.0 / np.sqrt(np.where(usable, sig2, 1.0)), 0.0)
     return usable, np.ascontiguousarray(Tm), s
 
