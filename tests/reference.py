@@ -244,6 +244,42 @@ def discords(P, I, k: int, m: int) -> list[tuple[int, float, int]]:
     return out
 
 
+# ------------------------------------------------------------------- bounds of the exact pruning
+
+
+def segment_features(v, k: int) -> tuple[np.ndarray, float]:
+    """Twin of the pruning's segment coordinates of ``v`` with ``k`` segments (boundaries
+    ``(j * len(v)) // k``): ``y_j = sum(segment j) / sqrt(len(segment j))`` (the coordinates on
+    an orthonormal basis of piecewise-constant vectors) and the norm of ``v`` minus its segment
+    means (what the coordinates do not see)."""
+    v = np.asarray(v, dtype=np.float64)
+    w = len(v)
+    y = []
+    rest = []
+    for j in range(k):
+        seg = v[(j * w) // k:((j + 1) * w) // k]
+        y.append(math.fsum(seg) / math.sqrt(len(seg)))
+        rest.extend(seg - math.fsum(seg) / len(seg))
+    return np.array(y), math.sqrt(math.fsum(x * x for x in rest))
+
+
+def segment_bound(a, b, k: int) -> float:
+    """Lower bound of ``||a - b||``: ``sqrt(sum((ya - yb)**2) + (ra - rb)**2)`` from
+    :func:`segment_features` (Pythagoras on the segment subspace and its complement, and the
+    reverse triangle inequality on the complement)."""
+    ya, ra = segment_features(a, k)
+    yb, rb = segment_features(b, k)
+    return math.sqrt(math.fsum((ya - yb) ** 2) + (ra - rb) ** 2)
+
+
+def angle_bound(a, b, k: int) -> float:
+    """Upper bound of ``sum(a * b)``: ``|ya| |yb| + ra rb`` (Cauchy-Schwarz on each subspace),
+    i.e. ``|a| |b| cos(angle_a - angle_b)`` with ``angle = atan2(r, |y|)``."""
+    ya, ra = segment_features(a, k)
+    yb, rb = segment_features(b, k)
+    return math.hypot(*ya) * math.hypot(*yb) + ra * rb
+
+
 def unit(x) -> np.ndarray:
     """NumPy twin of the prototype normalization: zero mean, unit L2 norm."""
     x = np.asarray(x, dtype=np.float64)

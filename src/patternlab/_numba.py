@@ -12,6 +12,16 @@ Notes
   semantics for NaN and infinity.
 * Nothing here changes :mod:`numba.config` at import time. The thread count is changed only inside
   :func:`numba_threads`, which restores it.
+* Threads are chosen by size. Every kernel that uses ``numba.prange`` has a serial twin, compiled
+  from the same per-element code (``*_serial`` in :mod:`patternlab.kernels`; both variants give
+  the same result bit for bit). Callers estimate a call's work in inner-loop steps and take the
+  parallel variant only when :func:`parallel_for` says so: at least :data:`PARALLEL_MIN_WORK`
+  steps and more than one numba thread in effect. Small inputs therefore never open a parallel
+  region, which is what made the defaults collapse on a busy machine: a region waits for its
+  slowest thread, and a thread that the OS parked behind another process costs a whole scheduler
+  time slice (milliseconds) on a call of microseconds, while OpenMP's idle workers spin after each
+  region and take a core from the caller's own serial code. With one numba thread (Dask tasks run
+  under ``numba_threads(1)``) no parallel region opens either, whatever the threading layer.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import numba
 
@@ -34,6 +45,36 @@ JIT: dict[str, object] = {"nogil": True, "cache": True, "error_model": "numpy"}
 
 #: Options for kernels that use ``numba.prange``.
 JIT_PARALLEL: dict[str, object] = {**JIT, "parallel": True}
+
+
+#: Inner-loop steps (about one multiply-add each; ~1-3 ms on one core) from which a kernel runs
+#: its parallel variant. Below it the fork-join cost and the wait for a descheduled thread on a
+#: shared machine outweigh the gain; above it a delay of one scheduler time slice is a small part
+#: of the call.
+PARALLEL_MIN_WORK: int = 1 << 22
+
+
+def parallel_for(work: float) -> bool:
+    """Whether a kernel call of about ``work`` inner-loop steps should run in parallel.
+
+    True when ``work >= PARALLEL_MIN_WORK`` and more than one numba thread is in effect in this
+    thread (see :func:`numba_threads`).
+
+    Examples
+    --------
+    >>> from patternlab._numba import numba_threads, parallel_for
+    >>> parallel_for(1000)
+    False
+    >>> with numba_threads(1):
+    ...     parallel_for(1e12)
+    False
+    """
+    return work >= PARALLEL_MIN_WORK and numba.get_num_threads() > 1
+
+
+def pick(parallel: Any, serial: Any, work: float) -> Any:
+    """``parallel`` when :func:`parallel_for` ``(work)``, else its serial twin ``serial``."""
+    return parallel if parallel_for(work) else serial
 
 
 def get_num_threads() -> int:

@@ -11,10 +11,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validation as v
+from ._numba import pick
 from .config import EngineConfig
 from .errors import InvalidWindowError
 from .kernels import matching
-from .kernels.stats import window_stats
+from .kernels.stats import window_stats, window_stats_serial
 from .library import Pattern, PatternLibrary, SignalId, library_and_config, signal_key
 from .profiles import Discord, MatrixProfile, Motif
 from .profiles.matrix import self_join
@@ -209,8 +210,9 @@ def perceive(
 
     matches: list[Match] = []
     if len(library):
-        pat, off, corr = matching.match_prototypes(library.prototypes, Tm, s, usable,
-                                                   config.cluster_threshold)
+        Z = library.prototypes  # exact pruning: the brute force's matches, most pairs skipped
+        pat, off, corr = pick(matching.match_prototypes_pruned, matching.match_prototypes_pruned_serial,
+                              len(Z) * len(s))(Z, Tm, s, usable, config.cluster_threshold)
         ids = library.ids
         matches = [Match(ids[p], int(o), float(c)) for p, o, c in zip(pat, off, corr)]
 
@@ -278,9 +280,10 @@ def _window_data(S: NDArray[np.float64], w: int) -> tuple[NDArray[np.bool_], NDA
     A window is constant by the rounding floor of the signal as given, as in its matrix profile:
     after centring, a window of rounding jitter around a large offset (``1e6`` plus one-ulp
     steps) would look like a shape and match anything at correlation 1."""
-    _, _, _, valid, constant = window_stats(S, w)
+    stats = pick(window_stats, window_stats_serial, len(S) * w)
+    _, _, _, valid, constant = stats(S, w)
     C = S - S[np.isfinite(S)].mean()  # NaN and inf stay: window_stats marks their windows
-    Tm, _, sig2, _, _ = window_stats(C, w)
+    Tm, _, sig2, _, _ = stats(C, w)
     usable = valid & ~constant & (sig2 > 0.0)  # centring can flatten a window of subnormal steps
     s = np.where(usable, 1.0 / np.sqrt(np.where(usable, sig2, 1.0)), 0.0)
     return usable, np.ascontiguousarray(Tm), s

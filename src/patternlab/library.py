@@ -11,15 +11,39 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._numba import pick
 from .config import EngineConfig
 from .errors import InvalidParameterError, InvalidSignalError, PatternNotFoundError
-from .kernels.matching import gram, nearest_prototypes, unit_normalize
+from .kernels import matching
+from .kernels.matching import unit_normalize
 from .store.zarr import StoredLibrary, read_library, save_library
 
 __all__ = ["Pattern", "PatternLibrary", "decode_signal_id", "encode_signal_id", "library_and_config",
            "pattern_id", "provenance_order", "signal_key"]
 
 SignalId = int | str
+
+#: Candidates from which the nearest-pattern search bounds the prototypes first (the bounds cost
+#: about one pass over them, repaid when several candidates share it).
+_PRUNED_NEAREST_MIN = 8
+
+
+def _nearest(C: NDArray[np.float64], Z: NDArray[np.float64], n: int) -> tuple[NDArray[np.int64],
+                                                                             NDArray[np.float64]]:
+    """The nearest of the first ``n`` prototypes to each unit candidate (exact; see
+    :func:`~patternlab.kernels.matching.nearest_prototypes`), on threads when it is worth it."""
+    work = len(C) * n * Z.shape[1]
+    if len(C) >= _PRUNED_NEAREST_MIN:
+        kernel = pick(matching.nearest_prototypes_pruned, matching.nearest_prototypes_pruned_serial,
+                      work)
+    else:
+        kernel = pick(matching.nearest_prototypes, matching.nearest_prototypes_serial, work)
+    return kernel(C, Z, n)  # type: ignore[no-any-return]
+
+
+def _gram(Z: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    """Correlations between the first ``n`` prototypes, on threads when it is worth it."""
+    return pick(matching.gram, matching.gram_serial, n * n * Z.shape[1])(Z, n)  # type: ignore[no-any-return]
 
 
 def signal_key(signal_id: Any) -> SignalId:
@@ -314,7 +338,7 @@ class PatternLibrary:
             raise InvalidSignalError(f"windows of shape {arr.shape} do not match the library's window "
                                      f"{self.window}: pass (k, {self.window}) or ({self.window},)")
         C = np.stack([unit_normalize(np.ascontiguousarray(r)) for r in arr]) if len(arr) else arr
-        idx, corr = nearest_prototypes(C, self._Z, len(self))
+        idx, corr = _nearest(C, self._Z, len(self))
         valid = [bool(x) for x in np.atleast_1d(C.any(axis=1))]
         ids = [self._meta[k][0] if (k >= 0 and ok) else None for k, ok in zip(idx, valid)]
         return ids, np.where(np.array(valid, dtype=bool), corr, -np.inf)
@@ -330,7 +354,7 @@ class PatternLibrary:
         cfg = self.config if config is None else config
         z = _unit(values, self.window, "the instance")
         sid = signal_key(signal_id)
-        idx, corr = nearest_prototypes(z[None, :], self._Z, len(self))
+        idx, corr = _nearest(z[None, :], self._Z, len(self))
         if idx[0] >= 0 and corr[0] >= cfg.cluster_threshold:
             i = int(idx[0])
             lr = cfg.learning_rate
@@ -447,8 +471,8 @@ class PatternLibrary:
         n0 = len(out)
         # one kernel call for every pattern of `other` against this library's patterns as they
         # were before the merge; patterns added by the merge are searched as they come
-        idx0, corr0 = nearest_prototypes(np.ascontiguousarray(other._Z[: len(other)]), out._Z, n0)
-        G = gram(other._Z, len(other)) if len(other) > 1 else None
+        idx0, corr0 = _nearest(np.ascontiguousarray(other._Z[: len(other)]), out._Z, n0)
+        G = _gram(other._Z, len(other)) if len(other) > 1 else None
         added = np.empty(len(other), dtype=np.int64)  # patterns of `other` the merge added ...
         n_added = 0
         where: dict[int, int] = {}  # ... and their index in `out`

@@ -30,3 +30,20 @@ def fmax(typingctx: Any, a: Any, b: Any) -> Any:  # pragma: no cover - compiled
         return builder.call(fn, args, fastmath=("nnan", "nsz"))
 
     return sig, codegen
+
+
+@intrinsic
+def fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:  # pragma: no cover - compiled
+    """``a * b + c`` rounded once (``llvm.fma``), in scalar and vectorized loops alike: a kernel
+    that spells its sums with it gets the same bits however LLVM vectorizes the loop around it."""
+    if not (isinstance(a, types.Float) and a == b == c):
+        return None
+    sig = a(a, b, c)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        lty = context.get_value_type(signature.return_type)
+        name = "llvm.fma.f64" if lty == ir.DoubleType() else "llvm.fma.f32"
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(lty, [lty, lty, lty]), name)
+        return builder.call(fn, args)
+
+    return sig, codegen

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from .._numba import JIT, JIT_PARALLEL
-from .stats import INVALID_BELOW
+from .stats import CHUNK, INVALID_BELOW
 
 
 @numba.njit(fastmath={"reassoc"}, **JIT)  # no "contract": an FMA would make x*a - x*a nonzero
@@ -77,16 +77,11 @@ def _valid_prefix(e):  # pragma: no cover - compiled
     return out
 
 
-@numba.njit(**JIT_PARALLEL)
-def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # pragma: no cover
-    """Exact distances of the row neighbours (``j >= i + kmin``) found by the tile kernel (inf /
-    -1 where none); rows whose search value is out of range are recomputed directly."""
-    n = rowP.shape[0]
+@numba.njit(**JIT)
+def _rows_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI, validB, lo_i, hi_i, D,
+                I):  # pragma: no cover - compiled
     lB = sB.shape[0]
-    validB = _valid_prefix(eB)
-    D = np.full(n, np.inf)
-    I = np.full(n, -1, dtype=np.int64)
-    for i in numba.prange(n):
+    for i in range(lo_i, hi_i):
         if eA[i] < 0:
             continue
         j = rowI[i]
@@ -105,23 +100,39 @@ def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # prag
         elif p >= INVALID_BELOW:
             D[i] = znorm_distance(TA, muA, sA, eA, i, TB, muB, sB, eB, j, m)
             I[i] = j
-    return D, I
 
 
 @numba.njit(**JIT_PARALLEL)
-def resolve_columns(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI):  # pragma: no cover
-    """Exact distances of the column neighbours found by the tile kernel.
-
-    ``colI[j] = p`` means that the best row of column ``j`` is ``p`` or ``p + 1`` (the kernel
-    processes rows in pairs and does not spend an instruction per cell on telling them apart):
-    both are measured exactly and the nearer one wins, the smaller index on a tie.
-    """
-    n = colP.shape[0]
-    lA = sA.shape[0]
-    validA = _valid_prefix(eA)
+def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # pragma: no cover
+    """Exact distances of the row neighbours (``j >= i + kmin``) found by the tile kernel (inf /
+    -1 where none); rows whose search value is out of range are recomputed directly.
+    :func:`resolve_rows_serial` is its serial twin."""
+    n = rowP.shape[0]
+    validB = _valid_prefix(eB)
     D = np.full(n, np.inf)
     I = np.full(n, -1, dtype=np.int64)
-    for j in numba.prange(n):
+    for c in numba.prange((n + CHUNK - 1) // CHUNK):
+        _rows_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI, validB, c * CHUNK,
+                    min(n, c * CHUNK + CHUNK), D, I)
+    return D, I
+
+
+@numba.njit(**JIT)
+def resolve_rows_serial(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # pragma: no cover
+    """:func:`resolve_rows` on the calling thread (the same result, bit for bit)."""
+    n = rowP.shape[0]
+    validB = _valid_prefix(eB)
+    D = np.full(n, np.inf)
+    I = np.full(n, -1, dtype=np.int64)
+    _rows_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI, validB, 0, n, D, I)
+    return D, I
+
+
+@numba.njit(**JIT)
+def _columns_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA, lo_j, hi_j, D,
+                   I):  # pragma: no cover - compiled
+    lA = sA.shape[0]
+    for j in range(lo_j, hi_j):
         if eB[j] < 0:
             continue
         p = colI[j]
@@ -148,6 +159,35 @@ def resolve_columns(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI):  # p
         if best < np.inf:
             D[j] = best
             I[j] = who
+
+
+@numba.njit(**JIT_PARALLEL)
+def resolve_columns(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI):  # pragma: no cover
+    """Exact distances of the column neighbours found by the tile kernel.
+
+    ``colI[j] = p`` means that the best row of column ``j`` is ``p`` or ``p + 1`` (the kernel
+    processes rows in pairs and does not spend an instruction per cell on telling them apart):
+    both are measured exactly and the nearer one wins, the smaller index on a tie.
+    :func:`resolve_columns_serial` is its serial twin.
+    """
+    n = colP.shape[0]
+    validA = _valid_prefix(eA)
+    D = np.full(n, np.inf)
+    I = np.full(n, -1, dtype=np.int64)
+    for c in numba.prange((n + CHUNK - 1) // CHUNK):
+        _columns_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA, c * CHUNK,
+                       min(n, c * CHUNK + CHUNK), D, I)
+    return D, I
+
+
+@numba.njit(**JIT)
+def resolve_columns_serial(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI):  # pragma: no cover
+    """:func:`resolve_columns` on the calling thread (the same result, bit for bit)."""
+    n = colP.shape[0]
+    validA = _valid_prefix(eA)
+    D = np.full(n, np.inf)
+    I = np.full(n, -1, dtype=np.int64)
+    _columns_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA, 0, n, D, I)
     return D, I
 
 
@@ -167,11 +207,26 @@ def nearest_of(DL, IL, DR, IR):  # pragma: no cover - compiled
     return D, I
 
 
+@numba.njit(**JIT)
+def _distances_range(Qc, muQ, sQ, eQ, Tc, muT, sT, eT, m, lo, hi, D):  # pragma: no cover
+    for i in range(lo, hi):
+        D[i] = znorm_distance(Qc, muQ, sQ, eQ, 0, Tc, muT, sT, eT, i, m)
+
+
 @numba.njit(**JIT_PARALLEL)
 def distance_profile(Qc, muQ, sQ, eQ, Tc, muT, sT, eT, m):  # pragma: no cover - compiled
-    """Exact z-normalized distance from the query (window 0 of ``Q``) to every window of T."""
+    """Exact z-normalized distance from the query (window 0 of ``Q``) to every window of T.
+    :func:`distance_profile_serial` is its serial twin."""
     n = sT.shape[0]
     D = np.empty(n)
-    for i in numba.prange(n):
-        D[i] = znorm_distance(Qc, muQ, sQ, eQ, 0, Tc, muT, sT, eT, i, m)
+    for c in numba.prange((n + CHUNK - 1) // CHUNK):
+        _distances_range(Qc, muQ, sQ, eQ, Tc, muT, sT, eT, m, c * CHUNK, min(n, c * CHUNK + CHUNK), D)
+    return D
+
+
+@numba.njit(**JIT)
+def distance_profile_serial(Qc, muQ, sQ, eQ, Tc, muT, sT, eT, m):  # pragma: no cover - compiled
+    """:func:`distance_profile` on the calling thread (the same result, bit for bit)."""
+    D = np.empty(sT.shape[0])
+    _distances_range(Qc, muQ, sQ, eQ, Tc, muT, sT, eT, m, 0, sT.shape[0], D)
     return D

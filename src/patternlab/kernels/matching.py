@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from .._numba import FASTMATH_SAFE, JIT, JIT_PARALLEL
+from ._simd import fma
 
 #: Correlation reported for windows that cannot match (NaN/inf inside, or constant).
 NO_MATCH = -np.inf
@@ -21,13 +22,17 @@ _BLOCK = 1024
 
 
 @numba.njit(fastmath=FASTMATH_SAFE, **JIT)
-def _correlate_one(z, Tc, s, usable, out):  # pragma: no cover - compiled
-    """``out[i]`` = correlation of the unit prototype ``z`` with window ``i`` of ``Tc``."""
+def _correlate_range(z, Tc, s, usable, out, lo, hi):  # pragma: no cover - compiled
+    """``out[i]`` = correlation of the unit prototype ``z`` with window ``i`` of ``Tc`` for
+    ``lo <= i < hi``.
+
+    Each window's sum is one chain of fused multiply-adds over the taps in order (:func:`fma`),
+    so its value does not depend on the range it is computed in nor on how the loop vectorizes:
+    the brute-force and the pruned kernels report the same bits."""
     w = z.shape[0]
-    n = s.shape[0]
     acc = np.empty(_BLOCK)
-    for b0 in range(0, n, _BLOCK):
-        nb = min(_BLOCK, n - b0)
+    for b0 in range(lo, hi, _BLOCK):
+        nb = min(_BLOCK, hi - b0)
         for x in range(nb):
             acc[x] = 0.0
         t = 0
@@ -38,13 +43,13 @@ def _correlate_one(z, Tc, s, usable, out):  # pragma: no cover - compiled
             s2 = Tc[b0 + t + 2:b0 + t + 2 + nb]
             s3 = Tc[b0 + t + 3:b0 + t + 3 + nb]
             for x in range(nb):
-                acc[x] += z0 * s0[x] + z1 * s1[x] + z2 * s2[x] + z3 * s3[x]
+                acc[x] = fma(z3, s3[x], fma(z2, s2[x], fma(z1, s1[x], fma(z0, s0[x], acc[x]))))
             t += 4
         while t < w:
             zt = z[t]
             seg = Tc[b0 + t:b0 + t + nb]
             for x in range(nb):
-                acc[x] += zt * seg[x]
+                acc[x] = fma(zt, seg[x], acc[x])
             t += 1
         for x in range(nb):
             # |r| <= 1 in exact arithmetic; rounding must not report a correlation above 1
@@ -52,18 +57,14 @@ def _correlate_one(z, Tc, s, usable, out):  # pragma: no cover - compiled
 
 
 @numba.njit(**JIT)
-def _peaks(corr, threshold, w, cand, order_key):  # pragma: no cover - compiled
-    """Non-overlapping windows with ``corr >= threshold``: the strongest first (the earliest on
-    ties), each blocking the windows within ``w - 1`` of it. Returns their offsets, ascending."""
-    nc = 0
-    for i in range(corr.shape[0]):
-        if corr[i] >= threshold:
-            cand[nc] = i
-            nc += 1
+def _peaks(cand, vals, nc, w, order_key):  # pragma: no cover - compiled
+    """Non-overlapping windows among the ``nc`` candidates ``cand`` (ascending offsets, their
+    correlations in ``vals``): the strongest first (the earliest on ties), each blocking the
+    windows within ``w - 1`` of it. Returns their offsets, ascending."""
     if nc == 0:
         return cand[:0].copy()
     for k in range(nc):
-        order_key[k] = -corr[cand[k]]
+        order_key[k] = -vals[k]
     order = np.argsort(order_key[:nc], kind="mergesort")
     taken = np.empty(nc, dtype=np.int64)
     nt = 0
@@ -80,30 +81,34 @@ def _peaks(corr, threshold, w, cand, order_key):  # pragma: no cover - compiled
     return np.sort(taken[:nt])
 
 
-@numba.njit(**JIT_PARALLEL)
-def match_prototypes(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
-    """Occurrences of every prototype (rows of ``Z``) in one signal, in one kernel.
-
-    Returns ``(pattern, offset, correlation)`` arrays, sorted by pattern then offset: for each
-    prototype the non-overlapping windows whose correlation is ``>= threshold``.
-    """
-    L = Z.shape[0]
+@numba.njit(**JIT)
+def _brute_range(Z, Tc, s, usable, threshold, p0, p1, offs, vals, counts):  # pragma: no cover
+    """Matches of prototypes ``p0 <= p < p1``: every window correlated, then the peaks."""
     w = Z.shape[1]
     n = s.shape[0]
-    cap = n // w + 2  # more non-overlapping windows cannot fit
-    offs = np.empty((L, cap), dtype=np.int64)
-    vals = np.empty((L, cap))
-    counts = np.zeros(L, dtype=np.int64)
-    for p in numba.prange(L):
-        corr = np.empty(n)
-        cand = np.empty(n, dtype=np.int64)
-        key = np.empty(n)
-        _correlate_one(Z[p], Tc, s, usable, corr)
-        hits = _peaks(corr, threshold, w, cand, key)
+    corr = np.empty(n)
+    cand = np.empty(n, dtype=np.int64)
+    cval = np.empty(n)
+    key = np.empty(n)
+    for p in range(p0, p1):
+        _correlate_range(Z[p], Tc, s, usable, corr, 0, n)
+        nc = 0
+        for i in range(n):
+            if corr[i] >= threshold:
+                cand[nc] = i
+                cval[nc] = corr[i]
+                nc += 1
+        hits = _peaks(cand, cval, nc, w, key)
         counts[p] = hits.shape[0]
         for k in range(hits.shape[0]):
             offs[p, k] = hits[k]
             vals[p, k] = corr[hits[k]]
+
+
+@numba.njit(**JIT)
+def _collect(offs, vals, counts):  # pragma: no cover - compiled
+    """The per-prototype hits as ``(pattern, offset, correlation)`` arrays, by pattern then offset."""
+    L = counts.shape[0]
     total = counts.sum()
     pat = np.empty(total, dtype=np.int64)
     off = np.empty(total, dtype=np.int64)
@@ -118,38 +123,548 @@ def match_prototypes(Z, Tc, s, usable, threshold):  # pragma: no cover - compile
     return pat, off, val
 
 
-@numba.njit(fastmath=FASTMATH_SAFE | {"reassoc"}, **JIT_PARALLEL)
-def nearest_prototypes(C, Z, nz):  # pragma: no cover - compiled
-    """For each unit candidate (row of ``C``), the best of the first ``nz`` prototypes of ``Z``
-    by correlation (the smallest index on ties). Returns ``(index, correlation)``; ``-1`` and
-    ``-inf`` when there is no prototype."""
-    nc = C.shape[0]
-    w = C.shape[1]
-    best = np.full(nc, -1, dtype=np.int64)
-    bval = np.full(nc, -np.inf)
-    for c in numba.prange(nc):
-        for p in range(nz):
+@numba.njit(**JIT)
+def _hit_arrays(L, n, w):  # pragma: no cover - compiled
+    cap = n // w + 2  # more non-overlapping windows cannot fit
+    return (np.empty((L, cap), dtype=np.int64), np.empty((L, cap)), np.zeros(L, dtype=np.int64))
+
+
+@numba.njit(**JIT_PARALLEL)
+def match_prototypes(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
+    """Occurrences of every prototype (rows of ``Z``) in one signal, by brute force: every
+    prototype is correlated with every window.
+
+    Returns ``(pattern, offset, correlation)`` arrays, sorted by pattern then offset: for each
+    prototype the non-overlapping windows whose correlation is ``>= threshold``. Parallel over
+    prototypes; :func:`match_prototypes_serial` is its serial twin, and
+    :func:`match_prototypes_pruned` returns the same arrays without correlating every pair.
+    """
+    L = Z.shape[0]
+    offs, vals, counts = _hit_arrays(L, s.shape[0], Z.shape[1])
+    nch = (L + _PCHUNK - 1) // _PCHUNK
+    for c in numba.prange(nch):
+        _brute_range(Z, Tc, s, usable, threshold, c * _PCHUNK, min(L, c * _PCHUNK + _PCHUNK),
+                     offs, vals, counts)
+    return _collect(offs, vals, counts)
+
+
+@numba.njit(**JIT)
+def match_prototypes_serial(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
+    """:func:`match_prototypes` on the calling thread (the same result, bit for bit)."""
+    L = Z.shape[0]
+    offs, vals, counts = _hit_arrays(L, s.shape[0], Z.shape[1])
+    _brute_range(Z, Tc, s, usable, threshold, 0, L, offs, vals, counts)
+    return _collect(offs, vals, counts)
+
+
+# -- exact pruning ------------------------------------------------------------------------------
+#
+# For unit vectors a and b, ``a . b = (|a|^2 + |b|^2 - |a - b|^2) / 2``. Split the window into
+# ``k`` segments: the segment sums (scaled to an orthonormal basis) and the norm of what is left
+# after removing the segment means give
+#     LB_k^2 = sum_j (ya_j - yb_j)^2 + (ra - rb)^2 <= |a - b|^2
+# (Pythagoras on the segment subspace and its complement, plus the reverse triangle inequality
+# on the complement). A pair whose bound exceeds ``|a|^2 + |b|^2 - 2 * threshold`` by more than a
+# margin that covers every rounding of both the bound and the brute-force correlation cannot
+# reach the threshold. Each prototype meets every window at 8 segments (a loop over windows that
+# vectorizes), the pairs that pass at 16 and then 32 segments, and the few left are correlated
+# with the brute force's own arithmetic: one chain of fused multiply-adds over the taps in order.
+
+#: Segments of the three bounds (fewer when the window is shorter).
+PAA_LEVELS = (8, 16, 32)
+#: Prototypes per unit of work of the parallel variants.
+_PCHUNK = 16
+_EPS = np.finfo(np.float64).eps
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def _paa(v, k, y):  # pragma: no cover - compiled
+    """Orthonormal segment coordinates ``y`` of ``v`` (``k`` segments); returns
+    ``(|v|^2, residual norm)``."""
+    w = v.shape[0]
+    q = 0.0
+    r = 0.0
+    for j in range(k):
+        a = (j * w) // k
+        b = ((j + 1) * w) // k
+        acc = 0.0
+        for t in range(a, b):
+            acc += v[t]
+        mean = acc / (b - a)
+        y[j] = acc / np.sqrt(b - a)
+        for t in range(a, b):
+            q += v[t] * v[t]
+            d = v[t] - mean
+            r += d * d
+    return q, np.sqrt(r)
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def _coarsen(S, R2, n_seg, w, F, k):  # pragma: no cover - compiled
+    """From the segment sums ``S`` and residual sums of squares ``R2`` of ``2k`` segments, those
+    of ``k`` (each the union of two: the boundaries ``(j * w) // k`` nest), written into ``F``
+    (coordinates, residual norm last). Residuals add with the exact variance decomposition
+    ``r^2 = r_a^2 + r_b^2 + (l_a l_b / l) (mean_a - mean_b)^2`` (no cancellation)."""
+    r2 = 0.0
+    for j in range(k):
+        la = ((2 * j + 1) * w) // n_seg - ((2 * j) * w) // n_seg
+        lb = ((2 * j + 2) * w) // n_seg - ((2 * j + 1) * w) // n_seg
+        sa = S[2 * j]
+        sb = S[2 * j + 1]
+        tot = sa + sb
+        S[j] = tot
+        part = R2[2 * j] + R2[2 * j + 1]
+        if la > 0 and lb > 0:
+            d = sa / la - sb / lb
+            part += (la * lb / (la + lb)) * d * d
+        R2[j] = part
+        r2 += part
+        F[j] = tot / np.sqrt(la + lb)
+    F[k] = np.sqrt(r2)
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def _features(V, k1, k2, k3):  # pragma: no cover - compiled
+    """The three bounds' coordinates of the rows of ``V`` (residual norm last), and ``|v|^2``.
+    ``k3`` segments are measured directly; ``k2 = k3 / 2`` and ``k1 = k2 / 2`` are their unions
+    (when the window is too short for that, every level is measured directly)."""
+    L, w = V.shape
+    F1 = np.empty((L, k1 + 1))
+    F2 = np.empty((L, k2 + 1))
+    F3 = np.empty((L, k3 + 1))
+    q = np.empty(L)
+    nested = k3 == 2 * k2 and k2 == 2 * k1
+    S = np.empty(k3)
+    R2 = np.empty(k3)
+    inv = np.empty(k3)
+    isq = np.empty(k3)
+    for j in range(k3):
+        n_j = ((j + 1) * w) // k3 - (j * w) // k3
+        inv[j] = 1.0 / n_j
+        isq[j] = 1.0 / np.sqrt(n_j)
+    for p in range(L):
+        if not nested:
+            q[p], F1[p, k1] = _paa(V[p], k1, F1[p])
+            _, F2[p, k2] = _paa(V[p], k2, F2[p])
+            _, F3[p, k3] = _paa(V[p], k3, F3[p])
+            continue
+        v = V[p]
+        qq = 0.0
+        r2 = 0.0
+        for j in range(k3):
+            a = (j * w) // k3
+            b = ((j + 1) * w) // k3
             acc = 0.0
-            for t in range(w):
-                acc += C[c, t] * Z[p, t]
-            acc = min(1.0, max(-1.0, acc))
+            for t in range(a, b):
+                acc += v[t]
+                qq += v[t] * v[t]
+            mean = acc * inv[j]
+            rr = 0.0
+            for t in range(a, b):
+                d = v[t] - mean
+                rr += d * d
+            S[j] = acc
+            R2[j] = rr
+            r2 += rr
+            F3[p, j] = acc * isq[j]
+        F3[p, k3] = np.sqrt(r2)
+        q[p] = qq
+        _coarsen(S, R2, k3, w, F2[p], k2)
+        _coarsen(S, R2, k2, w, F1[p], k1)
+    return F1, F2, F3, q
+
+
+#: A window whose rounding margin exceeds this is not indexed by angle: it is always bounded.
+_ANGLE_MARGIN = 1e-8
+#: Slack of the angle bounds, in radians (covers the rounding of atan2 and arccos).
+_ANGLE_SLACK = 1e-6
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def _angle(F, k):  # pragma: no cover - compiled
+    """``(norm, angle)`` of a coordinate row: ``|v|`` and ``atan2(residual, |segment part|)``."""
+    y2 = 0.0
+    for j in range(k):
+        y2 += F[j] * F[j]
+    r = F[k]
+    return np.sqrt(y2 + r * r), np.arctan2(r, np.sqrt(y2))
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def _window_features(Tc, s, usable, w, k1, k2, k3, sig, pmax):  # pragma: no cover - compiled
+    """The bounds' coordinates of the z-normalized windows (the 8-segment ones also transposed,
+    for a loop over windows), ``|x|^2`` plus each window's rounding margin (``-inf`` for an
+    unusable window: it never passes), and the angle index: the windows with a small margin by
+    increasing angle, and the others."""
+    n = s.shape[0]
+    X = np.zeros((n, w))
+    for i in range(n):
+        if not usable[i]:
+            continue
+        acc = 0.0
+        for t in range(w):
+            acc += Tc[i + t]
+        mean = acc / w
+        for t in range(w):
+            X[i, t] = (Tc[i + t] - mean) * s[i]
+    F1, F2, F3, q = _features(X, k1, k2, k3)
+    lim = np.full(n, -np.inf)
+    theta = np.empty(n)
+    norm_max = 0.0
+    n_small = 0
+    for i in range(n):
+        if not usable[i]:
+            continue
+        sq = 0.0
+        for t in range(w):
+            sq += Tc[i + t] * Tc[i + t]
+        # kappa = |window| / |window - mean|: how much the brute force's rounding is amplified
+        kappa = np.sqrt(sq) * s[i]
+        margin = (1e-9 + 1024.0 * w * _EPS * (1.0 + kappa) * (1.0 + kappa) * (1.0 + pmax)
+                  + 16.0 * sig * (1.0 + kappa))
+        lim[i] = q[i] + margin
+        nv, theta[i] = _angle(F1[i], k1)
+        if margin <= _ANGLE_MARGIN:
+            norm_max = max(norm_max, nv)
+            n_small += 1
+    small = np.empty(n_small, dtype=np.int64)
+    other = np.empty(n - n_small, dtype=np.int64)
+    a = 0
+    b = 0
+    for i in range(n):
+        if usable[i] and lim[i] - q[i] <= _ANGLE_MARGIN:
+            small[a] = i
+            a += 1
+        elif usable[i]:
+            other[b] = i
+            b += 1
+    order = small[np.argsort(theta[small], kind="mergesort")]
+    sorted_theta = theta[order]
+    G1 = np.ascontiguousarray(F1.T)
+    for i in range(n):
+        if not usable[i]:
+            G1[k1, i] = np.inf  # the bound of an unusable window is infinite
+    return F1, G1, F2, F3, lim, order, sorted_theta, other[:b].copy(), norm_max
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def _gap(a, b):  # pragma: no cover - compiled
+    """``sum((a - b)**2)``: the squared bound between two coordinate rows."""
+    g = 0.0
+    for j in range(a.shape[0]):
+        d = a[j] - b[j]
+        g += d * d
+    return g
+
+
+@numba.njit(**JIT)
+def _angle_range(sorted_theta, theta_p, alpha):  # pragma: no cover - compiled
+    """Positions ``[a, b)`` of the sorted angles within ``alpha`` of ``theta_p``."""
+    lo = theta_p - alpha - _ANGLE_SLACK
+    hi = theta_p + alpha + _ANGLE_SLACK
+    return (np.searchsorted(sorted_theta, lo, side="left"),
+            np.searchsorted(sorted_theta, hi, side="right"))
+
+
+@numba.njit(**JIT)
+def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, F1, G1, X2, X3, lim, order,
+                  sorted_theta, other, norm_max, offs, vals, counts):  # pragma: no cover - compiled
+    """Matches of prototypes ``p0 <= p < p1`` (see :func:`match_prototypes_pruned`)."""
+    w = Z.shape[1]
+    n = s.shape[0]
+    k1 = G1.shape[0] - 1
+    g = np.empty(n)
+    idx = np.empty(n, dtype=np.int64)
+    corr = np.empty(n)
+    cand = np.empty(n, dtype=np.int64)
+    cval = np.empty(n)
+    key = np.empty(n)
+    t2 = 2.0 * threshold
+    # the correlation of a unit pair is at most |p| |x| cos(angle_p - angle_x) (Cauchy-Schwarz on
+    # the segment part and on the residual); below ``threshold - _ANGLE_MARGIN`` there is no match
+    floor = threshold - _ANGLE_MARGIN
+    for p in range(p0, p1):
+        base = qz[p] - t2
+        m = 0
+        n_p, theta_p = _angle(P1[p], k1)
+        if floor > 0.0 and n_p * norm_max > 0.0:
+            c = min(1.0, floor / (n_p * norm_max))
+            alpha = np.arccos(c)
+        else:
+            alpha = 4.0  # every angle (they lie in [0, pi/2])
+        a, b = _angle_range(sorted_theta, theta_p, alpha)
+        if 3 * (b - a + other.shape[0]) > n:
+            # most windows pass the angle test: bound them all, vectorized over windows
+            for i in range(n):
+                g[i] = 0.0
+            for j in range(k1 + 1):
+                yj = P1[p, j]
+                row = G1[j]
+                for i in range(n):
+                    d = yj - row[i]
+                    g[i] += d * d
+            for i in range(n):
+                if g[i] <= base + lim[i]:
+                    idx[m] = i
+                    m += 1
+        else:
+            for q in range(a, b):
+                i = order[q]
+                if _gap(P1[p], F1[i]) <= base + lim[i]:
+                    idx[m] = i
+                    m += 1
+            for q in range(other.shape[0]):
+                i = other[q]
+                if _gap(P1[p], F1[i]) <= base + lim[i]:
+                    idx[m] = i
+                    m += 1
+            idx[:m].sort()
+        if 4 * m > n:
+            # a dense prototype: the bounds would not pay, correlate every window
+            _correlate_range(Z[p], Tc, s, usable, corr, 0, n)
+            nc = 0
+            for i in range(n):
+                if corr[i] >= threshold:
+                    cand[nc] = i
+                    cval[nc] = corr[i]
+                    nc += 1
+            hits = _peaks(cand, cval, nc, w, key)
+            counts[p] = hits.shape[0]
+            for h in range(hits.shape[0]):
+                offs[p, h] = hits[h]
+                vals[p, h] = corr[hits[h]]
+            continue
+        m2 = 0
+        for q in range(m):  # 16, then 32 segments, for the pairs that passed
+            i = idx[q]
+            if _gap(P2[p], X2[i]) <= base + lim[i] and _gap(P3[p], X3[i]) <= base + lim[i]:
+                idx[m2] = i
+                m2 += 1
+        # the brute force's own arithmetic on runs of the windows left (ascending)
+        nc = 0
+        q = 0
+        while q < m2:
+            r = q
+            while r + 1 < m2 and idx[r + 1] - idx[r] <= 4:
+                r += 1
+            _correlate_range(Z[p], Tc, s, usable, corr, idx[q], idx[r] + 1)
+            for u in range(q, r + 1):
+                i = idx[u]
+                if corr[i] >= threshold:
+                    cand[nc] = i
+                    cval[nc] = corr[i]
+                    nc += 1
+            q = r + 1
+        hits = _peaks(cand, cval, nc, w, key)
+        counts[p] = hits.shape[0]
+        for h in range(hits.shape[0]):
+            offs[p, h] = hits[h]
+            vals[p, h] = corr[hits[h]]
+
+
+@numba.njit(**JIT)
+def _pruned_setup(Z, Tc, s, usable):  # pragma: no cover - compiled
+    w = Z.shape[1]
+    k1, k2, k3 = min(PAA_LEVELS[0], w), min(PAA_LEVELS[1], w), min(PAA_LEVELS[2], w)
+    P1, P2, P3, qz = _features(Z, k1, k2, k3)
+    sig = 0.0  # prototypes are centred up to rounding: the largest |sum(z)|
+    for p in range(Z.shape[0]):
+        acc = 0.0
+        for t in range(w):
+            acc += Z[p, t]
+        sig = max(sig, abs(acc))
+    sig += w * _EPS
+    pmax = qz.max() if qz.shape[0] else 1.0
+    F1, G1, X2, X3, lim, order, sorted_theta, other, norm_max = _window_features(
+        Tc, s, usable, w, k1, k2, k3, sig, pmax)
+    return P1, P2, P3, qz, F1, G1, X2, X3, lim, order, sorted_theta, other, norm_max
+
+
+@numba.njit(**JIT_PARALLEL)
+def match_prototypes_pruned(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
+    """:func:`match_prototypes` (the same arrays, bit for bit) without correlating every pair.
+
+    Lower bounds of each pair's z-normalized distance from segment sums (see the notes above)
+    discard the pairs that cannot reach ``threshold``; the others are correlated with the brute
+    force's own arithmetic. Parallel over prototypes; :func:`match_prototypes_pruned_serial` is
+    its serial twin.
+    """
+    L = Z.shape[0]
+    P1, P2, P3, qz, F1, G1, X2, X3, lim, order, th, other, nmax = _pruned_setup(Z, Tc, s, usable)
+    offs, vals, counts = _hit_arrays(L, s.shape[0], Z.shape[1])
+    nch = (L + _PCHUNK - 1) // _PCHUNK
+    for c in numba.prange(nch):
+        _pruned_range(Z, Tc, s, usable, threshold, c * _PCHUNK, min(L, c * _PCHUNK + _PCHUNK), P1,
+                      P2, P3, qz, F1, G1, X2, X3, lim, order, th, other, nmax, offs, vals, counts)
+    return _collect(offs, vals, counts)
+
+
+@numba.njit(**JIT)
+def match_prototypes_pruned_serial(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
+    """:func:`match_prototypes_pruned` on the calling thread (the same result, bit for bit)."""
+    L = Z.shape[0]
+    P1, P2, P3, qz, F1, G1, X2, X3, lim, order, th, other, nmax = _pruned_setup(Z, Tc, s, usable)
+    offs, vals, counts = _hit_arrays(L, s.shape[0], Z.shape[1])
+    _pruned_range(Z, Tc, s, usable, threshold, 0, L, P1, P2, P3, qz, F1, G1, X2, X3, lim, order, th,
+                  other, nmax, offs, vals, counts)
+    return _collect(offs, vals, counts)
+
+
+# -- nearest prototypes ---------------------------------------------------------------------------
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def _dot(a, b):  # pragma: no cover - compiled
+    """``sum(a * b)`` in four interleaved chains of fused multiply-adds, added in a fixed order:
+    the same bits wherever it is inlined."""
+    w = a.shape[0]
+    c0 = 0.0
+    c1 = 0.0
+    c2 = 0.0
+    c3 = 0.0
+    t = 0
+    while t + 4 <= w:
+        c0 = fma(a[t], b[t], c0)
+        c1 = fma(a[t + 1], b[t + 1], c1)
+        c2 = fma(a[t + 2], b[t + 2], c2)
+        c3 = fma(a[t + 3], b[t + 3], c3)
+        t += 4
+    while t < w:
+        c0 = fma(a[t], b[t], c0)
+        t += 1
+    return (c0 + c1) + (c2 + c3)
+
+
+@numba.njit(**JIT)
+def _nearest_range(C, Z, nz, c0, c1, best, bval):  # pragma: no cover - compiled
+    for c in range(c0, c1):
+        for p in range(nz):
+            acc = min(1.0, max(-1.0, _dot(C[c], Z[p])))
             if acc > bval[c]:
                 bval[c] = acc
                 best[c] = p
+
+
+@numba.njit(**JIT_PARALLEL)
+def nearest_prototypes(C, Z, nz):  # pragma: no cover - compiled
+    """For each unit candidate (row of ``C``), the best of the first ``nz`` prototypes of ``Z``
+    by correlation (the smallest index on ties). Returns ``(index, correlation)``; ``-1`` and
+    ``-inf`` when there is no prototype. :func:`nearest_prototypes_serial` is its serial twin and
+    :func:`nearest_prototypes_pruned` returns the same without measuring every pair."""
+    nc = C.shape[0]
+    best = np.full(nc, -1, dtype=np.int64)
+    bval = np.full(nc, -np.inf)
+    for c in numba.prange(nc):
+        _nearest_range(C, Z, nz, c, c + 1, best, bval)
     return best, bval
 
 
-@numba.njit(fastmath=FASTMATH_SAFE | {"reassoc"}, **JIT_PARALLEL)
-def gram(Z, n):  # pragma: no cover - compiled
-    """Correlations between the first ``n`` unit prototypes of ``Z`` (an ``n x n`` matrix)."""
+@numba.njit(**JIT)
+def nearest_prototypes_serial(C, Z, nz):  # pragma: no cover - compiled
+    """:func:`nearest_prototypes` on the calling thread (the same result, bit for bit)."""
+    nc = C.shape[0]
+    best = np.full(nc, -1, dtype=np.int64)
+    bval = np.full(nc, -np.inf)
+    _nearest_range(C, Z, nz, 0, nc, best, bval)
+    return best, bval
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def _nearest_pruned_range(C, Z, nz, Yc, qc, rc, Yz, qz, rz, c0, c1, best, bval):  # pragma: no cover
+    k = Yz.shape[1]
     w = Z.shape[1]
+    ub = np.empty(nz)
+    for c in range(c0, c1):
+        # an upper bound of each correlation; the prototype of the largest is measured first
+        top = -1
+        for p in range(nz):
+            g = 0.0
+            for j in range(k):
+                d = Yc[c, j] - Yz[p, j]
+                g += d * d
+            d = rc[c] - rz[p]
+            g += d * d
+            margin = 1e-9 + 1024.0 * w * _EPS * (1.0 + qc[c] + qz[p])
+            ub[p] = 0.5 * (qc[c] + qz[p] - g) + margin
+            if top < 0 or ub[p] > ub[top]:
+                top = p
+        if top < 0:
+            continue
+        bval[c] = min(1.0, max(-1.0, _dot(C[c], Z[top])))
+        best[c] = top
+        for p in range(nz):
+            # only a prototype whose bound reaches the best so far can beat or tie it
+            if p == top or ub[p] < bval[c]:
+                continue
+            acc = min(1.0, max(-1.0, _dot(C[c], Z[p])))
+            if acc > bval[c] or (acc == bval[c] and p < best[c]):
+                bval[c] = acc
+                best[c] = p
+
+
+@numba.njit(**JIT)
+def _nearest_setup(C, Z, nz):  # pragma: no cover - compiled
+    k = min(PAA_LEVELS[0], Z.shape[1])
+    nc = C.shape[0]
+    Yc = np.empty((nc, k))
+    qc = np.empty(nc)
+    rc = np.empty(nc)
+    for c in range(nc):
+        qc[c], rc[c] = _paa(C[c], k, Yc[c])
+    Yz = np.empty((nz, k))
+    qz = np.empty(nz)
+    rz = np.empty(nz)
+    for p in range(nz):
+        qz[p], rz[p] = _paa(Z[p], k, Yz[p])
+    return Yc, qc, rc, Yz, qz, rz
+
+
+@numba.njit(**JIT_PARALLEL)
+def nearest_prototypes_pruned(C, Z, nz):  # pragma: no cover - compiled
+    """:func:`nearest_prototypes` (the same result, bit for bit) measuring only the prototypes
+    whose upper bound (segment means, see the pruning notes) reaches the best correlation found
+    so far. Worth it for many candidates: the bounds of the prototypes cost about one pass over
+    them. :func:`nearest_prototypes_pruned_serial` is its serial twin."""
+    nc = C.shape[0]
+    best = np.full(nc, -1, dtype=np.int64)
+    bval = np.full(nc, -np.inf)
+    Yc, qc, rc, Yz, qz, rz = _nearest_setup(C, Z, nz)
+    for c in numba.prange(nc):
+        _nearest_pruned_range(C, Z, nz, Yc, qc, rc, Yz, qz, rz, c, c + 1, best, bval)
+    return best, bval
+
+
+@numba.njit(**JIT)
+def nearest_prototypes_pruned_serial(C, Z, nz):  # pragma: no cover - compiled
+    """:func:`nearest_prototypes_pruned` on the calling thread (the same result, bit for bit)."""
+    nc = C.shape[0]
+    best = np.full(nc, -1, dtype=np.int64)
+    bval = np.full(nc, -np.inf)
+    Yc, qc, rc, Yz, qz, rz = _nearest_setup(C, Z, nz)
+    _nearest_pruned_range(C, Z, nz, Yc, qc, rc, Yz, qz, rz, 0, nc, best, bval)
+    return best, bval
+
+
+@numba.njit(**JIT)
+def _gram_range(Z, n, a0, a1, G):  # pragma: no cover - compiled
+    for a in range(a0, a1):
+        for b in range(n):
+            G[a, b] = min(1.0, max(-1.0, _dot(Z[a], Z[b])))
+
+
+@numba.njit(**JIT_PARALLEL)
+def gram(Z, n):  # pragma: no cover - compiled
+    """Correlations between the first ``n`` unit prototypes of ``Z`` (an ``n x n`` matrix).
+    :func:`gram_serial` is its serial twin."""
     G = np.empty((n, n))
     for a in numba.prange(n):
-        for b in range(n):
-            acc = 0.0
-            for t in range(w):
-                acc += Z[a, t] * Z[b, t]
-            G[a, b] = min(1.0, max(-1.0, acc))
+        _gram_range(Z, n, a, a + 1, G)
+    return G
+
+
+@numba.njit(**JIT)
+def gram_serial(Z, n):  # pragma: no cover - compiled
+    """:func:`gram` on the calling thread (the same result, bit for bit)."""
+    G = np.empty((n, n))
+    _gram_range(Z, n, 0, n, G)
     return G
 
 

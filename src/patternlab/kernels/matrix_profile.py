@@ -289,3 +289,20 @@ def upper_triangle(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, kmin
         merge_max(rowP[0], rowI[0], rowP[t], rowI[t])
         merge_max(colP[0], colI[0], colP[t], colI[t])
     return rowP[0].copy(), rowI[0].copy(), colP[0].copy(), colI[0].copy()
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def upper_triangle_serial(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, kmin, kmax, R, K,
+                          index_like):  # pragma: no cover - compiled
+    """:func:`upper_triangle` on the calling thread: every tile in one sweep (the same result,
+    bit for bit: the tiles and the tie rule do not depend on the number of threads)."""
+    lA = sA.shape[0]
+    lB = sB.shape[0]
+    spB = special_prefix(eB)
+    rowP = np.full(lA, EMPTY, dtype=sA.dtype)
+    rowI = np.full(lA, -1, dtype=index_like.dtype)
+    colP = np.full(lB, EMPTY, dtype=sA.dtype)
+    colI = np.full(lB, -1, dtype=index_like.dtype)
+    sweep(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, kmin, kmax, R, K, 0, 1,
+          rowP, rowI, colP, colI)
+    return rowP, rowI, colP, colI

@@ -42,16 +42,12 @@ def sanitize(T):  # pragma: no cover - compiled
     return Tc, prefix
 
 
-@numba.njit(fastmath=FASTMATH_SAFE | {"reassoc"}, **JIT_PARALLEL)
-def window_stats(T, m):  # pragma: no cover - compiled
-    """Statistics of every window ``T[i:i+m]``.
+#: Windows per chunk of the parallel variants: a chunk is one unit of work of a thread.
+CHUNK = 256
 
-    Returns ``(Tc, mu, sig2, valid, constant)``: the sanitized series (non-finite -> 0), the window
-    means, the sums of squared deviations ``sum((T[i:i+m] - mu[i])**2)``, whether the window holds
-    only finite values, and whether it is constant. A window is constant when all its values are
-    equal, or when its spread is at the rounding floor of its values
-    (``sig2 <= m * (4 * eps * max|x|)**2``), where a z-normalization would only amplify rounding.
-    """
+
+@numba.njit(**JIT)
+def _stats_setup(T, m):  # pragma: no cover - compiled
     Tc, prefix = sanitize(T)
     n = T.shape[0]
     ell = n - m + 1
@@ -63,8 +59,14 @@ def window_stats(T, m):  # pragma: no cover - compiled
     sig2 = np.empty(ell, dtype=np.float64)
     valid = np.empty(ell, dtype=np.bool_)
     constant = np.empty(ell, dtype=np.bool_)
+    return Tc, prefix, changes, mu, sig2, valid, constant
+
+
+@numba.njit(fastmath=FASTMATH_SAFE | {"reassoc"}, **JIT)
+def _stats_range(Tc, prefix, changes, m, lo, hi, mu, sig2, valid, constant):  # pragma: no cover
+    """The statistics of windows ``lo <= i < hi`` (see :func:`window_stats`)."""
     eps = np.finfo(np.float64).eps
-    for i in numba.prange(ell):
+    for i in range(lo, hi):
         c = Tc[i]
         s = 0.0
         big = 0.0
@@ -82,6 +84,32 @@ def window_stats(T, m):  # pragma: no cover - compiled
         valid[i] = prefix[i + m] - prefix[i] == 0
         floor = 4.0 * eps * big
         constant[i] = (changes[i + m - 1] - changes[i] == 0) or q <= m * floor * floor
+
+
+@numba.njit(**JIT_PARALLEL)
+def window_stats(T, m):  # pragma: no cover - compiled
+    """Statistics of every window ``T[i:i+m]``.
+
+    Returns ``(Tc, mu, sig2, valid, constant)``: the sanitized series (non-finite -> 0), the window
+    means, the sums of squared deviations ``sum((T[i:i+m] - mu[i])**2)``, whether the window holds
+    only finite values, and whether it is constant. A window is constant when all its values are
+    equal, or when its spread is at the rounding floor of its values
+    (``sig2 <= m * (4 * eps * max|x|)**2``), where a z-normalization would only amplify rounding.
+    Parallel over chunks of windows; :func:`window_stats_serial` is its serial twin.
+    """
+    Tc, prefix, changes, mu, sig2, valid, constant = _stats_setup(T, m)
+    ell = mu.shape[0]
+    for c in numba.prange((ell + CHUNK - 1) // CHUNK):
+        _stats_range(Tc, prefix, changes, m, c * CHUNK, min(ell, c * CHUNK + CHUNK), mu, sig2,
+                     valid, constant)
+    return Tc, mu, sig2, valid, constant
+
+
+@numba.njit(**JIT)
+def window_stats_serial(T, m):  # pragma: no cover - compiled
+    """:func:`window_stats` on the calling thread (the same result, bit for bit)."""
+    Tc, prefix, changes, mu, sig2, valid, constant = _stats_setup(T, m)
+    _stats_range(Tc, prefix, changes, m, 0, mu.shape[0], mu, sig2, valid, constant)
     return Tc, mu, sig2, valid, constant
 
 

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from .._numba import numba_threads, parallel_guard
 from ..kernels import matrix_profile as mpk
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,9 +53,8 @@ def _slice_task(TA: NDArray[Any], muA: NDArray[Any], dfA: NDArray[Any], dgA: NDA
     """Run one task's tiles on local slices (diagonals ``0 <= k < kmax`` in local coordinates),
     on one numba thread: the Dask worker's threads are the parallelism."""
     idx = np.empty(0, dtype=np.int32 if max(len(sA), len(sB)) < 2**31 - 2 else np.int64)
-    with parallel_guard(), numba_threads(1):
-        return mpk.upper_triangle(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, 0, kmax,
-                                  R, K, 1, idx)
+    return mpk.upper_triangle_serial(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, 0,
+                                     kmax, R, K, idx)
 
 
 def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: int,

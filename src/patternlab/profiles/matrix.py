@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validation as v
-from .._numba import get_num_threads, numba_threads
+from .._numba import get_num_threads, numba_threads, parallel_for, pick
 from ..errors import InvalidSignalError
 from ..kernels import exact, stats, topk
 from ..kernels import matrix_profile as mpk
@@ -53,7 +53,8 @@ FLOAT32_MIN_SPREAD_RATIO = 1e-2
 
 
 def _stats(T: NDArray[np.float64], m: int) -> tuple[Any, ...]:
-    Tc, mu, sig2, valid, constant = stats.window_stats(v.unit_scaled(T), m)
+    window_stats = pick(stats.window_stats, stats.window_stats_serial, T.shape[0] * m)
+    Tc, mu, sig2, valid, constant = window_stats(v.unit_scaled(T), m)
     return Tc, mu, sig2, valid, constant
 
 
@@ -104,6 +105,11 @@ def _triangle(A: Windows, B: Windows, m: int, kmin: int, dtype: type,
         return triangle_on_cluster(client, A, B, m, kmin, TILES[dtype])
     R, K = TILES[dtype]
     index_like = np.empty(0, dtype=np.int32 if max(len(A.s), len(B.s)) < 2**31 - 2 else np.int64)
+    if not parallel_for(len(A.s) * len(B.s) / 2):
+        serial: tuple[NDArray[Any], ...] = mpk.upper_triangle_serial(
+            A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d, B.e_d, m, kmin,
+            len(B.s), R, K, index_like)
+        return serial
     out: tuple[NDArray[Any], ...] = mpk.upper_triangle(
         A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d, B.e_d, m, kmin, len(B.s), R,
         K, get_num_threads(), index_like)
@@ -295,16 +301,22 @@ def self_join(T: NDArray[np.float64], m: int, *, threads: int | None = None) -> 
     return _self_join(T, m, np.float64, threads)
 
 
+def _resolvers(work: int) -> tuple[Any, Any]:
+    """The row and column resolution kernels for about ``work`` steps (parallel or serial)."""
+    if parallel_for(work):
+        return exact.resolve_rows, exact.resolve_columns
+    return exact.resolve_rows_serial, exact.resolve_columns_serial
+
+
 def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None,
                client: Any = None) -> MatrixProfile:
     excl = v.exclusion_zone(m)
     (A,), dt = _prepare([T], m, dt)
     with numba_threads(threads):
         rowP, rowI, colP, colI = _triangle(A, A, m, excl + 1, dt, client)
-        PR, IR = exact.resolve_rows(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, excl + 1, rowP,
-                                    rowI)
-        PL, IL = exact.resolve_columns(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, excl + 1,
-                                       colP, colI)
+        rows, cols = _resolvers(len(A.s) * m)
+        PR, IR = rows(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, excl + 1, rowP, rowI)
+        PL, IL = cols(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, excl + 1, colP, colI)
     P, I = exact.nearest_of(PL, IL, PR, IR)
     return MatrixProfile(P, I, PL, IL, PR, IR, m, excl, True, np.dtype(dt).name)
 
@@ -316,8 +328,9 @@ def _ab_join(TA: NDArray[np.float64], TB: NDArray[np.float64], m: int, dt: type,
         # cells j >= i: rows of A, columns of B; cells j < i: rows of B, columns of A
         rowP, rowI, _, _ = _triangle(A, B, m, 0, dt, client)
         _, _, colP, colI = _triangle(B, A, m, 1, dt, client)
-        PR, IR = exact.resolve_rows(A.Tc, A.mu, A.s, A.e, B.Tc, B.mu, B.s, B.e, m, 0, rowP, rowI)
-        PL, IL = exact.resolve_columns(B.Tc, B.mu, B.s, B.e, A.Tc, A.mu, A.s, A.e, m, 1, colP, colI)
+        rows, cols = _resolvers(max(len(A.s), len(B.s)) * m)
+        PR, IR = rows(A.Tc, A.mu, A.s, A.e, B.Tc, B.mu, B.s, B.e, m, 0, rowP, rowI)
+        PL, IL = cols(B.Tc, B.mu, B.s, B.e, A.Tc, A.mu, A.s, A.e, m, 1, colP, colI)
     P, I = exact.nearest_of(PL, IL, PR, IR)
     n = P.shape[0]
     none_d = np.full(n, np.inf)
@@ -359,7 +372,8 @@ def distance_profile(Q: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:
         )
     v.check_has_finite_window(T, m, "T")
     (q, t), _ = _prepare([Q, T], m, np.float64)
-    d: NDArray[np.float64] = exact.distance_profile(q.Tc, q.mu, q.s, q.e, t.Tc, t.mu, t.s, t.e, m)
+    kernel = pick(exact.distance_profile, exact.distance_profile_serial, len(t.s) * m)
+    d: NDArray[np.float64] = kernel(q.Tc, q.mu, q.s, q.e, t.Tc, t.mu, t.s, t.e, m)
     return d
 
 
