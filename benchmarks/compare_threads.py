@@ -4,8 +4,8 @@
     python benchmarks/compare_threads.py --quick    # without the 100,000-sample matrix profile
 
 For each case the default (kernels choose their threads by size: small inputs on one thread,
-large ones on all numba threads) and ``numba_threads(1)`` are timed on warm calls, the best of
-``--repeat`` runs, first on the machine as it is and then while a competing busy process (a
+large ones on all numba threads) and ``numba_threads(1)`` are timed on warm calls, in alternating
+rounds (the best of each), first on the machine as it is and then while a competing busy process (a
 bounded Python loop, one core) runs. Target: the default is never more than 1.3x slower than one
 thread, with or without the competitor; on a quiet machine the large inputs keep their all-core
 speed (the last column: threads=1 time over default time). Cases: 1,200 ``distance_profile``
@@ -33,13 +33,23 @@ except ImportError:  # run as a script from the benchmarks folder
 TARGET = 1.3
 
 
-def _best(fn: Callable[[], Any], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def _pair(fn: Callable[[], Any], rounds: int, budget: float) -> tuple[float, float]:
+    """Best time of ``fn`` with the default threads and with ``numba_threads(1)``, taken in
+    alternating rounds (so that a change of the machine's load hits both alike): at least
+    ``rounds`` rounds, more while under ``budget`` seconds."""
+    from patternlab._numba import numba_threads
+
+    best = [float("inf"), float("inf")]
+    start = time.perf_counter()
+    k = 0
+    while k < rounds or time.perf_counter() - start < budget:
+        for j, n in enumerate((None, 1)):
+            with numba_threads(n):
+                t0 = time.perf_counter()
+                fn()
+                best[j] = min(best[j], time.perf_counter() - t0)
+        k += 1
+    return best[0], best[1]
 
 
 def _cases(quick: bool, seed: int) -> list[tuple[str, Callable[[], Any], int]]:
@@ -63,13 +73,13 @@ def _cases(quick: bool, seed: int) -> list[tuple[str, Callable[[], Any], int]]:
         k += 1
     cases: list[tuple[str, Callable[[], Any], int]] = [("1,200 distance_profile on GunPoint", gunpoint, 3)]
     for n, T in walks.items():
-        reps = 5 if n < 100_000 else 2
-        cases.append((f"distance_profile n={n:,}", lambda T=T: pl.distance_profile(T[:64], T), reps * 4))
+        cases.append((f"distance_profile n={n:,}", lambda T=T: pl.distance_profile(T[:64], T), 5))
         if not (quick and n == 100_000):
             cases.append((f"matrix_profile n={n:,}", lambda T=T: pl.matrix_profile(T, 64),
-                          reps if n < 100_000 else 1))
-        cases.append((f"perceive n={n:,}, 200 patterns",
-                      lambda T=T: pl.perceive(T, "bench", lib, cfg, learn=False), reps))
+                          5 if n < 100_000 else 1))
+        if n < 100_000:  # at 100,000 samples perceive is its matrix profile
+            cases.append((f"perceive n={n:,}, 200 patterns",
+                          lambda T=T: pl.perceive(T, "bench", lib, cfg, learn=False), 5))
     return cases
 
 
@@ -91,11 +101,8 @@ def measure(quick: bool, repeat: int, seed: int, busy: bool) -> list[tuple[str, 
     try:
         time.sleep(0.3)
         out = []
-        for name, fn, reps in cases:
-            r = max(1, reps * repeat // 3)
-            t_def = _best(fn, r)
-            with numba_threads(1):
-                t_one = _best(fn, r)
+        for name, fn, rounds in cases:
+            t_def, t_one = _pair(fn, max(1, rounds * repeat // 3), 0.5 * repeat)
             out.append((name, t_def, t_one))
             print(f"  {name:<38}{t_def * 1e3:11.2f} ms {t_one * 1e3:11.2f} ms {t_def / t_one:8.2f}x"
                   f" {t_one / t_def:8.2f}x", flush=True)
@@ -109,7 +116,8 @@ def measure(quick: bool, repeat: int, seed: int, busy: bool) -> list[tuple[str, 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="skip the 100,000-sample matrix profile")
-    p.add_argument("--repeat", type=int, default=3, help="scale of the repetitions (default 3)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="scale of the rounds and of the time spent per case (default 3: 1.5 s)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     import numba

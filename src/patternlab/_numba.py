@@ -27,6 +27,7 @@ Notes
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -73,8 +74,24 @@ def parallel_for(work: float) -> bool:
 
 
 def pick(parallel: Any, serial: Any, work: float) -> Any:
-    """``parallel`` when :func:`parallel_for` ``(work)``, else its serial twin ``serial``."""
-    return parallel if parallel_for(work) else serial
+    """The kernel to call for about ``work`` inner-loop steps: ``serial`` (the serial twin) unless
+    :func:`parallel_for` ``(work)``, else ``parallel`` run with dynamic scheduling
+    (:func:`dynamic`)."""
+    return dynamic(parallel) if parallel_for(work) else serial
+
+
+def dynamic(kernel: Any) -> Any:
+    """``kernel`` called with numba's dynamic scheduling: the iterations of its ``prange`` loops
+    (chunks of work) are handed out one at a time to whichever thread is free, instead of one
+    equal share per thread, so a thread that the OS parked behind another process holds up at most
+    one chunk. The setting is restored after the call (``numba.parallel_chunksize``)."""
+
+    @functools.wraps(kernel)
+    def run(*args: Any) -> Any:
+        with numba.parallel_chunksize(1):
+            return kernel(*args)
+
+    return run
 
 
 def get_num_threads() -> int:

@@ -57,12 +57,16 @@ def _correlate_range(z, Tc, s, usable, out, lo, hi):  # pragma: no cover - compi
 
 
 @numba.njit(**JIT)
-def _peaks(cand, vals, nc, w, order_key):  # pragma: no cover - compiled
+def _peaks(cand, vals, nc, w, order_key, blocked):  # pragma: no cover - compiled
     """Non-overlapping windows among the ``nc`` candidates ``cand`` (ascending offsets, their
     correlations in ``vals``): the strongest first (the earliest on ties), each blocking the
-    windows within ``w - 1`` of it. Returns their offsets, ascending."""
+    windows within ``w - 1`` of it. Returns their offsets, ascending.
+
+    ``blocked`` (one flag per window, all False) marks the windows a taken one blocks, so each
+    candidate is checked in O(1); it is all False again on return."""
     if nc == 0:
         return cand[:0].copy()
+    n = blocked.shape[0]
     for k in range(nc):
         order_key[k] = -vals[k]
     order = np.argsort(order_key[:nc], kind="mergesort")
@@ -70,14 +74,16 @@ def _peaks(cand, vals, nc, w, order_key):  # pragma: no cover - compiled
     nt = 0
     for k in order:
         i = cand[k]
-        ok = True
-        for q in range(nt):
-            if abs(taken[q] - i) < w:
-                ok = False
-                break
-        if ok:
-            taken[nt] = i
-            nt += 1
+        if blocked[i]:
+            continue
+        taken[nt] = i
+        nt += 1
+        for j in range(max(0, i - w + 1), min(n, i + w)):
+            blocked[j] = True
+    for q in range(nt):
+        i = taken[q]
+        for j in range(max(0, i - w + 1), min(n, i + w)):
+            blocked[j] = False
     return np.sort(taken[:nt])
 
 
@@ -90,6 +96,7 @@ def _brute_range(Z, Tc, s, usable, threshold, p0, p1, offs, vals, counts):  # pr
     cand = np.empty(n, dtype=np.int64)
     cval = np.empty(n)
     key = np.empty(n)
+    blocked = np.zeros(n, dtype=np.bool_)
     for p in range(p0, p1):
         _correlate_range(Z[p], Tc, s, usable, corr, 0, n)
         nc = 0
@@ -98,7 +105,7 @@ def _brute_range(Z, Tc, s, usable, threshold, p0, p1, offs, vals, counts):  # pr
                 cand[nc] = i
                 cval[nc] = corr[i]
                 nc += 1
-        hits = _peaks(cand, cval, nc, w, key)
+        hits = _peaks(cand, cval, nc, w, key, blocked)
         counts[p] = hits.shape[0]
         for k in range(hits.shape[0]):
             offs[p, k] = hits[k]
@@ -379,6 +386,7 @@ def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, F1, G1, X
     cand = np.empty(n, dtype=np.int64)
     cval = np.empty(n)
     key = np.empty(n)
+    blocked = np.zeros(n, dtype=np.bool_)
     t2 = 2.0 * threshold
     # the correlation of a unit pair is at most |p| |x| cos(angle_p - angle_x) (Cauchy-Schwarz on
     # the segment part and on the residual); below ``threshold - _ANGLE_MARGIN`` there is no match
@@ -428,7 +436,7 @@ def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, F1, G1, X
                     cand[nc] = i
                     cval[nc] = corr[i]
                     nc += 1
-            hits = _peaks(cand, cval, nc, w, key)
+            hits = _peaks(cand, cval, nc, w, key, blocked)
             counts[p] = hits.shape[0]
             for h in range(hits.shape[0]):
                 offs[p, h] = hits[h]
@@ -455,7 +463,7 @@ def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, F1, G1, X
                     cval[nc] = corr[i]
                     nc += 1
             q = r + 1
-        hits = _peaks(cand, cval, nc, w, key)
+        hits = _peaks(cand, cval, nc, w, key, blocked)
         counts[p] = hits.shape[0]
         for h in range(hits.shape[0]):
             offs[p, h] = hits[h]

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validation as v
-from .._numba import get_num_threads, numba_threads, parallel_for, pick
+from .._numba import dynamic, get_num_threads, numba_threads, parallel_for, pick
 from ..errors import InvalidSignalError
 from ..kernels import exact, stats, topk
 from ..kernels import matrix_profile as mpk
@@ -304,7 +304,7 @@ def self_join(T: NDArray[np.float64], m: int, *, threads: int | None = None) -> 
 def _resolvers(work: int) -> tuple[Any, Any]:
     """The row and column resolution kernels for about ``work`` steps (parallel or serial)."""
     if parallel_for(work):
-        return exact.resolve_rows, exact.resolve_columns
+        return dynamic(exact.resolve_rows), dynamic(exact.resolve_columns)
     return exact.resolve_rows_serial, exact.resolve_columns_serial
 
 
