@@ -210,9 +210,11 @@ def perceive(
 
     matches: list[Match] = []
     if len(library):
-        Z = library.prototypes  # exact pruning: the brute force's matches, most pairs skipped
-        pat, off, corr = pick(matching.match_prototypes_pruned, matching.match_prototypes_pruned_serial,
-                              len(Z) * len(s))(Z, Tm, s, usable, config.cluster_threshold)
+        Z = library.prototypes  # the same matches either way; the bounds pay from PRUNE_FROM on
+        kernels = ((matching.match_prototypes_pruned, matching.match_prototypes_pruned_serial)
+                   if len(Z) >= matching.PRUNE_FROM else
+                   (matching.match_prototypes, matching.match_prototypes_serial))
+        pat, off, corr = pick(*kernels, len(Z) * len(s))(Z, Tm, s, usable, config.cluster_threshold)
         ids = library.ids
         matches = [Match(ids[p], int(o), float(c)) for p, o, c in zip(pat, off, corr)]
 

@@ -177,6 +177,9 @@ def match_prototypes_serial(Z, Tc, s, usable, threshold):  # pragma: no cover - 
 # vectorizes), the pairs that pass at 16 and then 32 segments, and the few left are correlated
 # with the brute force's own arithmetic: one chain of fused multiply-adds over the taps in order.
 
+#: Library size from which the bounds pay for their set-up (one pass over the windows and the
+#: prototypes): below it callers use the brute force, which returns the same arrays.
+PRUNE_FROM = 512
 #: Segments of the three bounds (fewer when the window is shorter).
 PAA_LEVELS = (8, 16, 32)
 #: Prototypes per unit of work of the parallel variants.

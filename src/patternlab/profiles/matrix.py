@@ -253,7 +253,8 @@ def matrix_profile(
         whose window spreads are more than a factor 100 apart are searched in float64 anyway
         (``MatrixProfile.dtype`` says which ran).
     threads : int, optional
-        Number of numba threads (default: all), when computing in this process.
+        The most numba threads to use (default: all), when computing in this process. A
+        series too short to gain from threads runs on one whatever this says.
     client : distributed.Client, optional
         Tile the distance matrix over this Dask cluster instead: each task reads only the slices
         of the series it needs and returns bounded maxima, folded as tasks finish. The result
