@@ -26,9 +26,9 @@ import numpy as np
 import patternlab as pl
 
 try:
-    from benchmarks._machine import describe, load
+    from benchmarks._machine import describe
 except ImportError:  # run as a script from the benchmarks folder
-    from _machine import describe, load  # type: ignore[no-redef]
+    from _machine import describe  # type: ignore[no-redef]
 
 SCALE = float(os.environ.get("PATTERNLAB_BENCH_SCALE", "1"))
 WINDOW = 64
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--signals", type=int, default=8, help="signals timed per library (default 8)")
     args = p.parse_args(argv)
     sizes = [int(x) for x in args.sizes.split(",")]
-    print(f"machine: {describe()} (load {load()})")
+    print(describe())
     print(f"signals of 1,000 samples, window {WINDOW}, cluster_threshold "
           f"{pl.EngineConfig().cluster_threshold}, default threads")
     print(f"  {'kind':<7}{'patterns':>8}{'perceive':>15}{'match pruned':>15}{'match brute':>15}"
