@@ -57,7 +57,7 @@ def _correlate_range(z, Tc, s, usable, out, lo, hi):  # pragma: no cover - compi
 
 
 @numba.njit(**JIT)
-def _peaks(cand, vals, nc, w, order_key, blocked):  # pragma: no cover - compiled
+def _select(cand, vals, nc, w, order_key, blocked):  # pragma: no cover - compiled
     """Non-overlapping windows among the ``nc`` candidates ``cand`` (ascending offsets, their
     correlations in ``vals``): the strongest first (the earliest on ties), each blocking the
     windows within ``w - 1`` of it. Returns their offsets, ascending.
@@ -88,6 +88,27 @@ def _peaks(cand, vals, nc, w, order_key, blocked):  # pragma: no cover - compile
 
 
 @numba.njit(**JIT)
+def _peaks(corr, threshold, w, cand, order_key):  # pragma: no cover - compiled
+    """The matches among one prototype's correlations ``corr`` (one per window): the windows with
+    ``corr >= threshold``, selected by :func:`_select`. ``cand`` and ``order_key`` are scratch of
+    ``len(corr)``."""
+    vals = np.empty(corr.shape[0])
+    nc = 0
+    for i in range(corr.shape[0]):
+        if corr[i] >= threshold:
+            cand[nc] = i
+            vals[nc] = corr[i]
+            nc += 1
+    return _select(cand, vals, nc, w, order_key, np.zeros(corr.shape[0], dtype=np.bool_))
+
+
+@numba.njit(**JIT)
+def _correlate_one(z, Tc, s, usable, out):  # pragma: no cover - compiled
+    """``out[i]`` = correlation of the unit prototype ``z`` with every window ``i`` of ``Tc``."""
+    _correlate_range(z, Tc, s, usable, out, 0, s.shape[0])
+
+
+@numba.njit(**JIT)
 def _brute_range(Z, Tc, s, usable, threshold, p0, p1, offs, vals, counts):  # pragma: no cover
     """Matches of prototypes ``p0 <= p < p1``: every window correlated, then the peaks."""
     w = Z.shape[1]
@@ -105,7 +126,7 @@ def _brute_range(Z, Tc, s, usable, threshold, p0, p1, offs, vals, counts):  # pr
                 cand[nc] = i
                 cval[nc] = corr[i]
                 nc += 1
-        hits = _peaks(cand, cval, nc, w, key, blocked)
+        hits = _select(cand, cval, nc, w, key, blocked)
         counts[p] = hits.shape[0]
         for k in range(hits.shape[0]):
             offs[p, k] = hits[k]
@@ -439,7 +460,7 @@ def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, F1, G1, X
                     cand[nc] = i
                     cval[nc] = corr[i]
                     nc += 1
-            hits = _peaks(cand, cval, nc, w, key, blocked)
+            hits = _select(cand, cval, nc, w, key, blocked)
             counts[p] = hits.shape[0]
             for h in range(hits.shape[0]):
                 offs[p, h] = hits[h]
@@ -466,7 +487,7 @@ def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, F1, G1, X
                     cval[nc] = corr[i]
                     nc += 1
             q = r + 1
-        hits = _peaks(cand, cval, nc, w, key, blocked)
+        hits = _select(cand, cval, nc, w, key, blocked)
         counts[p] = hits.shape[0]
         for h in range(hits.shape[0]):
             offs[p, h] = hits[h]
