@@ -189,10 +189,16 @@ def test_segment_bounds_hold(seed, w, k) -> None:
 def test_kernel_features_match_the_twin(rng: np.random.Generator, w: int) -> None:
     V = np.ascontiguousarray(np.stack([ref.unit(np.cumsum(rng.standard_normal(w))) for _ in range(5)]))
     k1, k2, k3 = (min(k, w) for k in matching.PAA_LEVELS)
-    F1, F2, F3, q = matching._features(V, k1, k2, k3)
+    F1, F2, F3, q, E = matching._features(V, k1, k2, k3)
     for p in range(len(V)):
         for F, k in ((F1, k1), (F2, k2), (F3, k3)):
             y, r = ref.segment_features(V[p], k)
             np.testing.assert_allclose(F[p, :k], y, atol=1e-13)
             assert abs(F[p, k] - r) <= 1e-7  # a residual norm near 0 is a square root of rounding
         assert q[p] == pytest.approx(1.0, abs=1e-13)
+        # the energy profile: orthogonal parts, so its squares add up to |v|^2 and it bounds dots
+        assert np.all(E[p] >= 0) and float(E[p] @ E[p]) == pytest.approx(q[p], abs=1e-12)
+        for o in range(len(V)):
+            assert float(V[p] @ V[o]) <= float(E[p] @ E[o]) + 1e-12
+        if k3 == 2 * k2 == 4 * k1:  # nested levels: the first part is the 8-segment one
+            assert E[p, 0] == pytest.approx(math.hypot(*ref.segment_features(V[p], k1)[0]), abs=1e-12)

@@ -194,9 +194,13 @@ def match_prototypes_serial(Z, Tc, s, usable, threshold):  # pragma: no cover - 
 # (Pythagoras on the segment subspace and its complement, plus the reverse triangle inequality
 # on the complement). A pair whose bound exceeds ``|a|^2 + |b|^2 - 2 * threshold`` by more than a
 # margin that covers every rounding of both the bound and the brute-force correlation cannot
-# reach the threshold. Each prototype meets every window at 8 segments (a loop over windows that
-# vectorizes), the pairs that pass at 16 and then 32 segments, and the few left are correlated
-# with the brute force's own arithmetic: one chain of fused multiply-adds over the taps in order.
+# reach the threshold. Before that, the energy profile: the norms of a vector's parts in the
+# 8-segment means, in what 16 segments add, in what 32 add and in the rest (orthogonal parts)
+# bound ``a . b <= sum_c |a_c| |b_c|`` in four multiply-adds. Each prototype meets every window
+# through its profile (a loop over windows that vectorizes), the windows that pass at 8, 16 and
+# then 32 segments, and the few left are correlated with the brute force's own arithmetic: one
+# chain of fused multiply-adds over the taps in order. A prototype that most windows pass is
+# correlated with every window, as by the brute force.
 
 #: Library size from which the bounds pay for their set-up (one pass over the windows and the
 #: prototypes): below it callers use the brute force, which returns the same arrays.
@@ -237,6 +241,7 @@ def _coarsen(S, R2, n_seg, w, F, k):  # pragma: no cover - compiled
     (coordinates, residual norm last). Residuals add with the exact variance decomposition
     ``r^2 = r_a^2 + r_b^2 + (l_a l_b / l) (mean_a - mean_b)^2`` (no cancellation)."""
     r2 = 0.0
+    between = 0.0
     for j in range(k):
         la = ((2 * j + 1) * w) // n_seg - ((2 * j) * w) // n_seg
         lb = ((2 * j + 2) * w) // n_seg - ((2 * j + 1) * w) // n_seg
@@ -247,23 +252,30 @@ def _coarsen(S, R2, n_seg, w, F, k):  # pragma: no cover - compiled
         part = R2[2 * j] + R2[2 * j + 1]
         if la > 0 and lb > 0:
             d = sa / la - sb / lb
-            part += (la * lb / (la + lb)) * d * d
+            e = (la * lb / (la + lb)) * d * d
+            part += e
+            between += e
         R2[j] = part
         r2 += part
         F[j] = tot / np.sqrt(la + lb)
     F[k] = np.sqrt(r2)
+    return between
 
 
 @numba.njit(fastmath=FASTMATH_SAFE, **JIT)
 def _features(V, k1, k2, k3):  # pragma: no cover - compiled
-    """The three bounds' coordinates of the rows of ``V`` (residual norm last), and ``|v|^2``.
-    ``k3`` segments are measured directly; ``k2 = k3 / 2`` and ``k1 = k2 / 2`` are their unions
-    (when the window is too short for that, every level is measured directly)."""
+    """The three bounds' coordinates of the rows of ``V`` (residual norm last), ``|v|^2``, and
+    the energy profile: the norms of ``v``'s parts in ``k1`` segment means, in what ``k2``
+    segments add to them, in what ``k3`` add, and in the rest (orthogonal parts, so that
+    ``a . b <= sum(profile_a * profile_b)``). ``k3`` segments are measured directly; ``k2 = k3 / 2``
+    and ``k1 = k2 / 2`` are their unions (when the window is too short for that, every level is
+    measured directly and the profile is ``(|v|, 0, 0, 0)``)."""
     L, w = V.shape
     F1 = np.empty((L, k1 + 1))
     F2 = np.empty((L, k2 + 1))
     F3 = np.empty((L, k3 + 1))
     q = np.empty(L)
+    E = np.zeros((L, 4))
     nested = k3 == 2 * k2 and k2 == 2 * k1
     S = np.empty(k3)
     R2 = np.empty(k3)
@@ -278,6 +290,7 @@ def _features(V, k1, k2, k3):  # pragma: no cover - compiled
             q[p], F1[p, k1] = _paa(V[p], k1, F1[p])
             _, F2[p, k2] = _paa(V[p], k2, F2[p])
             _, F3[p, k3] = _paa(V[p], k3, F3[p])
+            E[p, 0] = np.sqrt(q[p])
             continue
         v = V[p]
         qq = 0.0
@@ -300,33 +313,29 @@ def _features(V, k1, k2, k3):  # pragma: no cover - compiled
             F3[p, j] = acc * isq[j]
         F3[p, k3] = np.sqrt(r2)
         q[p] = qq
-        _coarsen(S, R2, k3, w, F2[p], k2)
-        _coarsen(S, R2, k2, w, F1[p], k1)
-    return F1, F2, F3, q
+        e2 = _coarsen(S, R2, k3, w, F2[p], k2)
+        e1 = _coarsen(S, R2, k2, w, F1[p], k1)
+        y2 = 0.0
+        for j in range(k1):
+            y2 += F1[p, j] * F1[p, j]
+        E[p, 0] = np.sqrt(y2)
+        E[p, 1] = np.sqrt(e1)
+        E[p, 2] = np.sqrt(e2)
+        E[p, 3] = F3[p, k3]
+    return F1, F2, F3, q, E
 
 
-#: A window whose rounding margin exceeds this is not indexed by angle: it is always bounded.
-_ANGLE_MARGIN = 1e-8
-#: Slack of the angle bounds, in radians (covers the rounding of atan2 and arccos).
-_ANGLE_SLACK = 1e-6
-
-
-@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
-def _angle(F, k):  # pragma: no cover - compiled
-    """``(norm, angle)`` of a coordinate row: ``|v|`` and ``atan2(residual, |segment part|)``."""
-    y2 = 0.0
-    for j in range(k):
-        y2 += F[j] * F[j]
-    r = F[k]
-    return np.sqrt(y2 + r * r), np.arctan2(r, np.sqrt(y2))
+#: Slack of the energy-profile bound (a correlation); a window whose rounding margin exceeds it
+#: always passes that bound and meets the segment bounds.
+_PROFILE_MARGIN = 1e-8
 
 
 @numba.njit(fastmath=FASTMATH_SAFE, **JIT)
 def _window_features(Tc, s, usable, w, k1, k2, k3, sig, pmax):  # pragma: no cover - compiled
-    """The bounds' coordinates of the z-normalized windows (the 8-segment ones also transposed,
-    for a loop over windows), ``|x|^2`` plus each window's rounding margin (``-inf`` for an
-    unusable window: it never passes), and the angle index: the windows with a small margin by
-    increasing angle, and the others."""
+    """The bounds' coordinates of the z-normalized windows, ``|x|^2`` plus each window's rounding
+    margin (``-inf`` for an unusable window: it never passes), the energy profiles (transposed,
+    for a loop over windows) and the slack their bound is given: the margin, or ``inf`` for a
+    window whose rounding is too amplified to bound by profile (``-inf``: unusable)."""
     n = s.shape[0]
     X = np.zeros((n, w))
     for i in range(n):
@@ -338,11 +347,10 @@ def _window_features(Tc, s, usable, w, k1, k2, k3, sig, pmax):  # pragma: no cov
         mean = acc / w
         for t in range(w):
             X[i, t] = (Tc[i + t] - mean) * s[i]
-    F1, F2, F3, q = _features(X, k1, k2, k3)
+    F1, F2, F3, q, E = _features(X, k1, k2, k3)
     lim = np.full(n, -np.inf)
-    theta = np.empty(n)
-    norm_max = 0.0
-    n_small = 0
+    EX = np.zeros((4, n))  # the windows' energy profiles, transposed for a loop over windows
+    slack = np.full(n, -np.inf)  # what the profile bound of each window must be allowed
     for i in range(n):
         if not usable[i]:
             continue
@@ -354,28 +362,10 @@ def _window_features(Tc, s, usable, w, k1, k2, k3, sig, pmax):  # pragma: no cov
         margin = (1e-9 + 1024.0 * w * _EPS * (1.0 + kappa) * (1.0 + kappa) * (1.0 + pmax)
                   + 16.0 * sig * (1.0 + kappa))
         lim[i] = q[i] + margin
-        nv, theta[i] = _angle(F1[i], k1)
-        if margin <= _ANGLE_MARGIN:
-            norm_max = max(norm_max, nv)
-            n_small += 1
-    small = np.empty(n_small, dtype=np.int64)
-    other = np.empty(n - n_small, dtype=np.int64)
-    a = 0
-    b = 0
-    for i in range(n):
-        if usable[i] and lim[i] - q[i] <= _ANGLE_MARGIN:
-            small[a] = i
-            a += 1
-        elif usable[i]:
-            other[b] = i
-            b += 1
-    order = small[np.argsort(theta[small], kind="mergesort")]
-    sorted_theta = theta[order]
-    G1 = np.ascontiguousarray(F1.T)
-    for i in range(n):
-        if not usable[i]:
-            G1[k1, i] = np.inf  # the bound of an unusable window is infinite
-    return F1, G1, F2, F3, lim, order, sorted_theta, other[:b].copy(), norm_max
+        for c in range(4):
+            EX[c, i] = E[i, c]
+        slack[i] = _PROFILE_MARGIN if margin <= _PROFILE_MARGIN else np.inf
+    return F1, F2, F3, lim, EX, slack
 
 
 @numba.njit(fastmath=FASTMATH_SAFE, **JIT)
@@ -389,22 +379,12 @@ def _gap(a, b):  # pragma: no cover - compiled
 
 
 @numba.njit(**JIT)
-def _angle_range(sorted_theta, theta_p, alpha):  # pragma: no cover - compiled
-    """Positions ``[a, b)`` of the sorted angles within ``alpha`` of ``theta_p``."""
-    lo = theta_p - alpha - _ANGLE_SLACK
-    hi = theta_p + alpha + _ANGLE_SLACK
-    return (np.searchsorted(sorted_theta, lo, side="left"),
-            np.searchsorted(sorted_theta, hi, side="right"))
-
-
-@numba.njit(**JIT)
-def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, F1, G1, X2, X3, lim, order,
-                  sorted_theta, other, norm_max, offs, vals, counts):  # pragma: no cover - compiled
+def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, Ez, F1, X2, X3, lim, EX,
+                  slack, offs, vals, counts):  # pragma: no cover - compiled
     """Matches of prototypes ``p0 <= p < p1`` (see :func:`match_prototypes_pruned`)."""
     w = Z.shape[1]
     n = s.shape[0]
-    k1 = G1.shape[0] - 1
-    g = np.empty(n)
+    ub = np.empty(n)
     idx = np.empty(n, dtype=np.int64)
     corr = np.empty(n)
     cand = np.empty(n, dtype=np.int64)
@@ -412,45 +392,20 @@ def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, F1, G1, X
     key = np.empty(n)
     blocked = np.zeros(n, dtype=np.bool_)
     t2 = 2.0 * threshold
-    # the correlation of a unit pair is at most |p| |x| cos(angle_p - angle_x) (Cauchy-Schwarz on
-    # the segment part and on the residual); below ``threshold - _ANGLE_MARGIN`` there is no match
-    floor = threshold - _ANGLE_MARGIN
+    e0, e1, e2, e3 = EX[0], EX[1], EX[2], EX[3]
     for p in range(p0, p1):
         base = qz[p] - t2
+        # the energy-profile bound of every window, vectorized over windows: the correlation of
+        # a pair is at most sum_c |p_c| |x_c| over the orthogonal parts (Cauchy-Schwarz on each)
+        a0, a1, a2, a3 = Ez[p, 0], Ez[p, 1], Ez[p, 2], Ez[p, 3]
+        for i in range(n):
+            ub[i] = a0 * e0[i] + a1 * e1[i] + a2 * e2[i] + a3 * e3[i] + slack[i]
         m = 0
-        n_p, theta_p = _angle(P1[p], k1)
-        if floor > 0.0 and n_p * norm_max > 0.0:
-            c = min(1.0, floor / (n_p * norm_max))
-            alpha = np.arccos(c)
-        else:
-            alpha = 4.0  # every angle (they lie in [0, pi/2])
-        a, b = _angle_range(sorted_theta, theta_p, alpha)
-        if 3 * (b - a + other.shape[0]) > n:
-            # most windows pass the angle test: bound them all, vectorized over windows
-            for i in range(n):
-                g[i] = 0.0
-            for j in range(k1 + 1):
-                yj = P1[p, j]
-                row = G1[j]
-                for i in range(n):
-                    d = yj - row[i]
-                    g[i] += d * d
-            for i in range(n):
-                if g[i] <= base + lim[i]:
-                    idx[m] = i
-                    m += 1
-        else:
-            for q in range(a, b):
-                i = order[q]
-                if _gap(P1[p], F1[i]) <= base + lim[i]:
-                    idx[m] = i
-                    m += 1
-            for q in range(other.shape[0]):
-                i = other[q]
-                if _gap(P1[p], F1[i]) <= base + lim[i]:
-                    idx[m] = i
-                    m += 1
-            idx[:m].sort()
+        for i in range(n):
+            # then 8 segments for the windows that pass
+            if ub[i] >= threshold and _gap(P1[p], F1[i]) <= base + lim[i]:
+                idx[m] = i
+                m += 1
         if 4 * m > n:
             # a dense prototype: the bounds would not pay, correlate every window
             _correlate_range(Z[p], Tc, s, usable, corr, 0, n)
@@ -498,7 +453,7 @@ def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, F1, G1, X
 def _pruned_setup(Z, Tc, s, usable):  # pragma: no cover - compiled
     w = Z.shape[1]
     k1, k2, k3 = min(PAA_LEVELS[0], w), min(PAA_LEVELS[1], w), min(PAA_LEVELS[2], w)
-    P1, P2, P3, qz = _features(Z, k1, k2, k3)
+    P1, P2, P3, qz, Ez = _features(Z, k1, k2, k3)
     sig = 0.0  # prototypes are centred up to rounding: the largest |sum(z)|
     for p in range(Z.shape[0]):
         acc = 0.0
@@ -507,9 +462,8 @@ def _pruned_setup(Z, Tc, s, usable):  # pragma: no cover - compiled
         sig = max(sig, abs(acc))
     sig += w * _EPS
     pmax = qz.max() if qz.shape[0] else 1.0
-    F1, G1, X2, X3, lim, order, sorted_theta, other, norm_max = _window_features(
-        Tc, s, usable, w, k1, k2, k3, sig, pmax)
-    return P1, P2, P3, qz, F1, G1, X2, X3, lim, order, sorted_theta, other, norm_max
+    F1, X2, X3, lim, EX, slack = _window_features(Tc, s, usable, w, k1, k2, k3, sig, pmax)
+    return P1, P2, P3, qz, Ez, F1, X2, X3, lim, EX, slack
 
 
 @numba.njit(**JIT_PARALLEL)
@@ -522,12 +476,12 @@ def match_prototypes_pruned(Z, Tc, s, usable, threshold):  # pragma: no cover - 
     its serial twin.
     """
     L = Z.shape[0]
-    P1, P2, P3, qz, F1, G1, X2, X3, lim, order, th, other, nmax = _pruned_setup(Z, Tc, s, usable)
+    P1, P2, P3, qz, Ez, F1, X2, X3, lim, EX, slack = _pruned_setup(Z, Tc, s, usable)
     offs, vals, counts = _hit_arrays(L, s.shape[0], Z.shape[1])
     nch = (L + _PCHUNK - 1) // _PCHUNK
     for c in numba.prange(nch):
         _pruned_range(Z, Tc, s, usable, threshold, c * _PCHUNK, min(L, c * _PCHUNK + _PCHUNK), P1,
-                      P2, P3, qz, F1, G1, X2, X3, lim, order, th, other, nmax, offs, vals, counts)
+                      P2, P3, qz, Ez, F1, X2, X3, lim, EX, slack, offs, vals, counts)
     return _collect(offs, vals, counts)
 
 
@@ -535,10 +489,10 @@ def match_prototypes_pruned(Z, Tc, s, usable, threshold):  # pragma: no cover - 
 def match_prototypes_pruned_serial(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
     """:func:`match_prototypes_pruned` on the calling thread (the same result, bit for bit)."""
     L = Z.shape[0]
-    P1, P2, P3, qz, F1, G1, X2, X3, lim, order, th, other, nmax = _pruned_setup(Z, Tc, s, usable)
+    P1, P2, P3, qz, Ez, F1, X2, X3, lim, EX, slack = _pruned_setup(Z, Tc, s, usable)
     offs, vals, counts = _hit_arrays(L, s.shape[0], Z.shape[1])
-    _pruned_range(Z, Tc, s, usable, threshold, 0, L, P1, P2, P3, qz, F1, G1, X2, X3, lim, order, th,
-                  other, nmax, offs, vals, counts)
+    _pruned_range(Z, Tc, s, usable, threshold, 0, L, P1, P2, P3, qz, Ez, F1, X2, X3, lim, EX, slack,
+                  offs, vals, counts)
     return _collect(offs, vals, counts)
 
 

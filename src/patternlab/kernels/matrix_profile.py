@@ -268,12 +268,16 @@ def sweep(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, kmin, km
 def upper_triangle(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, kmin, kmax, R, K,
                    nthreads, index_like):  # pragma: no cover - compiled
     """Row and column maxima over all cells ``kmin <= j - i < kmax`` of the A x B correlation
-    matrix, on ``nthreads`` numba threads.
+    matrix, on ``nthreads`` numba threads (at least ``numba.get_num_threads()`` in effect: every
+    thread id of the loop has its own maxima).
 
-    Tiles are dealt round-robin to the threads, each with private full-length maxima, merged at
-    the end. Returns ``(rowP, rowI, colP, colI)`` as correlations (``EMPTY`` where a row or
-    column has no cell). Indices have the dtype of ``index_like`` (int32 halves the memory
-    traffic of the column updates wherever the series has fewer than 2**31 windows).
+    Each tile is one iteration of the parallel loop (called with dynamic scheduling, the tiles
+    go to whichever thread is free, each thread taking them in increasing order) and is folded
+    into the private full-length maxima of the thread that runs it (``numba.get_thread_id``);
+    those are merged at the end, ties to the smaller index. Returns ``(rowP, rowI, colP, colI)``
+    as correlations (``EMPTY`` where a row or column has no cell). Indices have the dtype of
+    ``index_like`` (int32 halves the memory traffic of the column updates wherever the series has
+    fewer than 2**31 windows).
     """
     lA = sA.shape[0]
     lB = sB.shape[0]
@@ -282,9 +286,21 @@ def upper_triangle(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, kmin
     rowI = np.full((nthreads, lA), -1, dtype=index_like.dtype)
     colP = np.full((nthreads, lB), EMPTY, dtype=sA.dtype)
     colI = np.full((nthreads, lB), -1, dtype=index_like.dtype)
-    for t in numba.prange(nthreads):
-        sweep(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, kmin, kmax, R, K, t,
-              nthreads, rowP[t], rowI[t], colP[t], colI[t])
+    nrb, nbands = n_tiles(lA, lB, kmin, R, K)
+    nbands = min(nbands, (kmax - kmin + K - 1) // K)
+    acc = np.empty((nthreads, K), dtype=np.float64)
+    # per thread, the two halves 80 bytes apart from a multiple of 4 KiB (no 4K aliasing)
+    scratch = np.empty((nthreads, 2 * K + 20), dtype=sA.dtype)
+    for tix in numba.prange(nrb * nbands):
+        t = numba.get_thread_id()
+        a = tix // nbands
+        b = nbands - 1 - (tix - a * nbands)  # last band first: rows ascend for every column
+        r0 = a * R
+        k0 = kmin + b * K
+        if r0 + k0 < lB:
+            tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, spB, m, r0, min(r0 + R, lA),
+                 k0, k0 + K, acc[t], scratch[t, :K], scratch[t, K + 20:], rowP[t], rowI[t], 0,
+                 colP[t], colI[t], 0)
     for t in range(1, nthreads):
         merge_max(rowP[0], rowI[0], rowP[t], rowI[t])
         merge_max(colP[0], colI[0], colP[t], colI[t])

@@ -110,7 +110,7 @@ def _triangle(A: Windows, B: Windows, m: int, kmin: int, dtype: type,
             A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d, B.e_d, m, kmin,
             len(B.s), R, K, index_like)
         return serial
-    out: tuple[NDArray[Any], ...] = mpk.upper_triangle(
+    out: tuple[NDArray[Any], ...] = dynamic(mpk.upper_triangle)(
         A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d, B.e_d, m, kmin, len(B.s), R,
         K, get_num_threads(), index_like)
     return out
