@@ -59,11 +59,11 @@ def _signals(count: int, seed: int = 1) -> list[np.ndarray]:
 def _matching(lib: pl.PatternLibrary, T: np.ndarray, brute: bool) -> tuple[float, int]:
     from patternlab._validation import unit_scaled
     from patternlab.engine import _window_data
-    from patternlab.kernels import matching
+    from patternlab.kernels import matching, pruning
 
     usable, Tm, s = _window_data(unit_scaled(T), WINDOW)
     Z = lib.prototypes
-    kernel = matching.match_prototypes_serial if brute else matching.match_prototypes_pruned_serial
+    kernel = matching.match_prototypes_serial if brute else pruning.match_prototypes_pruned_serial
     t0 = time.perf_counter()
     pat, _, _ = kernel(Z, Tm, s, usable, lib.config.cluster_threshold)
     return time.perf_counter() - t0, len(pat)

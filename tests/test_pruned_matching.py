@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import reference as ref
 from patternlab._validation import unit_scaled
 from patternlab.engine import _window_data
-from patternlab.kernels import matching
+from patternlab.kernels import matching, pruning
 
 
 def _same(a, b) -> None:
@@ -49,8 +49,8 @@ def _prototypes(rng: np.random.Generator, Tm, usable, w: int, L: int, kind: str)
 def _check(Z, Tm, s, usable, thr) -> tuple[np.ndarray, ...]:
     Z = np.ascontiguousarray(Z)
     want = matching.match_prototypes_serial(Z, Tm, s, usable, thr)
-    _same(matching.match_prototypes_pruned_serial(Z, Tm, s, usable, thr), want)
-    _same(matching.match_prototypes_pruned(Z, Tm, s, usable, thr), want)
+    _same(pruning.match_prototypes_pruned_serial(Z, Tm, s, usable, thr), want)
+    _same(pruning.match_prototypes_pruned(Z, Tm, s, usable, thr), want)
     return want
 
 
@@ -115,10 +115,10 @@ def test_empty_library_and_no_usable_window() -> None:
     w = 8
     Tm, s, usable = _prepared(np.r_[np.zeros(30), np.arange(10.0)], w)
     Z = np.zeros((0, w))
-    assert all(len(x) == 0 for x in matching.match_prototypes_pruned_serial(Z, Tm, s, usable, 0.5))
+    assert all(len(x) == 0 for x in pruning.match_prototypes_pruned_serial(Z, Tm, s, usable, 0.5))
     Tc, s0, u0 = _prepared(np.r_[np.ones(40), [np.nan]], w)
     Z1 = np.ascontiguousarray(np.stack([matching.unit_normalize(np.arange(8.0))]))
-    _same(matching.match_prototypes_pruned_serial(Z1, Tc, s0, u0, 0.0),
+    _same(pruning.match_prototypes_pruned_serial(Z1, Tc, s0, u0, 0.0),
           matching.match_prototypes_serial(Z1, Tc, s0, u0, 0.0))
 
 
@@ -151,8 +151,8 @@ def test_pruned_nearest_is_the_brute_force_nearest(rng: np.random.Generator, kin
     C = np.ascontiguousarray(np.vstack([C, Z[:10], np.zeros((2, w))]))  # exact hits, no shape
     for nz in (0, 1, 17, len(Z)):
         want = matching.nearest_prototypes_serial(C, Z, nz)
-        _same(matching.nearest_prototypes_pruned_serial(C, Z, nz), want)
-        _same(matching.nearest_prototypes_pruned(C, Z, nz), want)
+        _same(pruning.nearest_prototypes_pruned_serial(C, Z, nz), want)
+        _same(pruning.nearest_prototypes_pruned(C, Z, nz), want)
     idx, _ = matching.nearest_prototypes_serial(C, Z, len(Z))
     assert np.all(idx[len(C) - 12:len(C) - 2] == np.arange(10))  # the first of equal maxima
     twin = np.array([max(range(len(Z)), key=lambda p, c=c: (round(float(Z[p] @ c), 12), -p))
@@ -169,7 +169,7 @@ def test_hypothesis_pruned_nearest(seed, w, L, nc) -> None:
     Z = np.ascontiguousarray(np.vstack([Z, Z[: L // 2]]))
     C = np.stack([matching.unit_normalize(np.cumsum(rng.standard_normal(w))) for _ in range(nc)])
     C = np.ascontiguousarray(np.vstack([C, Z[: min(3, L)]]))
-    _same(matching.nearest_prototypes_pruned_serial(C, Z, len(Z)),
+    _same(pruning.nearest_prototypes_pruned_serial(C, Z, len(Z)),
           matching.nearest_prototypes_serial(C, Z, len(Z)))
 
 
@@ -188,8 +188,8 @@ def test_segment_bounds_hold(seed, w, k) -> None:
 @pytest.mark.parametrize("w", [3, 17, 64, 100])
 def test_kernel_features_match_the_twin(rng: np.random.Generator, w: int) -> None:
     V = np.ascontiguousarray(np.stack([ref.unit(np.cumsum(rng.standard_normal(w))) for _ in range(5)]))
-    k1, k2, k3 = (min(k, w) for k in matching.PAA_LEVELS)
-    F1, F2, F3, q, E = matching._features(V, k1, k2, k3)
+    k1, k2, k3 = (min(k, w) for k in pruning.PAA_LEVELS)
+    F1, F2, F3, q, E = pruning._features(V, k1, k2, k3)
     for p in range(len(V)):
         for F, k in ((F1, k1), (F2, k2), (F3, k3)):
             y, r = ref.segment_features(V[p], k)

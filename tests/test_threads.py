@@ -11,7 +11,7 @@ import patternlab as pl
 from patternlab import _numba
 from patternlab._validation import unit_scaled
 from patternlab.engine import _window_data
-from patternlab.kernels import exact, matching, stats
+from patternlab.kernels import exact, matching, pruning, stats
 from patternlab.kernels import matrix_profile as mpk
 from patternlab.profiles.matrix import _prepare
 
@@ -91,13 +91,13 @@ def test_matching_twins_agree(rng: np.random.Generator) -> None:
     for thr in (0.5, 0.8, float(matching.match_prototypes_serial(Z, Tm, s, usable, 0.9)[2][0])):
         ref_ = matching.match_prototypes_serial(Z, Tm, s, usable, thr)
         _same(matching.match_prototypes(Z, Tm, s, usable, thr), ref_)
-        _same(matching.match_prototypes_pruned(Z, Tm, s, usable, thr), ref_)
-        _same(matching.match_prototypes_pruned_serial(Z, Tm, s, usable, thr), ref_)
+        _same(pruning.match_prototypes_pruned(Z, Tm, s, usable, thr), ref_)
+        _same(pruning.match_prototypes_pruned_serial(Z, Tm, s, usable, thr), ref_)
     C = np.ascontiguousarray(Z[::3] * 0.5 + Z[1::3][: len(Z[::3])] * 0.5)
     C = np.stack([matching.unit_normalize(c) for c in C])
     near = matching.nearest_prototypes_serial(C, Z, len(Z))
-    for kernel in (matching.nearest_prototypes, matching.nearest_prototypes_pruned,
-                   matching.nearest_prototypes_pruned_serial):
+    for kernel in (matching.nearest_prototypes, pruning.nearest_prototypes_pruned,
+                   pruning.nearest_prototypes_pruned_serial):
         _same(kernel(C, Z, len(Z)), near)
     np.testing.assert_array_equal(matching.gram(Z, len(Z)), matching.gram_serial(Z, len(Z)))
 

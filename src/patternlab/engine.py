@@ -14,7 +14,7 @@ from . import _validation as v
 from ._numba import pick
 from .config import EngineConfig
 from .errors import InvalidWindowError
-from .kernels import matching
+from .kernels import matching, pruning
 from .kernels.stats import window_stats, window_stats_serial
 from .library import Pattern, PatternLibrary, SignalId, library_and_config, signal_key
 from .profiles import Discord, MatrixProfile, Motif
@@ -211,8 +211,8 @@ def perceive(
     matches: list[Match] = []
     if len(library):
         Z = library.prototypes  # the same matches either way; the bounds pay from PRUNE_FROM on
-        kernels = ((matching.match_prototypes_pruned, matching.match_prototypes_pruned_serial)
-                   if len(Z) >= matching.PRUNE_FROM else
+        kernels = ((pruning.match_prototypes_pruned, pruning.match_prototypes_pruned_serial)
+                   if len(Z) >= pruning.PRUNE_FROM else
                    (matching.match_prototypes, matching.match_prototypes_serial))
         pat, off, corr = pick(*kernels, len(Z) * len(s))(Z, Tm, s, usable, config.cluster_threshold)
         ids = library.ids

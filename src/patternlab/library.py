@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._numba import pick
 from .config import EngineConfig
 from .errors import InvalidParameterError, InvalidSignalError, PatternNotFoundError
-from .kernels import matching
+from .kernels import matching, pruning
 from .kernels.matching import unit_normalize
 from .store.zarr import StoredLibrary, read_library, save_library
 
@@ -34,7 +34,7 @@ def _nearest(C: NDArray[np.float64], Z: NDArray[np.float64], n: int) -> tuple[ND
     :func:`~patternlab.kernels.matching.nearest_prototypes`), on threads when it is worth it."""
     work = len(C) * n * Z.shape[1]
     if len(C) >= _PRUNED_NEAREST_MIN:
-        kernel = pick(matching.nearest_prototypes_pruned, matching.nearest_prototypes_pruned_serial,
+        kernel = pick(pruning.nearest_prototypes_pruned, pruning.nearest_prototypes_pruned_serial,
                       work)
     else:
         kernel = pick(matching.nearest_prototypes, matching.nearest_prototypes_serial, work)
