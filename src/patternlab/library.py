@@ -11,15 +11,27 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import _validation as v
 from .config import EngineConfig
 from .errors import InvalidParameterError, InvalidSignalError, PatternNotFoundError
-from .kernels.matching import gram, nearest_prototypes, unit_normalize
+from .kernels.matching import best_matches, gram, nearest_prototypes, unit_normalize
+from .kernels.shape import complexity, lagged_correlations, nearest_corrected, shifted_units
+from .kernels.stats import window_stats
 from .store.zarr import StoredLibrary, read_library, save_library
 
 __all__ = ["Pattern", "PatternLibrary", "decode_signal_id", "encode_signal_id", "library_and_config",
            "pattern_id", "provenance_order", "signal_key"]
 
 SignalId = int | str
+Meta = tuple[str, str, tuple[SignalId, int], tuple[SignalId, int]]
+
+#: The learning counters of a library, in the order :meth:`PatternLibrary.to_arrays` stores them:
+#: candidates seen, skipped as too simple (complexity below ``min_complexity``), pooled (founded
+#: a pending entry), promoted (entries that became patterns), aged out (pending entries dropped
+#: from the full pool), folded (patterns that became a shifted copy of another and were combined
+#: with it) and retired (patterns whose prototype was averaged into a shape simpler than
+#: ``min_complexity``, dropped).
+COUNTERS = ("seen", "too_simple", "pooled", "promoted", "aged_out", "folded", "retired")
 
 
 def signal_key(signal_id: Any) -> SignalId:
@@ -189,6 +201,9 @@ class PatternLibrary:
         self._index: dict[str, int] = {}
         self.archived: list[Pattern] = []
         self._archived_ids: set[str] = set()
+        self._pool = _Pool(self.window)
+        self._counts = dict.fromkeys(COUNTERS, 0)
+        self._frozen: frozenset[str] = frozenset()  # ids a batch partition must not fold away
 
     # -- container protocol -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -211,8 +226,12 @@ class PatternLibrary:
         return self._pattern(key % n)
 
     def __repr__(self) -> str:
+        c = self._counts
         return (f"<PatternLibrary domain={self.domain!r} window={self.window}: {len(self)} patterns, "
-                f"{len(self.archived)} archived>")
+                f"{len(self.archived)} archived, {len(self._pool)} pending; candidates: {c['seen']} "
+                f"seen, {c['too_simple']} too simple, {c['pooled']} pooled, {c['promoted']} "
+                f"promoted, {c['aged_out']} aged out; patterns folded {c['folded']}, retired "
+                f"{c['retired']}>")
 
     def _pattern(self, i: int) -> Pattern:
         pid, domain, first, last = self._meta[i]
@@ -236,6 +255,18 @@ class PatternLibrary:
         """A copy of the supports."""
         return np.array(self._support[: len(self)], dtype=np.int64)
 
+    @property
+    def pending(self) -> list[Pattern]:
+        """The candidates waiting in the pool for a recurrence (``min_support``), least recently
+        seen first: not patterns yet, never matched, never features."""
+        return [self._pool.pattern(i) for i in self._pool.by_age()]
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """How many candidates this library has seen, skipped as too simple, pooled, promoted to
+        patterns and aged out of the pool (summed over merged libraries)."""
+        return dict(self._counts)
+
     def _grow(self) -> None:
         if len(self) == self._Z.shape[0]:
             self._Z = np.concatenate([self._Z, np.zeros_like(self._Z)])
@@ -243,7 +274,7 @@ class PatternLibrary:
 
     # -- learning ------------------------------------------------------------------------------
     def _taken(self, pid: str) -> bool:
-        if pid in self._index:
+        if pid in self._index or pid in self._pool.index:
             return True
         if len(self._archived_ids) != len(self.archived):
             self._archived_ids = {p.id for p in self.archived}
@@ -320,30 +351,259 @@ class PatternLibrary:
         return ids, np.where(np.array(valid, dtype=bool), corr, -np.inf)
 
     def learn(self, values: ArrayLike, *, signal_id: SignalId, offset: int,
-              domain: str | None = None, config: EngineConfig | None = None) -> tuple[str, str]:
-        """Absorb one instance: move the most correlated pattern towards it when the correlation
-        reaches ``cluster_threshold``, else found a new pattern.
+              domain: str | None = None, config: EngineConfig | None = None) -> tuple[str, str | None]:
+        """Absorb one instance (a window of ``window`` samples first seen at ``offset`` of the
+        signal ``signal_id``).
 
-        ``config`` (default: the library's) supplies ``cluster_threshold``, ``learning_rate`` and
-        ``max_patterns``. Returns ``("updated" | "new", pattern id)``.
+        A window whose complexity estimate is below ``min_complexity`` is skipped. Otherwise it
+        moves its most similar pattern towards it (by ``learning_rate``) when their
+        (complexity-corrected) correlation reaches ``cluster_threshold``; else it reinforces the
+        most similar pending candidate, which becomes a pattern once seen ``min_support`` times;
+        else it waits in the pool as a new candidate (the least recently seen one ages out of a
+        full pool). With ``min_support=1`` it founds a pattern at once.
+
+        ``config`` (default: the library's) supplies the settings. Returns ``("updated" | "new" |
+        "pooled" | "skipped", id)``: ``"new"`` when a pattern was founded or promoted, ``id`` the
+        pattern's or the pending entry's (``None`` when skipped).
+
+        Examples
+        --------
+        >>> import numpy as np, patternlab as pl
+        >>> lib = pl.PatternLibrary(window=16)
+        >>> x = np.sin(np.linspace(0, 6 * np.pi, 16))
+        >>> lib.learn(x, signal_id=0, offset=0)[0], len(lib), len(lib.pending)
+        ('pooled', 0, 1)
+        >>> lib.learn(x + 0.01 * np.cos(np.arange(16)), signal_id=1, offset=5)[0], len(lib)
+        ('new', 1)
         """
         cfg = self.config if config is None else config
-        z = _unit(values, self.window, "the instance")
-        sid = signal_key(signal_id)
+        _unit(values, self.window, "the instance")
+        arr = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
+        return self._learn(arr, 0, int(offset), signal_key(signal_id),
+                           self.domain if domain is None else domain, cfg)
+
+    def learn_at(self, signal: ArrayLike, offset: int, *, signal_id: SignalId, domain: str | None = None,
+                 config: EngineConfig | None = None) -> tuple[str, str | None]:
+        """:meth:`learn` the window ``signal[offset:offset + window]``, trying it shifted by up to
+        ``max_lag`` samples within ``signal`` against every pattern and pending candidate (the
+        best shift is the instance learned, and its provenance).
+
+        Examples
+        --------
+        >>> import numpy as np, patternlab as pl
+        >>> lib = pl.PatternLibrary(window=16)
+        >>> x = np.r_[np.zeros(8), np.sin(np.linspace(0, 6 * np.pi, 16)), np.zeros(8)]
+        >>> lib.learn_at(x, 8, signal_id=0)[0]
+        'pooled'
+        >>> lib.learn_at(x, 10, signal_id=1)[0]  # cut two samples late: learned at offset 8
+        'new'
+        >>> lib[0].last_updated
+        (1, 8)
+        """
+        cfg = self.config if config is None else config
+        T = np.ascontiguousarray(np.asarray(signal, dtype=np.float64))
+        off = int(offset)
+        if T.ndim != 1 or not 0 <= off <= T.shape[0] - self.window:
+            raise InvalidSignalError(f"offset={offset} does not start a window of {self.window} samples "
+                                     f"in a signal of shape {T.shape}: pass 0 <= offset <= "
+                                     f"{max(T.shape[0] - self.window, 0) if T.ndim == 1 else 'len - window'}")
+        _unit(T[off:off + self.window], self.window, "the instance")
+        return self._learn(T, off, off, signal_key(signal_id), self.domain if domain is None else domain, cfg)
+
+    def _learn(self, T: NDArray[np.float64], at: int, offset: int, sid: SignalId, dom: str,
+               cfg: EngineConfig) -> tuple[str, str | None]:
+        """Learn the window ``T[at:at + window]`` (provenance ``(sid, offset)``); shifts of up to
+        ``max_lag`` samples within ``T`` are tried against every pattern and pending entry."""
+        w = self.window
+        self._counts["seen"] += 1
+        lag = max_lag_of(cfg, w)
+        cid = cfg.min_complexity > 0.0
+        if lag == 0 and not cid and cfg.min_support <= 1:
+            return self._learn_plain(np.ascontiguousarray(T[at:at + w]), offset, sid, dom, cfg)
+        C, dd = shifted_units(T, at, w, lag)
+        cc = complexity(C, len(C))
+        if cid and cc[0] < cfg.min_complexity:
+            self._counts["too_simple"] += 1
+            return "skipped", None
+        # unusable shifted windows drop out, and so do those simpler than min_complexity
+        keep = cc >= cfg.min_complexity if cid else C.any(axis=1)
+        if not keep.all():
+            C, cc, dd = C[keep], cc[keep], dd[keep]
+        thr = cfg.cluster_threshold
+        r, i = self._best(C, cc, self._Z, len(self), cid)
+        if i >= 0 and r[1] >= thr:
+            self._absorb(i, C[r[0]], (sid, offset + int(dd[r[0]])), cfg.learning_rate)
+            return "updated", self._meta[i][0]
+        pool = self._pool
+        r, j = self._best(C, cc, pool.Z, len(pool), cid)
+        if j >= 0 and r[1] >= thr:
+            pid = pool.meta[j][0]
+            pool.absorb(j, C[r[0]], (sid, offset + int(dd[r[0]])), cfg.learning_rate)
+            if pool.support[j] < cfg.min_support:
+                return "pooled", pid
+            self._promote(j, cfg.max_patterns)
+            return "new", pid
+        k = 0
+        pid = self._unique_id(pattern_id(dom, w, sid, offset))
+        prov = (sid, offset)
+        if cfg.min_support <= 1:
+            self._counts["promoted"] += 1
+            return "new", self._insert(C[k].copy(), pid, dom, 1, prov, prov, capacity=cfg.max_patterns)
+        self._counts["pooled"] += 1
+        self._counts["aged_out"] += pool.make_room(cfg.pool_size)
+        pool.insert(C[k].copy(), (pid, dom, prov, prov), 1)
+        return "pooled", pid
+
+    @staticmethod
+    def _best(C: NDArray[np.float64], cc: NDArray[np.float64], Z: NDArray[np.float64], n: int,
+              cid: bool) -> tuple[tuple[int, float], int]:
+        """The best (row of ``C``, its correlation) and the prototype index, over all rows."""
+        if n == 0:
+            return (0, -np.inf), -1
+        if cid:
+            idx, corr = nearest_corrected(C, cc, Z, complexity(Z, n), n)
+        else:
+            idx, corr = nearest_prototypes(C, Z, n)
+        k = int(np.argmax(corr))  # the first best: the smallest shift on ties
+        return (k, float(corr[k])), int(idx[k])
+
+    def _absorb(self, i: int, z: NDArray[np.float64], prov: tuple[SignalId, int], lr: float) -> None:
+        moved = unit_normalize((1.0 - lr) * self._Z[i] + lr * z)
+        if moved.any():  # opposite shapes cannot cancel at threshold > 0, but stay safe
+            self._Z[i] = moved
+        self._support[i] += 1
+        pid, dom, first, _ = self._meta[i]
+        self._meta[i] = (pid, dom, first, prov)
+
+    def _promote(self, j: int, capacity: int) -> str:
+        """Move pending entry ``j`` into the library (archiving the weakest pattern when full)."""
+        z, meta, support = self._pool.pop(j)
+        self._counts["promoted"] += 1
+        return self._insert(z, meta[0], meta[1], support, meta[2], meta[3], capacity=capacity)
+
+    def settle(self, pids: Iterable[str],
+               config: EngineConfig | None = None) -> tuple[dict[str, str], set[str]]:
+        """After learning: fold each pattern of ``pids`` that has become a shifted copy of another
+        into it, then drop those whose prototype has become simpler than ``min_complexity``.
+        Returns ``({folded id: kept id}, {dropped ids})`` (both counted in :attr:`counters`).
+        Patterns of :meth:`protect` are never the ones removed."""
+        cfg = self.config if config is None else config
+        ids = list(pids)
+        folded = self._consolidate(ids, cfg)
+        kept = [folded.get(p, p) for p in ids]
+        return folded, set(self._retire_simple(kept, cfg))
+
+    def protect(self, pids: Iterable[str]) -> None:
+        """Never fold away or drop these patterns here (a batch partition protects its snapshot:
+        a delta can reinforce the snapshot's patterns, not remove them)."""
+        self._frozen = frozenset(pids)
+
+    def add_pending(self, pattern: Pattern) -> None:
+        """Put ``pattern`` into the pool of pending candidates as it is (its id must be new)."""
+        if self._taken(pattern.id):
+            raise InvalidParameterError(f"the library already holds {pattern.id!r}")
+        self._pool.insert(np.array(pattern.prototype, dtype=np.float64),
+                          (pattern.id, pattern.domain, pattern.first_seen, pattern.last_updated),
+                          int(pattern.support))
+
+    def is_pending(self, pid: str) -> bool:
+        """Whether ``pid`` is a pending candidate (not yet a pattern)."""
+        return pid in self._pool.index
+
+    def promote_ready(self, pids: Iterable[str], config: EngineConfig | None = None) -> list[str]:
+        """Promote the pending candidates of ``pids`` (in that order) whose support has reached
+        ``min_support``; returns their ids."""
+        cfg = self.config if config is None else config
+        out = []
+        for pid in pids:
+            j = self._pool.index.get(pid)
+            if j is not None and self._pool.support[j] >= cfg.min_support:
+                self._promote(j, 1 << 62)
+                out.append(pid)
+        return out
+
+    def set_counters(self, counters: Mapping[str, int]) -> None:
+        """Replace the learning counters (keys of :data:`COUNTERS`)."""
+        self._counts = {k: int(counters.get(k, 0)) for k in COUNTERS}
+
+    def _consolidate(self, pids: list[str], cfg: EngineConfig) -> dict[str, str]:
+        """Fold each pattern of ``pids`` that has become a shifted copy of another pattern
+        (lag-aligned, complexity-corrected correlation ``>= cluster_threshold``) into it: the
+        higher support is kept (the earlier pattern on ties; a pattern of :attr:`_frozen`, the
+        snapshot of a batch partition, is never the one folded away). Returns folded -> kept."""
+        lag, cid = max_lag_of(cfg, self.window), cfg.min_complexity > 0.0
+        if not (lag or cid):
+            return {}
+        folded: dict[str, str] = {}
+        for pid in dict.fromkeys(pids):
+            n = len(self)
+            if pid not in self._index or n < 2:
+                continue
+            i = self._index[pid]
+            ce = complexity(self._Z, n)
+            R, D = lagged_correlations(self._Z[i:i + 1], ce[i:i + 1], self._Z, ce, n, lag, cid)
+            r = R[0]
+            r[i] = -np.inf
+            j = int(np.argmax(r))
+            if r[j] < cfg.cluster_threshold:
+                continue
+            d = int(D[0, j])  # pattern i is like pattern j moved right by d
+            si, sj = int(self._support[i]), int(self._support[j])
+            keep_i = si > sj or (si == sj and i < j)
+            fi, fj = self._meta[i][0] in self._frozen, self._meta[j][0] in self._frozen
+            if fi and fj:
+                continue
+            if fi != fj:
+                keep_i = fi
+            keep, drop, shift = (i, j, d) if keep_i else (j, i, -d)
+            _, _, first, last = self._meta[drop]
+            self._Z[keep], self._support[keep], self._meta[keep] = _combined(
+                self._Z[keep], int(self._support[keep]), self._meta[keep], self._Z[drop].copy(),
+                int(self._support[drop]), first, last, shift)
+            folded[self._meta[drop][0]] = self._meta[keep][0]
+            self._drop(drop)
+            self._counts["folded"] += 1
+        return folded
+
+    def _retire_simple(self, pids: list[str], cfg: EngineConfig) -> list[str]:
+        """Drop (and count) the patterns of ``pids`` whose prototype has become simpler than
+        ``min_complexity`` (a shape averaged into a trend); never one of :attr:`_frozen`."""
+        if not cfg.min_complexity > 0.0:
+            return []
+        rows = [self._index[p] for p in dict.fromkeys(pids) if p in self._index and p not in self._frozen]
+        if not rows:
+            return []
+        ce = complexity(np.ascontiguousarray(self._Z[rows]), len(rows))
+        out = [self._meta[i][0] for i, c in zip(rows, ce) if c < cfg.min_complexity]
+        for pid in out:
+            self._drop(self._index[pid])
+        self._counts["retired"] += len(out)
+        return out
+
+    def _drop(self, i: int) -> None:
+        """Remove pattern ``i`` (folded into another: not archived)."""
+        n = len(self)
+        keep = np.ones(n, dtype=bool)
+        keep[i] = False
+        kept = np.flatnonzero(keep)
+        self._Z[: len(kept)] = self._Z[kept]
+        self._support[: len(kept)] = self._support[kept]
+        self._meta = [self._meta[int(k)] for k in kept]
+        self._index = {m[0]: k for k, m in enumerate(self._meta)}
+
+    def _learn_plain(self, window: NDArray[np.float64], offset: int, sid: SignalId, dom: str,
+                     cfg: EngineConfig) -> tuple[str, str | None]:
+        """Learning without complexity, lag or pool (``min_complexity=0``, ``max_lag=0``,
+        ``min_support=1``): every candidate updates its most correlated pattern or founds one."""
+        z = unit_normalize(window)
         idx, corr = nearest_prototypes(z[None, :], self._Z, len(self))
         if idx[0] >= 0 and corr[0] >= cfg.cluster_threshold:
             i = int(idx[0])
-            lr = cfg.learning_rate
-            moved = unit_normalize((1.0 - lr) * self._Z[i] + lr * z)
-            if moved.any():  # opposite shapes cannot cancel at threshold > 0, but stay safe
-                self._Z[i] = moved
-            self._support[i] += 1
-            pid, dom, first, _ = self._meta[i]
-            self._meta[i] = (pid, dom, first, (sid, int(offset)))
-            return "updated", pid
-        dom = self.domain if domain is None else domain
-        pid = self._unique_id(pattern_id(dom, self.window, sid, int(offset)))
-        prov = (sid, int(offset))
+            self._absorb(i, z, (sid, offset), cfg.learning_rate)
+            return "updated", self._meta[i][0]
+        pid = self._unique_id(pattern_id(dom, self.window, sid, offset))
+        prov = (sid, offset)
+        self._counts["promoted"] += 1
         return "new", self._insert(z, pid, dom, 1, prov, prov, capacity=cfg.max_patterns)
 
     def restore(self, pid: str) -> Pattern:
@@ -390,18 +650,23 @@ class PatternLibrary:
 
     def reinforce(self, pid: str, weighted_sum: NDArray[np.float64], count: int,
                   last: tuple[SignalId, int]) -> None:
-        """Fold ``count`` absorbed instances into pattern ``pid``: its prototype becomes the
-        normalized ``support * prototype + weighted_sum`` (the instances' moved prototypes,
-        each weighted by the instances it absorbed), its support grows by ``count``, and its
-        last provenance becomes the later of its own and ``last``."""
-        i = self._index[pid]
-        s0 = int(self._support[i])
-        moved = unit_normalize(s0 * self._Z[i] + weighted_sum)
+        """Fold ``count`` absorbed instances into pattern (or pending candidate) ``pid``: its
+        prototype becomes the normalized ``support * prototype + weighted_sum`` (the instances'
+        moved prototypes, each weighted by the instances it absorbed), its support grows by
+        ``count``, and its last provenance becomes the later of its own and ``last``. A pending
+        candidate stays pending (see :meth:`promote_ready`)."""
+        if pid in self._index:
+            Z, support, meta, i = self._Z, self._support, self._meta, self._index[pid]
+        else:
+            pool = self._pool
+            Z, support, meta, i = pool.Z, pool.support, pool.meta, pool.index[pid]
+        s0 = int(support[i])
+        moved = unit_normalize(s0 * Z[i] + weighted_sum)
         if moved.any():
-            self._Z[i] = moved
-        self._support[i] = s0 + int(count)
-        p, dom, first, prev = self._meta[i]
-        self._meta[i] = (p, dom, first, max(prev, last, key=provenance_order))
+            Z[i] = moved
+        support[i] = s0 + int(count)
+        p, dom, first, prev = meta[i]
+        meta[i] = (p, dom, first, max(prev, last, key=provenance_order))
 
     def enforce_capacity(self, max_patterns: int | None = None) -> None:
         """Archive the weakest patterns until at most ``max_patterns`` (default the config's)
@@ -414,6 +679,7 @@ class PatternLibrary:
         self._Z, self._support = other._Z, other._support
         self._meta, self._index, self.archived = other._meta, other._index, other.archived
         self._archived_ids = other._archived_ids
+        self._pool, self._counts = other._pool, other._counts
 
     # -- merging ------------------------------------------------------------------------------
     def copy(self) -> PatternLibrary:
@@ -425,6 +691,9 @@ class PatternLibrary:
         out._index = dict(self._index)
         out.archived = list(self.archived)
         out._archived_ids = set(self._archived_ids)
+        out._pool = self._pool.copy()
+        out._counts = dict(self._counts)
+        out._frozen = self._frozen
         return out
 
     def merge(self, other: PatternLibrary) -> PatternLibrary:
@@ -438,11 +707,24 @@ class PatternLibrary:
         and this library's id kept. Otherwise it is added. The result depends only on the two
         libraries and the order of the fold: merge a list of libraries with
         :meth:`merge_all`, which fixes that order.
+
+        With ``min_complexity > 0`` or ``max_lag > 0`` (the defaults), or pending candidates on
+        either side, prototypes are compared as in learning: complexity-corrected, and shifted
+        by up to ``max_lag`` samples (a shifted copy is combined into the pattern it copies,
+        aligned). Then ``other``'s pending candidates are folded in after its patterns: one that
+        is like a pattern here reinforces it; one like a pending candidate here adds its support
+        (and is promoted at ``min_support``); the others join the pool, whose least recently
+        seen entries age out beyond ``pool_size``. The counters are added.
         """
         if other.window != self.window:
             raise InvalidParameterError(f"cannot merge a library of window {other.window} into one "
                                         f"of window {self.window}")
+        cfg = self.config
+        if max_lag_of(cfg, self.window) or cfg.min_complexity > 0.0 or len(self._pool) or len(other._pool):
+            return self._merge_aligned(other)
         out = self.copy()
+        for key in COUNTERS:
+            out._counts[key] += other._counts[key]
         thr = out.config.cluster_threshold
         n0 = len(out)
         # one kernel call for every pattern of `other` against this library's patterns as they
@@ -487,6 +769,84 @@ class PatternLibrary:
         out._archive_weakest(len(out) - out.config.max_patterns)
         return out
 
+    def _merge_aligned(self, other: PatternLibrary) -> PatternLibrary:
+        """:meth:`merge` with complexity-corrected, lag-aligned comparisons and the pools."""
+        out = self.copy()
+        cfg = out.config
+        w, thr, ms = self.window, cfg.cluster_threshold, cfg.min_support
+        lag, cid = max_lag_of(cfg, w), cfg.min_complexity > 0.0
+        events = dict.fromkeys(COUNTERS, 0)
+        n1, n2 = len(other), len(other._pool)
+        E = np.concatenate([other._Z[:n1], other._pool.Z[:n2]])
+        meta_e = other._meta + other._pool.meta
+        sup_e = np.concatenate([other._support[:n1], other._pool.support[:n2]])
+        m1, m2 = len(out), len(out._pool)
+        F = np.concatenate([out._Z[:m1], out._pool.Z[:m2]])
+        target = [m[0] for m in out._meta] + [m[0] for m in out._pool.meta]
+        ce_e = complexity(E, len(E))
+        ce_f = complexity(F, len(F))
+        if len(E) and len(F):
+            R0, D0 = lagged_correlations(E, ce_e, F, ce_f, len(F), lag, cid)
+        else:
+            R0, D0 = np.empty((len(E), 0)), np.zeros((len(E), 0), dtype=np.int64)
+        added: list[int] = []  # entries of `other` the merge added, and their id in `out`
+        added_id: list[str] = []
+        for k in range(len(E)):
+            pid, dom, first, last = meta_e[k]
+            z, s = E[k], int(sup_e[k])
+            tid, d = None, 0
+            if pid in out._index or pid in out._pool.index:
+                tid = pid
+            else:
+                r = R0[k]
+                ids, lags = target, D0[k]
+                if added:
+                    rows = np.ascontiguousarray(E[added])
+                    rg, dg = lagged_correlations(E[k:k + 1], ce_e[k:k + 1], rows, ce_e[added],
+                                                 len(added), lag, cid)
+                    r = np.concatenate([r, rg[0]])
+                    ids = target + added_id
+                    lags = np.concatenate([lags, dg[0]])
+                ok = r >= thr
+                if ok.any():
+                    is_pat = np.array([t in out._index for t in ids], dtype=bool)
+                    pick = ok & is_pat if (ok & is_pat).any() else ok
+                    j = int(np.argmax(np.where(pick, r, -np.inf)))
+                    tid, d = ids[j], -int(lags[j])  # `z` moved right by d is like the target
+            if tid is None:
+                if k < n1 or s >= ms:
+                    if k >= n1:
+                        events["promoted"] += 1
+                    nid = out._insert(z.copy(), out._unique_id(pid), dom, s, first, last,
+                                      capacity=1 << 62)
+                else:
+                    nid = out._unique_id(pid)
+                    out._pool.insert(z.copy(), (nid, dom, first, last), s)
+                added.append(k)
+                added_id.append(nid)
+                continue
+            if tid in out._index:
+                i = out._index[tid]
+                out._Z[i], out._support[i], out._meta[i] = _combined(
+                    out._Z[i], int(out._support[i]), out._meta[i], z, s, first, last, d)
+            else:
+                j = out._pool.index[tid]
+                pool = out._pool
+                pool.Z[j], pool.support[j], pool.meta[j] = _combined(
+                    pool.Z[j], int(pool.support[j]), pool.meta[j], z, s, first, last, d)
+                if pool.support[j] >= ms:
+                    zp, meta, sp = pool.pop(j)
+                    events["promoted"] += 1
+                    out._insert(zp, meta[0], meta[1], sp, meta[2], meta[3], capacity=1 << 62)
+        events["aged_out"] += out._pool.trim(cfg.pool_size)
+        for key in COUNTERS:
+            out._counts[key] += other._counts[key] + events[key]
+        out._consolidate([m[0] for m in out._meta], cfg)
+        out._retire_simple([m[0] for m in out._meta], cfg)
+        out.archived.extend(p for p in other.archived if p.id not in {q.id for q in out.archived})
+        out._archive_weakest(len(out) - cfg.max_patterns)
+        return out
+
     @staticmethod
     def merge_all(libraries: Iterable[PatternLibrary],
                   key: Any = None) -> PatternLibrary:
@@ -506,11 +866,26 @@ class PatternLibrary:
     # -- export -------------------------------------------------------------------------------
     def to_arrays(self) -> dict[str, NDArray[Any]]:
         """Plain arrays (no pickle, no objects): ids, domains, prototypes, supports and
-        provenance. :meth:`from_arrays` rebuilds the library exactly (archive excluded)."""
+        provenance; the pending candidates (``pool_*``, the same columns) and the counters
+        (in the order of :data:`COUNTERS`). :meth:`from_arrays` rebuilds the library exactly
+        (archive excluded)."""
         first_sig = np.array([encode_signal_id(m[2][0]) for m in self._meta], dtype=str)
         first_off = np.array([m[2][1] for m in self._meta], dtype=np.int64)
         last_sig = np.array([encode_signal_id(m[3][0]) for m in self._meta], dtype=str)
         last_off = np.array([m[3][1] for m in self._meta], dtype=np.int64)
+        pool = self._pool
+        pm = pool.meta
+        pending = {
+            "pool_ids": np.array([m[0] for m in pm], dtype=str),
+            "pool_domains": np.array([m[1] for m in pm], dtype=str),
+            "pool_prototypes": pool.Z[: len(pool)].copy(),
+            "pool_supports": pool.support[: len(pool)].copy(),
+            "pool_first_signal": np.array([encode_signal_id(m[2][0]) for m in pm], dtype=str),
+            "pool_first_offset": np.array([m[2][1] for m in pm], dtype=np.int64),
+            "pool_last_signal": np.array([encode_signal_id(m[3][0]) for m in pm], dtype=str),
+            "pool_last_offset": np.array([m[3][1] for m in pm], dtype=np.int64),
+            "counters": np.array([self._counts[k] for k in COUNTERS], dtype=np.int64),
+        }
         return {
             "window": np.array(self.window, dtype=np.int64),
             "domain": np.array(self.domain, dtype=str),
@@ -522,6 +897,7 @@ class PatternLibrary:
             "first_offset": first_off,
             "last_signal": last_sig,
             "last_offset": last_off,
+            **pending,
         }
 
     @classmethod
@@ -545,8 +921,86 @@ class PatternLibrary:
         lib._meta = [(pid, dom, (decode_signal_id(fs), int(fo)), (decode_signal_id(ls), int(lo)))
                      for pid, dom, (fs, fo), (ls, lo) in zip(ids, domains, first, last)]
         lib._index = {pid: k for k, pid in enumerate(ids)}
+        if "pool_ids" in arrays:
+            pids = [str(x) for x in np.asarray(arrays["pool_ids"])]
+            pdoms = [str(x) for x in np.asarray(arrays["pool_domains"])]
+            PZ = np.asarray(arrays["pool_prototypes"], dtype=np.float64).reshape(len(pids), window)
+            psup = np.asarray(arrays["pool_supports"], dtype=np.int64)
+            pf = zip(np.asarray(arrays["pool_first_signal"]).tolist(),
+                     np.asarray(arrays["pool_first_offset"]).tolist())
+            pl_ = zip(np.asarray(arrays["pool_last_signal"]).tolist(),
+                      np.asarray(arrays["pool_last_offset"]).tolist())
+            for k, (pid, dom, (fs, fo), (ls, lo)) in enumerate(zip(pids, pdoms, pf, pl_)):
+                meta = (pid, dom, (decode_signal_id(fs), int(fo)), (decode_signal_id(ls), int(lo)))
+                lib._pool.insert(PZ[k].copy(), meta,
+                                 int(psup[k]))
+        if "counters" in arrays:  # an array in the order of COUNTERS, or a mapping by name
+            c = arrays["counters"]
+            lib.set_counters(c if isinstance(c, Mapping) else dict(zip(COUNTERS, np.asarray(c).tolist())))
         lib._archive_weakest(n - lib.config.max_patterns)
+        lib._counts["aged_out"] += lib._pool.trim(lib.config.pool_size)
         return lib
+
+    # -- features -----------------------------------------------------------------------------
+    def transform(self, signals: Iterable[ArrayLike], *, counts: bool = False,
+                  positions: bool = False) -> NDArray[np.float64]:
+        """The library's patterns as features of each signal, in this process.
+
+        For each signal (rows) and pattern (columns, library order): the best z-normalized
+        Euclidean distance between the pattern and a window of the signal,
+        ``sqrt(2 * window * (1 - r))`` for the best Pearson correlation ``r`` (0: an exact
+        occurrence; ``2 * sqrt(window)``: the opposite shape). With ``counts``, then the number
+        of matches (non-overlapping windows correlating ``>= cluster_threshold``, as
+        :func:`perceive` reports them); with ``positions``, then the offset of the best window.
+        A signal shorter than the window, or without a finite non-constant window, gets NaN
+        distances, 0 matches and position -1 instead of failing the whole collection.
+        :class:`patternlab.PatternFeatures` does the same in a scikit-learn pipeline, and on Dask.
+
+        Parameters
+        ----------
+        signals : iterable of 1-D arrays, or a 2-D array (one signal per row)
+        counts, positions : bool
+            Add the match counts, the best positions (as float columns).
+
+        Returns
+        -------
+        ndarray of float64, shape ``(n_signals, n_patterns * (1 + counts + positions))``
+
+        Examples
+        --------
+        >>> import numpy as np, patternlab as pl
+        >>> lib = pl.PatternLibrary(window=8)
+        >>> p = lib.add(np.sin(np.arange(8.0)), signal_id=0, offset=0)
+        >>> F = lib.transform([np.sin(np.arange(40.0)), np.ones(5)], positions=True)
+        >>> F.shape, round(float(F[0, 0]), 6), float(F[0, 1]), bool(np.isnan(F[1, 0])), float(F[1, 1])
+        ((2, 2), 0.0, 0.0, True, -1.0)
+        """
+        rows = [self._features(x, counts, positions) for x in signals]
+        width = len(self) * (1 + int(counts) + int(positions))
+        return np.vstack(rows) if rows else np.empty((0, width))
+
+    def _features(self, x: ArrayLike, counts: bool, positions: bool) -> NDArray[np.float64]:
+        """One signal's row of :meth:`transform`."""
+        n, w = len(self), self.window
+        T = v.as_signal(x, "signal")
+        dist = np.full(n, np.nan)
+        cnt = np.zeros(n)
+        pos = np.full(n, -1.0)
+        if T.shape[0] >= w and n:
+            S = v.unit_scaled(T)
+            finite = np.isfinite(S)
+            if finite.any():
+                S = S - S[finite].mean()
+                Tm, _, sig2, valid, constant = window_stats(S, w)
+                usable = valid & ~constant
+                if usable.any():
+                    sc = np.where(usable, 1.0 / np.sqrt(np.where(usable, sig2, 1.0)), 0.0)
+                    r, at, c = best_matches(np.ascontiguousarray(self._Z[:n]), np.ascontiguousarray(Tm),
+                                            sc, usable, self.config.cluster_threshold)
+                    dist = np.sqrt(np.maximum(2.0 * w * (1.0 - r), 0.0))
+                    cnt, pos = c.astype(np.float64), at.astype(np.float64)
+        parts = [dist] + ([cnt] if counts else []) + ([pos] if positions else [])
+        return np.concatenate(parts)
 
     # -- storage ------------------------------------------------------------------------------
     def save(self, path: Any, *, overwrite: bool = False) -> None:
@@ -596,8 +1050,12 @@ class PatternLibrary:
                 f"<td>{html.escape(str(first))}</td><td>{_sparkline(self._Z[i])}</td></tr>")
         more = (f"<tr><td colspan=5>... {len(self) - max_rows} more</td></tr>"
                 if len(self) > max_rows else "")
+        c = self._counts
+        learning = (f"<br>candidates: {c['seen']} seen, {c['too_simple']} too simple, {c['pooled']} "
+                    f"pooled, {c['promoted']} promoted, {c['aged_out']} aged out; {len(self._pool)} "
+                    f"pending; patterns folded {c['folded']}, retired {c['retired']}")
         return (f"<div><b>PatternLibrary</b> domain <code>{html.escape(self.domain)}</code>, "
-                f"window {self.window}: {len(self)} patterns, {len(self.archived)} archived"
+                f"window {self.window}: {len(self)} patterns, {len(self.archived)} archived{learning}"
                 "<table><thead><tr><th>id</th><th>domain</th><th>support</th><th>first seen</th>"
                 f"<th>prototype</th></tr></thead><tbody>{''.join(rows)}{more}</tbody></table></div>")
 
@@ -617,3 +1075,102 @@ def _sparkline(z: NDArray[np.float64], width: int = 120, height: int = 24) -> st
     pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
     return (f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}'>"
             f"<polyline fill='none' stroke='#1f77b4' stroke-width='1.2' points='{pts}'/></svg>")
+
+
+def max_lag_of(cfg: EngineConfig, window: int) -> int:
+    """The lag bound in effect: ``cfg.max_lag``, or ``window // 8`` when it is ``None``."""
+    return window // 4 if cfg.max_lag is None else min(int(cfg.max_lag), window // 2)
+
+
+def _combined(z0: NDArray[np.float64], s0: int, meta: Meta, z: NDArray[np.float64], s: int,
+              first: tuple[SignalId, int], last: tuple[SignalId, int],
+              d: int) -> tuple[NDArray[np.float64], int, Meta]:
+    """``z0`` (support ``s0``) combined with ``z`` (support ``s``) moved right by ``d`` samples
+    (where ``z`` has no sample, ``z0``'s own stands in): the support-weighted mean, normalized."""
+    if d:
+        w = z0.shape[0]
+        al = z0.copy()
+        lo, hi = max(0, d), min(w, w + d)
+        al[lo:hi] = z[lo - d:hi - d]
+        z = al
+    merged = unit_normalize((s0 * z0 + s * z) / (s0 + s))
+    pid0, dom0, first0, last0 = meta
+    keep_first = first0 if provenance_order(first0) <= provenance_order(first) else first
+    keep_last = last0 if provenance_order(last0) >= provenance_order(last) else last
+    return (merged if merged.any() else z0), s0 + s, (pid0, dom0, keep_first, keep_last)
+
+
+class _Pool:
+    """The pending candidates of a library: prototypes, supports and provenance, like the
+    library's own patterns, but never searched in signals."""
+
+    def __init__(self, window: int) -> None:
+        self.Z = np.zeros((8, window))
+        self.support = np.zeros(8, dtype=np.int64)
+        self.meta: list[Meta] = []
+        self.index: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.meta)
+
+    def copy(self) -> _Pool:
+        out = _Pool(self.Z.shape[1])
+        out.Z, out.support = self.Z.copy(), self.support.copy()
+        out.meta, out.index = list(self.meta), dict(self.index)
+        return out
+
+    def pattern(self, i: int) -> Pattern:
+        pid, dom, first, last = self.meta[i]
+        z = self.Z[i].copy()
+        z.setflags(write=False)
+        return Pattern(pid, dom, self.Z.shape[1], z, int(self.support[i]), first, last)
+
+    def insert(self, z: NDArray[np.float64], meta: Meta, support: int) -> None:
+        n = len(self)
+        if n == self.Z.shape[0]:
+            self.Z = np.concatenate([self.Z, np.zeros_like(self.Z)])
+            self.support = np.concatenate([self.support, np.zeros_like(self.support)])
+        self.Z[n] = z
+        self.support[n] = support
+        self.meta.append(meta)
+        self.index[meta[0]] = n
+
+    def absorb(self, j: int, z: NDArray[np.float64], prov: tuple[SignalId, int], lr: float) -> None:
+        moved = unit_normalize((1.0 - lr) * self.Z[j] + lr * z)
+        if moved.any():
+            self.Z[j] = moved
+        pid, dom, first, last = self.meta[j]
+        if last[0] != prov[0]:  # sightings count once per signal
+            self.support[j] += 1
+        self.meta[j] = (pid, dom, first, prov)
+
+    def _remove(self, drop: NDArray[np.int64]) -> None:
+        n = len(self)
+        keep = np.ones(n, dtype=bool)
+        keep[drop] = False
+        kept = np.flatnonzero(keep)
+        self.Z[: len(kept)] = self.Z[kept]
+        self.support[: len(kept)] = self.support[kept]
+        self.meta = [self.meta[int(i)] for i in kept]
+        self.index = {m[0]: k for k, m in enumerate(self.meta)}
+
+    def pop(self, j: int) -> tuple[NDArray[np.float64], Meta, int]:
+        z, meta, s = self.Z[j].copy(), self.meta[j], int(self.support[j])
+        self._remove(np.array([j], dtype=np.int64))
+        return z, meta, s
+
+    def by_age(self) -> list[int]:
+        """Entry indices, the least recently seen first (by last sighting, then position)."""
+        return sorted(range(len(self)), key=lambda i: (provenance_order(self.meta[i][3]), i))
+
+    def trim(self, size: int) -> int:
+        """Drop the least recently seen entries beyond ``size``; return how many."""
+        extra = len(self) - size
+        if extra <= 0:
+            return 0
+        self._remove(np.array(self.by_age()[:extra], dtype=np.int64))
+        return extra
+
+    def make_room(self, size: int) -> int:
+        """Make room for one more entry within ``size``; return how many aged out."""
+        return self.trim(size - 1)
