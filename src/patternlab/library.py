@@ -952,8 +952,9 @@ class PatternLibrary:
         occurrence; ``2 * sqrt(window)``: the opposite shape). With ``counts``, then the number
         of matches (non-overlapping windows correlating ``>= cluster_threshold``, as
         :func:`perceive` reports them); with ``positions``, then the offset of the best window.
-        A signal shorter than the window, or without a finite non-constant window, gets NaN
-        distances, 0 matches and position -1 instead of failing the whole collection.
+        A signal shorter than the window, empty, or without a finite non-constant window, gets NaN
+        distances, 0 matches and position -1 instead of failing the whole collection (a signal
+        that is not numbers at all raises :class:`SignalTypeError`).
         :class:`patternlab.PatternFeatures` does the same in a scikit-learn pipeline, and on Dask.
 
         Parameters
@@ -982,10 +983,13 @@ class PatternLibrary:
     def _features(self, x: ArrayLike, counts: bool, positions: bool) -> NDArray[np.float64]:
         """One signal's row of :meth:`transform`."""
         n, w = len(self), self.window
-        T = v.as_signal(x, "signal")
         dist = np.full(n, np.nan)
         cnt = np.zeros(n)
         pos = np.full(n, -1.0)
+        try:
+            T = v.as_signal(x, "signal")
+        except InvalidSignalError:  # empty, or nothing finite: no window to match (not a type error)
+            T = np.empty(0)
         if T.shape[0] >= w and n:
             S = v.unit_scaled(T)
             finite = np.isfinite(S)
