@@ -22,27 +22,13 @@ missed by the default settings.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 
-
-def cpu() -> str:
-    """The CPU model and its vector extensions, from /proc/cpuinfo."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name":
-                    model = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
-    except OSError:
-        pass
-    vec = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if f in flags]
-    return f"{model} ({os.cpu_count()} cores; {' '.join(vec) or 'no x86 vector flags'})"
+try:  # imported as part of the benchmarks package (asv, tests), or run as a script
+    from benchmarks._machine import describe
+except ImportError:  # pragma: no cover
+    from _machine import describe  # type: ignore[no-redef]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     lag = args.window // 4 if args.lag is None else args.lag
-    print(f"{cpu()}; {args.signals:,} signals per background, window {args.window}, shapes "
-          f"matched within {lag} samples")
+    print(describe())
+    print(f"{args.signals:,} signals per background, window {args.window}, shapes matched within "
+          f"{lag} samples")
     settings = {"default": pl.EngineConfig(window=args.window)}
     if args.old:
         settings["before the pool"] = pl.EngineConfig(window=args.window, min_complexity=0.0,
