@@ -502,7 +502,10 @@ def shifted_units(T, at: int, w: int, max_lag: int):
     fit, and those shifts (zeros for a constant or non-finite window)."""
     T = np.asarray(T, dtype=np.float64)
     shifts = [0] + [d for k in range(1, max_lag + 1) for d in (-k, k) if 0 <= at + d and at + d + w <= len(T)]
-    return np.array([unit(T[at + d:at + d + w]) for d in shifts]).reshape(len(shifts), w), np.array(shifts)
+    def safe(x: np.ndarray) -> np.ndarray:
+        return unit(x) if is_valid(x) and not is_constant(x) else np.zeros(w)
+
+    return np.array([safe(T[at + d:at + d + w]) for d in shifts]).reshape(len(shifts), w), np.array(shifts)
 
 
 def best_matches(Z, T, threshold: float):
