@@ -37,7 +37,8 @@ def test_nearest_corrected() -> None:
         ridx, rval = ref.nearest_corrected(C, cc, Z[:nz], cz[:nz])
         np.testing.assert_array_equal(idx, ridx)
         np.testing.assert_allclose(val, rval, atol=1e-12)
-    assert ref.corrected(0.9, 2.0, 2.0) == pytest.approx(0.9) and ref.corrected(0.9, 1.0, 2.0) == pytest.approx(0.6)
+    assert ref.corrected(0.9, 2.0, 2.0) == pytest.approx(0.9)
+    assert ref.corrected(0.9, 1.0, 2.0) == pytest.approx(0.6)
 
 
 @pytest.mark.parametrize("lag, use_cid", [(0, False), (3, False), (4, True)])
