@@ -227,9 +227,9 @@ def perceive(
         work = library.copy()  # learn tentatively: a failure leaves the library as it was
         for off in cands:
             what, pid = work.learn_at(T, off, signal_id=sid, domain=domain, config=config)
-            if what == "new":
+            if pid is not None and what == "new":
                 new.append(pid)
-            elif what == "updated":
+            elif pid is not None and what == "updated":
                 updated.append(pid)
         folded, retired = work.settle(updated + new, config)
         updated = [pid for pid in dict.fromkeys(folded.get(p, p) for p in updated) if pid not in retired]

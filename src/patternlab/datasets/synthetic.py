@@ -166,7 +166,7 @@ def corpus_shapes(window: int = 64) -> dict[str, NDArray[np.float64]]:
     t = np.linspace(0.0, 1.0, window)
     raw = {
         "chirp": np.sin(2 * np.pi * (2 + 6 * t) * t) * np.hanning(window),
-        "spikes": sum(np.exp(-((t - c) ** 2) / 0.0015) for c in (0.2, 0.45, 0.8)),
+        "spikes": np.sum([np.exp(-((t - c) ** 2) / 0.0015) for c in (0.2, 0.45, 0.8)], axis=0),
         "square": np.sign(np.sin(2 * np.pi * 2 * t + 0.3)),
         "damped": np.exp(-3 * t) * np.sin(2 * np.pi * 5 * t),
     }
