@@ -155,7 +155,9 @@ def perceive(
         is loaded from it (into ``library`` when one is given: its patterns and domain are replaced
         by the store's, which is the source of truth), and what this signal taught is published
         into it. Pass a :class:`~patternlab.RedisPatternStore` rather than a URL when calling
-        repeatedly: it keeps its connections and a local cache.
+        repeatedly: it keeps its connections and a local cache. The store holds patterns, not
+        the pool of pending candidates: pass the same ``library`` to every call, so that its
+        pool (and counters) carry a candidate's sightings from one signal to the next.
 
     Returns
     -------
@@ -250,8 +252,13 @@ def _perceive_with_redis(signal: ArrayLike, domain: str, library: PatternLibrary
     try:
         library, config = library_and_config(library, config, domain)
         remote = store.load_library(domain, config.window, config)
+        pending, counts = library.pending, library.counters  # the store keeps patterns, not the pool
         library.assign(remote)
         library.domain = remote.domain
+        for p in pending:
+            if p.id not in library:
+                library.add_pending(p)
+        library.set_counters(counts)
         before = library.copy()
         res = perceive(signal, domain, library, config, signal_id=signal_id, learn=learn)
         if learn and (res.new_patterns or res.updated_patterns):
