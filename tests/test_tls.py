@@ -23,8 +23,9 @@ CFG = pl.EngineConfig(window=32, top_k=2)
 SIGNALS = [planted_signal(900, 32, seed=i, occurrences=2).signal for i in range(4)]
 
 
-def _want() -> pl.PatternLibrary:
-    return pl.batch_perceive(SIGNALS, config=CFG, client=False, batch_size=2, progress=False).library
+def _want(batch_size: int = 2) -> pl.PatternLibrary:
+    return pl.batch_perceive(SIGNALS, config=CFG, client=False, batch_size=batch_size,
+                             progress=False).library
 
 
 def test_local_lab_with_a_temporary_certificate() -> None:
@@ -46,7 +47,7 @@ def test_local_lab_with_a_temporary_certificate() -> None:
         with pl.Lab.connect(address, security=security) as other:
             assert len(other.client.scheduler_info()["workers"]) == 1
             assert other.batch_perceive(SIGNALS, config=CFG, batch_size=4, progress=False).library.ids == \
-                _want().ids
+                _want(4).ids
 
 
 def _openssl(*args: str, cwd: Path) -> None:
