@@ -68,8 +68,15 @@ def _wait_gone(pids: list[int], sshd: LoopbackSSHServer, timeout: float = 30.0) 
         if not alive and not sshd.leftover_pids():
             return
         time.sleep(0.2)
+    left = sshd.leftover_pids()
+    what = []
+    for q in left:
+        try:
+            what.append(" ".join(psutil.Process(q).cmdline())[:300])
+        except psutil.NoSuchProcess:
+            what.append("gone")
     raise AssertionError(f"still running after close: dask processes {alive}, SSH sessions "
-                         f"{sshd.leftover_pids()}")
+                         f"{left}: {what}")
 
 
 def _same_library(a: pl.PatternLibrary, b: pl.PatternLibrary) -> None:

@@ -34,7 +34,6 @@ from .errors import (
     StoreDataError,
     StoreError,
 )
-from .features import PatternFeatures
 from .lab import ClusterConfig, Lab, batch_perceive, kube_spec, load_cluster_config
 from .library import Pattern, PatternLibrary
 from .profiles import (
@@ -68,7 +67,6 @@ __all__ = [
     "MemoryPatternStore",
     "Motif",
     "Pattern",
-    "PatternFeatures",
     "PatternLibrary",
     "PatternNotFoundError",
     "PatternStore",
