@@ -111,6 +111,26 @@ def _correlate_one(z, Tc, s, usable, out):  # pragma: no cover - compiled
 
 
 @numba.njit(**JIT)
+def _match_every_window(Z, p, Tc, s, usable, threshold, w, corr, cand, cval, key, blocked, offs, vals,
+                        counts):  # pragma: no cover - compiled
+    """Matches of prototype ``p`` found the brute-force way: every window correlated (into
+    ``corr``), those reaching ``threshold`` selected as peaks into row ``p`` of the outputs."""
+    n = s.shape[0]
+    _correlate_range(Z[p], Tc, s, usable, corr, 0, n)
+    nc = 0
+    for i in range(n):
+        if corr[i] >= threshold:
+            cand[nc] = i
+            cval[nc] = corr[i]
+            nc += 1
+    hits = _select(cand, cval, nc, w, key, blocked)
+    counts[p] = hits.shape[0]
+    for k in range(hits.shape[0]):
+        offs[p, k] = hits[k]
+        vals[p, k] = corr[hits[k]]
+
+
+@numba.njit(**JIT)
 def _brute_range(Z, Tc, s, usable, threshold, p0, p1, offs, vals, counts):  # pragma: no cover
     """Matches of prototypes ``p0 <= p < p1``: every window correlated, then the peaks."""
     w = Z.shape[1]
@@ -121,18 +141,8 @@ def _brute_range(Z, Tc, s, usable, threshold, p0, p1, offs, vals, counts):  # pr
     key = np.empty(n)
     blocked = np.zeros(n, dtype=np.bool_)
     for p in range(p0, p1):
-        _correlate_range(Z[p], Tc, s, usable, corr, 0, n)
-        nc = 0
-        for i in range(n):
-            if corr[i] >= threshold:
-                cand[nc] = i
-                cval[nc] = corr[i]
-                nc += 1
-        hits = _select(cand, cval, nc, w, key, blocked)
-        counts[p] = hits.shape[0]
-        for k in range(hits.shape[0]):
-            offs[p, k] = hits[k]
-            vals[p, k] = corr[hits[k]]
+        _match_every_window(Z, p, Tc, s, usable, threshold, w, corr, cand, cval, key, blocked, offs,
+                            vals, counts)
 
 
 @numba.njit(**JIT)

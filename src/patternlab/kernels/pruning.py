@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 from .._numba import FASTMATH_SAFE, JIT, JIT_PARALLEL
-from .matching import _PCHUNK, _collect, _correlate_range, _dot, _hit_arrays, _select
+from .matching import _PCHUNK, _collect, _correlate_range, _dot, _hit_arrays, _match_every_window, _select
 
 #: Library size from which the bounds pay for their set-up (one pass over the windows and the
 #: prototypes): below it callers use the brute force, which returns the same arrays.
@@ -225,18 +225,8 @@ def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, G1, X2, X
                 m += 1
         if 4 * m > n:
             # a dense prototype: the bounds would not pay, correlate every window
-            _correlate_range(Z[p], Tc, s, usable, corr, 0, n)
-            nc = 0
-            for i in range(n):
-                if corr[i] >= threshold:
-                    cand[nc] = i
-                    cval[nc] = corr[i]
-                    nc += 1
-            hits = _select(cand, cval, nc, w, key, blocked)
-            counts[p] = hits.shape[0]
-            for h in range(hits.shape[0]):
-                offs[p, h] = hits[h]
-                vals[p, h] = corr[hits[h]]
+            _match_every_window(Z, p, Tc, s, usable, threshold, w, corr, cand, cval, key, blocked, offs,
+                                vals, counts)
             continue
         m2 = 0
         for q in range(m):  # 16, then 32 segments, for the pairs that passed
