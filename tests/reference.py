@@ -463,3 +463,104 @@ def edges(T, threshold: float, radius: int) -> np.ndarray:
         if not any(d[u] > d[i] or (d[u] == d[i] and u < i) for u in near):
             out.append(i + 1)
     return np.array(out, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- the library's shape kernels
+
+
+def complexity(z: np.ndarray) -> float:
+    """Batista et al.'s complexity estimate of a window: ``sqrt(sum(diff(x) ** 2))`` of the window
+    z-normalized to unit standard deviation (``z`` may be any window; 0 when it is constant)."""
+    z = np.asarray(z, dtype=np.float64)
+    sd = z.std()
+    if not sd > 0:
+        return 0.0
+    x = (z - z.mean()) / sd
+    return math.sqrt(math.fsum(np.diff(x) ** 2))
+
+
+def corrected(r: float, ca: float, cb: float) -> float:
+    """The complexity-invariant correlation ``1 - CF**2 (1 - r)``, ``CF = max / min`` of the
+    complexities (-1 when exactly one of them is 0, ``r`` when both are)."""
+    lo, hi = min(ca, cb), max(ca, cb)
+    if not lo > 0:
+        return -1.0 if hi > 0 else r
+    return max(-1.0, 1.0 - (hi / lo) ** 2 * (1.0 - r))
+
+
+def overlap_pearson(a: np.ndarray, b: np.ndarray, d: int) -> float:
+    """Pearson correlation of ``a[t]`` with ``b[t - d]`` where both exist (0 if either is constant)."""
+    w = len(a)
+    x = np.asarray(a[max(0, d):w + min(0, d)], dtype=np.float64)
+    y = np.asarray(b[max(0, -d):w + min(0, -d)], dtype=np.float64)
+    x, y = x - x.mean(), y - y.mean()
+    nx, ny = math.sqrt(math.fsum(x * x)), math.sqrt(math.fsum(y * y))
+    if not (nx > 1e-6 and ny > 1e-6):
+        return 0.0
+    return max(-1.0, min(1.0, math.fsum(x * y) / (nx * ny)))
+
+
+def lagged_correlations(A, ca, B, cb, max_lag: int, far: int, use_cid: bool):
+    """Every row of ``A`` against every row of ``B``: the best correlation over the shifts
+    ``|d| <= max(max_lag, far)`` (``2 r - 1`` beyond ``max_lag``), the smallest ``|d|`` then the
+    negative one on ties, complexity-corrected when ``use_cid``."""
+    A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
+    R = np.empty((len(A), len(B)))
+    D = np.zeros((len(A), len(B)), dtype=np.int64)
+    for i, a in enumerate(A):
+        for j, b in enumerate(B):
+            best, bd = max(-1.0, min(1.0, float(a @ b))), 0
+            for k in range(1, max(max_lag, far) + 1):
+                for d in (-k, k):
+                    r = overlap_pearson(a, b, d)
+                    if k > max_lag:
+                        r = 2 * r - 1
+                    if r > best:
+                        best, bd = r, d
+            R[i, j] = corrected(best, ca[i], cb[j]) if use_cid else best
+            D[i, j] = bd
+    return R, D
+
+
+def nearest_corrected(C, cc, Z, cz):
+    """For each row of ``C``, the row of ``Z`` with the best complexity-corrected correlation (the
+    first on ties) and that value; ``-1`` and ``-inf`` when ``Z`` is empty."""
+    idx, val = [], []
+    for c, x in zip(cc, np.asarray(C, dtype=np.float64)):
+        r = [corrected(max(-1.0, min(1.0, float(x @ z))), c, q) for z, q in zip(Z, cz)]
+        idx.append(int(np.argmax(r)) if r else -1)
+        val.append(max(r) if r else -np.inf)
+    return np.array(idx, dtype=np.int64), np.array(val)
+
+
+def shifted_units(T, at: int, w: int, max_lag: int):
+    """The unit windows ``T[at + d:at + d + w]`` for ``d = 0, -1, 1, ..., -max_lag, max_lag`` that
+    fit, and those shifts (zeros for a constant or non-finite window)."""
+    T = np.asarray(T, dtype=np.float64)
+    shifts = [0] + [d for k in range(1, max_lag + 1) for d in (-k, k) if 0 <= at + d and at + d + w <= len(T)]
+    def safe(x: np.ndarray) -> np.ndarray:
+        return unit(x) if is_valid(x) and not is_constant(x) else np.zeros(w)
+
+    return np.array([safe(T[at + d:at + d + w]) for d in shifts]).reshape(len(shifts), w), np.array(shifts)
+
+
+def best_matches(Z, T, threshold: float):
+    """For each unit prototype: the best Pearson correlation over the windows of ``T`` (NaN/inf
+    and constant windows excluded), the first window reaching it, and the number of
+    non-overlapping windows correlating ``>= threshold`` taken strongest first (earliest on ties)."""
+    T = np.asarray(T, dtype=np.float64)
+    w = np.asarray(Z).shape[1]
+    usable = [is_valid(x) and not is_constant(x) for x in windows(T, w)]
+    best, pos, count = [], [], []
+    for z in np.asarray(Z, dtype=np.float64):
+        corr = [pearson(z, x) if ok else -np.inf for x, ok in zip(windows(T, w), usable)]
+        b = max(corr) if corr else -np.inf
+        best.append(b)
+        pos.append(corr.index(b) if b > -np.inf else -1)
+        order = sorted((i for i, c in enumerate(corr) if c >= threshold), key=lambda i: (-corr[i], i))
+        taken: list[int] = []
+        for i in order:
+            if all(abs(i - t) >= w for t in taken):
+                taken.append(i)
+        count.append(len(taken))
+    return np.array(best), np.array(pos, dtype=np.int64), np.array(count, dtype=np.int64)

@@ -21,6 +21,11 @@ import patternlab as pl
 from patternlab.errors import InvalidParameterError, PatternlabError, PatternNotFoundError
 from patternlab.library import encode_signal_id, provenance_order
 
+#: Store mechanics, not learning rules: every candidate updates its nearest pattern or founds one
+#: (no complexity filter, pool or lag alignment), as the tests' expectations assume.
+PLAIN_LEARNING = pl.EngineConfig(window=16, min_complexity=0.0, min_support=1, max_lag=0)
+
+
 W = 16
 
 
@@ -108,7 +113,7 @@ class PatternStoreTests:
         after = before.copy()
         p0, p1, p2 = before.ids[1], before.ids[3], before.ids[4]
         inst = before[p0].prototype + 0.3 * np.sin(np.arange(W))
-        assert after.learn(inst, signal_id=99, offset=5) == ("updated", p0)
+        assert after.learn(inst, signal_id=99, offset=5, config=PLAIN_LEARNING) == ("updated", p0)
         z = unit(np.cos(np.arange(W) / 3.0) + before[p1].prototype)
         after.reinforce(p1, 3.0 * z, 3, ("later", 2))
         new = after.add(np.cos(np.arange(W) / 2.0), signal_id="new", offset=1)
@@ -143,7 +148,7 @@ class PatternStoreTests:
         after = before.copy()
         pid = before.ids[2]
         assert after.learn(before[pid].prototype + 0.2 * np.sin(np.arange(W)), signal_id=50,
-                           offset=3)[1] == pid
+                           offset=3, config=PLAIN_LEARNING)[1] == pid
         r1 = store.publish(before, after, token="t1")
         r2 = store.publish(before, after, token="t2")
         assert (r1.updated, r1.skipped, r2.updated, r2.skipped) == (1, 0, 1, 0)
@@ -356,7 +361,8 @@ def exercise(store: pl.PatternStore) -> dict[tuple[str, int], dict[str, tuple[An
     rng = np.random.default_rng(5)
     for k in range(30):
         pid = before.ids[k % 7]
-        after.learn(before[pid].prototype + 0.1 * rng.standard_normal(W), signal_id=200 + k, offset=k)
+        after.learn(before[pid].prototype + 0.1 * rng.standard_normal(W), signal_id=200 + k, offset=k,
+                    config=PLAIN_LEARNING)
     store.publish(before, after, token="b")
     store.publish(before, after, token="b")  # a retry
     store.publish(None, make_library(4, seed=2, domain="speech"), token="c")

@@ -19,7 +19,7 @@ import patternlab as pl
 from patternlab.batch.checkpoint import SUMMARY_DTYPES
 from patternlab.store.zarr import open_group
 
-CFG = pl.EngineConfig(window=32, max_patterns=20)
+CFG = pl.EngineConfig(window=32, max_patterns=4)  # small: the libraries archive patterns
 
 
 def signals(n: int = 40, length: int = 400, seed: int = 0) -> list[np.ndarray]:
@@ -43,6 +43,8 @@ def assert_same_library(a: pl.PatternLibrary, b: pl.PatternLibrary) -> None:
     assert [p.id for p in a.archived] == [p.id for p in b.archived]
     for p, q in zip(a.archived, b.archived):
         assert p == q
+    x, y = a.to_arrays(), b.to_arrays()  # the pending candidates and the counters too
+    assert x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) for k in x)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,9 @@ from patternlab._cli.main import main
 from patternlab.datasets.synthetic import planted_signal
 
 W = 32
+# one pattern per unmatched candidate: these tests are about listing, exporting and archiving
+# patterns, so they want libraries with patterns (and an archive) from a handful of signals
+PLAIN = {"min_complexity": 0.0, "min_support": 1, "max_lag": 0}
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -31,7 +34,7 @@ def run_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A complete run store of 12 signals (in process)."""
     path = tmp_path_factory.mktemp("patterns") / "run.zarr"
     signals = [planted_signal(700, W, occurrences=1, anomalies=1, seed=k).signal for k in range(12)]
-    pl.batch_perceive(signals, "ecg", config=pl.EngineConfig(window=W), client=False, batch_size=4,
+    pl.batch_perceive(signals, "ecg", config=pl.EngineConfig(window=W, **PLAIN), client=False, batch_size=4,
                       progress=False, store=path)
     return path
 
@@ -100,7 +103,7 @@ def test_export_round_trips(run_store: Path, tmp_path: Path, capsys: pytest.Capt
 
 
 def test_library_snapshot_with_an_archive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cfg = pl.EngineConfig(window=W, max_patterns=3)
+    cfg = pl.EngineConfig(window=W, max_patterns=3, **PLAIN)
     lib = pl.PatternLibrary(W, "audio", config=cfg)
     for k in range(3):
         pl.perceive(planted_signal(700, W, occurrences=1, anomalies=1, seed=40 + k).signal, "audio", lib,
@@ -124,7 +127,7 @@ def test_redis_store(
 
     libs = {}
     for domain, window in (("ecg", W), ("audio", 24)):
-        cfg = pl.EngineConfig(window=window)
+        cfg = pl.EngineConfig(window=window, **PLAIN)
         lib = pl.PatternLibrary(window, domain, config=cfg)
         pl.perceive(planted_signal(700, window, occurrences=1, anomalies=1, seed=60).signal, domain, lib)
         libs[domain] = lib
@@ -180,7 +183,7 @@ def test_user_mistakes_exit_2_without_traceback(
     pl.write_signals(tmp_path / "corpus.zarr", [np.arange(50.0)])
     partial = tmp_path / "partial.zarr"
     signals = [planted_signal(700, W, occurrences=1, anomalies=1, seed=k).signal for k in range(4)]
-    pl.batch_perceive(signals, config=pl.EngineConfig(window=W), client=False, batch_size=2,
+    pl.batch_perceive(signals, config=pl.EngineConfig(window=W, **PLAIN), client=False, batch_size=2,
                       progress=False, store=partial)
     group = zarr.open_group(str(partial), mode="r+")
     group["partitions/done"][1] = 0

@@ -52,10 +52,13 @@ def test_library_is_learned_saved_and_recognized(tmp_path: Path, capsys: pytest.
     np.save(tmp_path / "a.npy", a.signal)
     np.save(tmp_path / "b.npy", b.signal)
     lib_path = str(tmp_path / "lib.zarr")
+    # one signal founds patterns only without the pool (the defaults wait for a second signal)
+    plain = {"window": W, "min_complexity": 0.0, "min_support": 1, "max_lag": 0}
+    (tmp_path / "plain.json").write_text(json.dumps(plain))
     assert main(["perceive", str(tmp_path / "a.npy"), "-m", str(W), "--domain", "ecg",
-                 "--library", lib_path]) == 0
+                 "--library", lib_path, "--config", str(tmp_path / "plain.json")]) == 0
     assert f"saved to {lib_path}" in capsys.readouterr().out
-    expected = pl.PatternLibrary(W, "ecg", config=pl.EngineConfig(window=W))
+    expected = pl.PatternLibrary(W, "ecg", config=pl.EngineConfig(**plain))
     pl.perceive(a.signal, "ecg", expected)
     saved = pl.PatternLibrary.load(lib_path)
     assert saved.ids == expected.ids and np.array_equal(saved.prototypes, expected.prototypes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 
 import dask.config
 import numpy as np
@@ -15,7 +16,7 @@ import patternlab as pl
 from patternlab.errors import ConfigError, PatternlabError
 
 FIELDS = ("window", "edge_threshold", "cluster_threshold", "learning_rate", "exploration_rate", "top_k",
-          "max_patterns", "seed")
+          "max_patterns", "seed", "min_complexity", "min_support", "pool_size", "max_lag")
 
 
 @pytest.fixture(autouse=True)
@@ -68,15 +69,28 @@ def test_defaults_are_those_of_the_issue():
     assert isinstance(cfg.top_k, int) and cfg.top_k >= 1
     assert isinstance(cfg.max_patterns, int) and cfg.max_patterns >= 1
     assert isinstance(cfg.seed, int) and cfg.seed >= 0
+    assert cfg.min_complexity > 0 and cfg.min_support >= 2 and cfg.pool_size >= 1 and cfg.max_lag is None
+
+
+@pytest.mark.parametrize("bad, needle", [
+    ({"min_complexity": -1.0}, "min_complexity=-1"), ({"min_complexity": float("inf")}, "min_complexity=inf"),
+    ({"min_support": 0}, "min_support=0"), ({"pool_size": 0}, "pool_size=0"),
+    ({"max_lag": 33}, "max_lag=33"), ({"max_lag": -1}, "max_lag=-1"), ({"max_lag": 1.5}, "max_lag=1.5"),
+])
+def test_the_library_settings_are_validated(bad, needle):
+    with pytest.raises(pl.ConfigError, match=re.escape(needle)):
+        pl.EngineConfig(window=64, **bad)
 
 
 def test_every_field_can_be_set():
     values = dict(window=3, edge_threshold=0.0, cluster_threshold=1.0, learning_rate=1.0,
-                  exploration_rate=1.0, top_k=1, max_patterns=1, seed=0)
+                  exploration_rate=1.0, top_k=1, max_patterns=1, seed=0, min_complexity=0.0,
+                  min_support=1, pool_size=1, max_lag=0)
     cfg = pl.EngineConfig(**values)
     assert cfg.to_dict() == values
     values = dict(window=500, edge_threshold=1.0, cluster_threshold=0.0, learning_rate=0.001,
-                  exploration_rate=0.0, top_k=50, max_patterns=10**6, seed=2**40)
+                  exploration_rate=0.0, top_k=50, max_patterns=10**6, seed=2**40, min_complexity=20.0,
+                  min_support=10, pool_size=10**5, max_lag=250)
     assert pl.EngineConfig(**values).to_dict() == values
 
 

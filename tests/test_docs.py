@@ -74,7 +74,8 @@ def test_readme_examples_run_in_order(capsys: pytest.CaptureFixture[str], tmp_pa
         if k == 1:  # the library, empty before, learned in place what the perception says
             res, lib = ns["res"], ns["lib"]
             assert isinstance(res, pl.Perception) and isinstance(lib, pl.PatternLibrary)
-            assert len(lib) == len(res.new_patterns) > 0 and set(lib.ids) == set(res.new_patterns)
+            assert len(lib) == len(res.new_patterns) and set(lib.ids) == set(res.new_patterns)
+            assert lib.counters["seen"] > 0  # its candidates were weighed (a random walk founds little)
     assert checked >= 1  # the ECG discords
     text = "".join(printed)
     # what the first blocks print, and the state they leave, as their comments describe it

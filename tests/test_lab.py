@@ -91,7 +91,7 @@ def test_asynchronous_lab() -> None:
     async def main() -> tuple[pl.BatchResult, pl.Perception]:
         async with pl.Lab.local(n_workers=1, asynchronous=True) as lab:
             out = await lab.batch_perceive(SIGNALS, config=CFG, batch_size=4, progress=False)
-            one = await lab.perceive(SIGNALS[0], config=CFG)
+            one = await lab.perceive(SIGNALS[0], config=CFG.replace(min_support=1))  # learns at once
             return out, one
 
     out, one = asyncio.run(main())

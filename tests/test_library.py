@@ -38,8 +38,14 @@ def shapes() -> dict[str, np.ndarray]:
     return out
 
 
+#: Learning as one pattern per unmatched candidate, without pool, complexity filter or lag
+#: alignment: these tests are about the mechanics of updating, founding and merging
+#: (tests/test_library_meaning.py covers the defaults).
+PLAIN = {"min_complexity": 0.0, "min_support": 1, "max_lag": 0}
+
+
 def make_library(shapes: dict[str, np.ndarray], supports=None, **config) -> pl.PatternLibrary:
-    cfg = pl.EngineConfig(window=W, **config)
+    cfg = pl.EngineConfig(window=W, **{**PLAIN, **config})
     lib = pl.PatternLibrary(domain="test", config=cfg)
     for k, (_, values) in enumerate(shapes.items()):
         lib.add(values, signal_id=k, offset=10 * k, support=1 if supports is None else supports[k])
@@ -425,7 +431,7 @@ def test_an_archived_id_is_not_reused(shapes):
 
 
 def test_merge_combines_correlated_patterns_weighted_by_support(shapes):
-    cfg = pl.EngineConfig(window=W)
+    cfg = pl.EngineConfig(window=W, **PLAIN)
     a = pl.PatternLibrary(domain="test", config=cfg)
     b = pl.PatternLibrary(domain="test", config=cfg)
     pa = a.add(shapes["sine"], signal_id=5, offset=100, support=3)
@@ -488,7 +494,7 @@ def _partition_libraries(n_parts: int = 5) -> list[pl.PatternLibrary]:
     base = [np.sin(2 * np.pi * (1 + k) * t) for k in range(4)] + [t, t**2, np.exp(-((t - 0.5) / 0.1) ** 2)]
     libs = []
     for part in range(n_parts):
-        lib = pl.PatternLibrary(window=W, config=pl.EngineConfig(window=W, max_patterns=6))
+        lib = pl.PatternLibrary(window=W, config=pl.EngineConfig(window=W, max_patterns=6, **PLAIN))
         for j in range(6):
             k = int(rng.integers(0, len(base)))
             lib.learn(base[k] + 0.3 * rng.standard_normal(W), signal_id=part, offset=100 * j)

@@ -1,6 +1,10 @@
 """perceive: events, motifs and discords, matching of known patterns, learning (new patterns,
 updates by the learning rate, capacity), seeded exploration, determinism, discovery of planted
-motifs, and clear errors that leave the library unchanged."""
+motifs, and clear errors that leave the library unchanged.
+
+These tests are about the mechanics of one signal, so they learn as one pattern per unmatched
+candidate, without the pool, the complexity filter or the lag alignment (``PLAIN``); what the
+defaults make of a corpus is tested in tests/test_library_meaning.py."""
 
 from __future__ import annotations
 
@@ -25,6 +29,12 @@ from patternlab.errors import (
 from reference import pearson, unit
 
 W = 48  # window of the hand-made signals
+PLAIN = {"min_complexity": 0.0, "min_support": 1, "max_lag": 0}
+
+
+def config(**settings) -> pl.EngineConfig:
+    """An EngineConfig that learns as one pattern per unmatched candidate (see the docstring)."""
+    return pl.EngineConfig(**{**PLAIN, **settings})
 
 
 def random_shape(seed: int, w: int = W) -> np.ndarray:
@@ -100,7 +110,7 @@ def planted():
 @pytest.fixture
 def known_library(planted) -> pl.PatternLibrary:
     """A library of window 32 that has learned from one signal (so that matching and updates happen)."""
-    lib = pl.PatternLibrary(window=32, domain="demo")
+    lib = pl.PatternLibrary(window=32, domain="demo", config=config(window=32))
     pl.perceive(planted.signal, domain="demo", library=lib, signal_id="first")
     assert len(lib) > 0
     return lib
@@ -111,7 +121,7 @@ def known_library(planted) -> pl.PatternLibrary:
 
 def test_perception_fields(planted):
     T = planted.signal
-    cfg = pl.EngineConfig(window=32, top_k=4)
+    cfg = config(window=32, top_k=4)
     lib = pl.PatternLibrary(domain="demo", config=cfg)
     res = pl.perceive(T, domain="demo", library=lib, signal_id="rec-1")
     assert isinstance(res, pl.Perception)
@@ -136,13 +146,13 @@ def test_perception_fields(planted):
 
 
 def test_perceive_without_a_library(planted):
-    res = pl.perceive(planted.signal, domain="demo", config=pl.EngineConfig(window=32))
+    res = pl.perceive(planted.signal, domain="demo", config=config(window=32))
     assert res.new_patterns and {p.id for p in res.patterns} == set(res.new_patterns)
     assert all(p.domain == "demo" for p in res.patterns)
 
 
 def test_config_defaults_to_the_library_config(planted):
-    cfg = pl.EngineConfig(window=32, top_k=5, edge_threshold=0.3)
+    cfg = config(window=32, top_k=5, edge_threshold=0.3)
     a = pl.PatternLibrary(config=cfg)
     b = pl.PatternLibrary(config=cfg)
     ra = pl.perceive(planted.signal, library=a)
@@ -164,7 +174,7 @@ def test_events_follow_the_reference_rule(kind, threshold):
     if kind == "step":
         T = 0.001 * T
         T[200:] += 1.0
-    cfg = pl.EngineConfig(window=16, edge_threshold=threshold)
+    cfg = config(window=16, edge_threshold=threshold)
     res = pl.perceive(T, config=cfg, learn=False)
     assert res.events.tolist() == ref_events(T, threshold, 8)
     if kind == "step" and threshold > 0:
@@ -173,7 +183,7 @@ def test_events_follow_the_reference_rule(kind, threshold):
 
 def test_constant_signal_has_no_events_and_no_patterns():
     T = np.full(200, 3.0)
-    lib = pl.PatternLibrary(window=16)
+    lib = pl.PatternLibrary(window=16, config=config(window=16))
     res = pl.perceive(T, library=lib)
     assert res.events.size == 0 and res.matches == [] and len(lib) == 0
 
@@ -196,7 +206,7 @@ def test_known_patterns_are_matched_at_their_offsets(two_shapes):
     T = plant(T, A, [3100], amplitude=5.0, level=-7.0)
     T = plant(T, B, [900, 2500], amplitude=4.0)
     T = plant(T, A, [3500], amplitude=-3.0)  # the opposite shape is not a match
-    lib = pl.PatternLibrary(window=W, domain="x")
+    lib = pl.PatternLibrary(window=W, domain="x", config=config(window=W))
     pa = lib.add(A, signal_id="ref", offset=0)
     pb = lib.add(B, signal_id="ref", offset=1)
     before = snapshot(lib)
@@ -218,7 +228,7 @@ def test_matches_use_the_cluster_threshold(two_shapes):
     T = noisy(3000, seed=4, noise=1.0)
     T = plant(T, A, [500], amplitude=3.0)  # correlation ~0.95
     T = plant(T, A, [1500], amplitude=0.8)  # correlation ~0.6
-    lib = pl.PatternLibrary(window=W)
+    lib = pl.PatternLibrary(window=W, config=config(window=W))
     pa = lib.add(A, signal_id=0, offset=0)
     corr_weak = pearson(T[1500:1500 + W], A)
     assert 0.3 < corr_weak < 0.8
@@ -230,7 +240,7 @@ def test_matches_use_the_cluster_threshold(two_shapes):
 
 def test_matches_do_not_overlap():
     smooth = np.convolve(np.random.default_rng(0).standard_normal(3000), np.ones(40) / 40, mode="same")
-    lib = pl.PatternLibrary(window=W, config=pl.EngineConfig(window=W, cluster_threshold=0.3))
+    lib = pl.PatternLibrary(window=W, config=config(window=W, cluster_threshold=0.3))
     lib.add(smooth[1000:1000 + W], signal_id=0, offset=1000)
     res = pl.perceive(smooth, library=lib, learn=False)
     offsets = [m.offset for m in res.matches]
@@ -248,7 +258,7 @@ def _signal_with_gaps(A):
 def test_windows_holding_nan_are_not_matched(two_shapes):
     A, _ = two_shapes
     T = _signal_with_gaps(A)
-    lib = pl.PatternLibrary(window=W)
+    lib = pl.PatternLibrary(window=W, config=config(window=W))
     pa = lib.add(A, signal_id=0, offset=0)
     res = pl.perceive(T, library=lib, signal_id=1, learn=False)
     assert [m.offset for m in res.matches if m.pattern_id == pa.id] == [400, 2400]
@@ -261,7 +271,7 @@ def test_windows_holding_nan_are_never_learned(two_shapes):
     A, _ = two_shapes
     T = _signal_with_gaps(A)
     for seed in range(3):
-        cfg = pl.EngineConfig(window=W, exploration_rate=1.0, top_k=5, seed=seed)
+        cfg = config(window=W, exploration_rate=1.0, top_k=5, seed=seed)
         lib = pl.PatternLibrary(config=cfg)
         lib.add(A, signal_id=0, offset=0)
         pl.perceive(T, library=lib, signal_id=1)  # NaN/inf are allowed in a signal
@@ -290,7 +300,7 @@ def test_learning_moves_a_prototype_toward_its_instance_by_the_learning_rate(two
     A, _ = two_shapes
     T = _pair_signal(A)
     lr = 0.3
-    cfg = pl.EngineConfig(window=W, top_k=1, exploration_rate=0.0, learning_rate=lr)
+    cfg = config(window=W, top_k=1, exploration_rate=0.0, learning_rate=lr)
     lib = pl.PatternLibrary(config=cfg)
     res = pl.perceive(T, library=lib, signal_id=5)
     (motif,) = res.motifs
@@ -308,7 +318,7 @@ def test_learning_updates_a_known_pattern(two_shapes):
     A, _ = two_shapes
     T = _pair_signal(A)
     lr = 0.1
-    lib = pl.PatternLibrary(config=pl.EngineConfig(window=W, top_k=1, exploration_rate=0.0, learning_rate=lr))
+    lib = pl.PatternLibrary(config=config(window=W, top_k=1, exploration_rate=0.0, learning_rate=lr))
     start = A + 0.6 * random_shape(9)
     old = lib.add(start, signal_id="ref", offset=0)
     assert 0.7 < pearson(old.prototype, A) < 0.95
@@ -329,7 +339,7 @@ def test_learning_follows_the_config_passed_to_perceive(two_shapes):
     default. Here the library says learning_rate=0.1 and the call says 0.5."""
     A, _ = two_shapes
     T = _pair_signal(A)
-    lib = pl.PatternLibrary(config=pl.EngineConfig(window=W, top_k=1, exploration_rate=0.0))
+    lib = pl.PatternLibrary(config=config(window=W, top_k=1, exploration_rate=0.0))
     cfg = lib.config.replace(learning_rate=0.5)
     pl.perceive(T, library=lib, config=cfg, signal_id=5)
     p = next(q for q in lib if q.first_seen == (5, 700))
@@ -341,7 +351,7 @@ def test_learning_follows_the_config_passed_to_perceive(two_shapes):
 def test_a_new_shape_becomes_a_new_pattern(two_shapes):
     A, B = two_shapes
     T = _pair_signal(B)
-    lib = pl.PatternLibrary(config=pl.EngineConfig(window=W, top_k=1, exploration_rate=0.0))
+    lib = pl.PatternLibrary(config=config(window=W, top_k=1, exploration_rate=0.0))
     pa = lib.add(A, signal_id="ref", offset=0)
     res = pl.perceive(T, library=lib, signal_id=2)
     assert res.matches == []
@@ -364,7 +374,7 @@ def test_learn_false_leaves_the_library_unchanged(planted, known_library):
 
 
 def test_capacity_is_respected_with_archival(planted):
-    cfg = pl.EngineConfig(window=32, max_patterns=2, top_k=5, exploration_rate=1.0)
+    cfg = config(window=32, max_patterns=2, top_k=5, exploration_rate=1.0)
     lib = pl.PatternLibrary(config=cfg)
     res = pl.perceive(planted.signal, library=lib)
     assert len(res.new_patterns) > 2
@@ -383,7 +393,7 @@ def _prov(lib: pl.PatternLibrary) -> list[tuple]:
 
 
 def test_exploration_is_reproducible(planted):
-    cfg = pl.EngineConfig(window=32, exploration_rate=1.0, top_k=4, seed=17)
+    cfg = config(window=32, exploration_rate=1.0, top_k=4, seed=17)
     a, b = pl.PatternLibrary(config=cfg), pl.PatternLibrary(config=cfg)
     ra = pl.perceive(planted.signal, library=a, signal_id=3)
     rb = pl.perceive(planted.signal, library=b, signal_id=3)
@@ -394,13 +404,13 @@ def test_exploration_is_reproducible(planted):
 def test_exploration_depends_on_the_seed_and_the_signal_id(planted):
     found = set()
     for seed in range(6):
-        lib = pl.PatternLibrary(config=pl.EngineConfig(window=32, exploration_rate=1.0, top_k=4, seed=seed))
+        lib = pl.PatternLibrary(config=config(window=32, exploration_rate=1.0, top_k=4, seed=seed))
         pl.perceive(planted.signal, library=lib, signal_id=0)
         found.add(tuple(_prov(lib)))
     assert len(found) > 1  # different seeds draw different windows
     offsets = set()
     for sid in range(6):
-        lib = pl.PatternLibrary(config=pl.EngineConfig(window=32, exploration_rate=1.0, top_k=4, seed=0))
+        lib = pl.PatternLibrary(config=config(window=32, exploration_rate=1.0, top_k=4, seed=0))
         pl.perceive(planted.signal, library=lib, signal_id=sid)
         offsets.add(tuple(sorted(off for _, off in _prov(lib))))
     assert len(offsets) > 1  # so do different signals under one seed
@@ -409,7 +419,7 @@ def test_exploration_depends_on_the_seed_and_the_signal_id(planted):
 def test_without_exploration_the_seed_does_not_matter(planted):
     results = []
     for seed in range(4):
-        lib = pl.PatternLibrary(config=pl.EngineConfig(window=32, exploration_rate=0.0, seed=seed))
+        lib = pl.PatternLibrary(config=config(window=32, exploration_rate=0.0, seed=seed))
         pl.perceive(planted.signal, library=lib, signal_id=1)
         results.append(snapshot(lib))
     for other in results[1:]:
@@ -433,7 +443,7 @@ def test_perceive_is_deterministic_on_copies_of_a_library(known_library):
 
 def test_list_and_array_input_give_the_same_result(planted):
     T = planted.signal[:1000]
-    cfg = pl.EngineConfig(window=32)
+    cfg = config(window=32)
     assert_same_perception(pl.perceive(T, config=cfg), pl.perceive(T.tolist(), config=cfg))
 
 
@@ -477,7 +487,7 @@ def test_planted_motifs_are_discovered(make):
     total, missed = 0, []
     for seed in range(20):
         T, truth = make(seed, w)
-        lib = pl.PatternLibrary(config=pl.EngineConfig(window=w, seed=seed))
+        lib = pl.PatternLibrary(config=config(window=w, seed=seed))
         pl.perceive(T, library=lib, signal_id=seed)
         res = pl.perceive(T, library=lib, signal_id=seed, learn=False)
         for name, offsets in truth.items():
@@ -509,7 +519,7 @@ def test_planted_signal_occurrences_of_a_shape_look_alike():
                          ids=["1e-21", "1e12", "1e-200", "1e200"])
 def test_perceive_does_not_depend_on_the_scale_of_the_signal(planted, scale):
     T = planted.signal[:1500]
-    cfg = pl.EngineConfig(window=32, exploration_rate=0.0)
+    cfg = config(window=32, exploration_rate=0.0)
     ref_lib, lib = pl.PatternLibrary(config=cfg), pl.PatternLibrary(config=cfg)
     ref = pl.perceive(T, library=ref_lib)
     got = pl.perceive(T * scale, library=lib)
@@ -552,7 +562,7 @@ BAD_INPUT = {
     "domain not a string": ({"signal": T200, "domain": 3}, InvalidParameterError, ValueError, ["domain=3"]),
     "config not an EngineConfig": ({"signal": T200, "config": {"window": 32}}, PatternlabError,
                                    (ValueError, TypeError), ["dict"]),
-    "config of another window": ({"signal": T200, "config": pl.EngineConfig(window=16)},
+    "config of another window": ({"signal": T200, "config": config(window=16)},
                                  InvalidParameterError, ValueError, ["16", "32"]),
 }
 
@@ -578,30 +588,30 @@ def test_four_samples_say_what_to_do():
     assert type(err).__module__ == "patternlab.errors"  # never a numba error
     msg = str(err)
     assert "4 samples" in msg
-    assert f"at least {pl.engine.min_signal_length(pl.EngineConfig().window)}" in msg
+    assert f"at least {pl.engine.min_signal_length(config().window)}" in msg
     assert "window" in msg and "pass" in msg
 
 
 def test_too_short_message_names_a_window_that_works():
     T = np.random.default_rng(1).standard_normal(50)
     with pytest.raises(InvalidWindowError) as info:
-        pl.perceive(T, config=pl.EngineConfig(window=64))
+        pl.perceive(T, config=config(window=64))
     found = re.search(r"EngineConfig\(window=(\d+)\)", str(info.value))
     assert found, str(info.value)
     (window,) = found.groups()
-    res = pl.perceive(T, config=pl.EngineConfig(window=int(window)))  # the advice works
+    res = pl.perceive(T, config=config(window=int(window)))  # the advice works
     assert res.window == int(window)
     with pytest.raises(InvalidWindowError):
-        pl.perceive(T, config=pl.EngineConfig(window=int(window) + 1))  # and it is the largest
+        pl.perceive(T, config=config(window=int(window) + 1))  # and it is the largest
 
 
 def test_shortest_signal_is_accepted():
     for w in (3, 8, 32):
         n = pl.engine.min_signal_length(w)
         T = np.random.default_rng(w).standard_normal(n)
-        assert pl.perceive(T, config=pl.EngineConfig(window=w)).window == w
+        assert pl.perceive(T, config=config(window=w)).window == w
         with pytest.raises(InvalidWindowError, match=f"at least {n}"):
-            pl.perceive(T[:-1], config=pl.EngineConfig(window=w))
+            pl.perceive(T[:-1], config=config(window=w))
 
 
 # -------------------------------------------------------------------------------------- hypothesis
@@ -610,7 +620,7 @@ def test_shortest_signal_is_accepted():
 def _check_perceive(T, w: int, exploration: float) -> None:
     """perceive either raises a PatternlabError or returns finite correlations and unit prototypes; a
     second look (learn=False) matches the learned patterns with finite correlations too."""
-    cfg = pl.EngineConfig(window=w, top_k=2, exploration_rate=exploration, cluster_threshold=0.5)
+    cfg = config(window=w, top_k=2, exploration_rate=exploration, cluster_threshold=0.5)
     lib = pl.PatternLibrary(config=cfg)
     lib.add(np.sin(np.arange(w, dtype=float)) + np.arange(w) / w, signal_id="ref", offset=0)
     before = snapshot(lib)
@@ -657,7 +667,7 @@ def test_rounding_jitter_on_a_large_offset_is_no_shape_to_match():
     T = 1e6 + rng.standard_normal(600)
     ulp = np.spacing(1e6)
     T[200:240] = 1e6 + ulp * (np.arange(40) % 2)
-    lib = pl.PatternLibrary(window=8, config=pl.EngineConfig(window=8))
+    lib = pl.PatternLibrary(window=8, config=config(window=8))
     lib.add(np.arange(8) % 2 * 1.0, signal_id="p", offset=0)
     res = pl.perceive(T, library=lib, learn=False)
     assert res.profile is not None and res.profile.P[200] == 0.0  # constant beside constant

@@ -16,6 +16,11 @@ import redis_servers as rs
 from patternlab.errors import InvalidParameterError
 from patternlab.store.redis import SHARDS, RedisPatternStore, shard_of
 
+#: Store mechanics, not learning rules: every candidate updates its nearest pattern or founds one
+#: (no complexity filter, pool or lag alignment), as the tests' expectations assume.
+PLAIN_LEARNING = pl.EngineConfig(window=16, min_complexity=0.0, min_support=1, max_lag=0)
+
+
 W = 16
 
 
@@ -77,7 +82,7 @@ def test_cluster_round_trip_tokens_and_events(cluster: rs.Cluster, ns: str) -> N
             assert got[p.id].support == p.support
         after = got.copy()
         for p in got:
-            after.learn(p.prototype, signal_id=999, offset=p.support)
+            after.learn(p.prototype, signal_id=999, offset=p.support, config=PLAIN_LEARNING)
         res = st.publish(got, after, token="b")
         assert res.updated == 50
         assert st.load_library("audio", W).supports.sum() == lib.supports.sum() + 50

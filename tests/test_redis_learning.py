@@ -14,7 +14,9 @@ import patternlab as pl
 from patternlab.store.zarr import open_group
 from redis_servers import RedisServer, free_port, running
 
-CFG = pl.EngineConfig(window=32)
+# one pattern per unmatched candidate (no pool, no complexity filter, no alignment): these tests
+# are about how learning is shared through Redis, not about what the defaults keep
+CFG = pl.EngineConfig(window=32, min_complexity=0.0, min_support=1, max_lag=0)
 
 
 def signals(n: int = 24, length: int = 400, seed: int = 0) -> list[np.ndarray]:

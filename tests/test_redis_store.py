@@ -20,6 +20,11 @@ import redis_servers as rs
 from patternlab.errors import InvalidParameterError, PatternlabError, StoreConnectionError, StoreDataError
 from patternlab.store.redis import SHARDS, RedisPatternStore, shard_of
 
+#: Store mechanics, not learning rules: every candidate updates its nearest pattern or founds one
+#: (no complexity filter, pool or lag alignment), as the tests' expectations assume.
+PLAIN_LEARNING = pl.EngineConfig(window=16, min_complexity=0.0, min_support=1, max_lag=0)
+
+
 W = 16
 
 
@@ -102,7 +107,7 @@ def test_update_adds_support_and_weighted_prototype(store: RedisPatternStore, se
     pid = before.ids[2]
     z0, s0 = before[pid].prototype.copy(), before[pid].support
     inst = z0 + 0.3 * np.sin(np.arange(W))
-    kind, got_id = after.learn(inst, signal_id=99, offset=5)
+    kind, got_id = after.learn(inst, signal_id=99, offset=5, config=PLAIN_LEARNING)
     assert (kind, got_id) == ("updated", pid)
     key = store._pkey("audio", W, pid)
     acc0 = np.frombuffer(server.client().hget(key, "acc"), "<f8")
@@ -142,7 +147,8 @@ def test_partial_publish_then_retry_equals_one_full_publish(server: rs.RedisServ
     rng = np.random.default_rng(3)
     for k in range(60):
         pid = after.ids[k % len(after)]
-        after.learn(after[pid].prototype + 0.05 * rng.standard_normal(W), signal_id=1000 + k, offset=k)
+        after.learn(after[pid].prototype + 0.05 * rng.standard_normal(W), signal_id=1000 + k, offset=k,
+                    config=PLAIN_LEARNING)
     from patternlab.store.redis import _diff
 
     ref_ns, cut_ns = f"{ns}-ref", f"{ns}-cut"
@@ -201,7 +207,7 @@ def test_events_on_create_and_update(store: RedisPatternStore) -> None:
         store.publish(None, lib, token="t1")
         before = store.load_library("audio", W)
         after = before.copy()
-        after.learn(before.prototypes[0], signal_id=50, offset=0)
+        after.learn(before.prototypes[0], signal_id=50, offset=0, config=PLAIN_LEARNING)
         store.publish(before, after, token="t2")
         store.publish(before, after, token="t2")  # a retry publishes nothing
         events = list(sub)
@@ -281,7 +287,7 @@ def test_planted_pickle_cannot_execute(store: RedisPatternStore, server: rs.Redi
     # ... and one of the wrong length is refused by the server-side update
     c.hset(key, "acc", payload)
     after = lib.copy()
-    after.learn(lib[0].prototype, signal_id=3, offset=3)
+    after.learn(lib[0].prototype, signal_id=3, offset=3, config=PLAIN_LEARNING)
     with pytest.raises(StoreDataError, match="not written by patternlab"):
         store.publish(lib, after, token="b")
     assert not marker.exists()
@@ -395,7 +401,7 @@ def test_restart_without_retries_is_a_clear_error_then_consistent(tmp_path: Path
             before = st.load_library("audio", W)
             after = before.copy()
             for p in before:
-                after.learn(p.prototype, signal_id=500, offset=1)
+                after.learn(p.prototype, signal_id=500, offset=1, config=PLAIN_LEARNING)
             srv.stop(kill=True)
             with pytest.raises(StoreConnectionError, match="unreachable after 1 attempt"):
                 st.publish(before, after, token="part-3")
@@ -444,7 +450,8 @@ def test_archive_and_restore(store: RedisPatternStore, server: rs.RedisServer, t
     fresh = store.load_library("audio", W)
     keep_id = next(p.id for p in fresh if p.support < 3)
     after = fresh.copy()
-    after.learn(fresh[keep_id].prototype, signal_id=7, offset=7)  # support 1 -> 2 but recent
+    # support 1 -> 2 but recent
+    after.learn(fresh[keep_id].prototype, signal_id=7, offset=7, config=PLAIN_LEARNING)
     store.publish(fresh, after, token="touch")
     with store.subscribe("audio", timeout=0.5) as sub:
         archived = store.archive("audio", W, min_support=3, idle_seconds=1.0, path=path)

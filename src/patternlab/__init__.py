@@ -34,6 +34,7 @@ from .errors import (
     StoreDataError,
     StoreError,
 )
+from .features import PatternFeatures
 from .lab import ClusterConfig, Lab, batch_perceive, kube_spec, load_cluster_config
 from .library import Pattern, PatternLibrary
 from .profiles import (
@@ -67,6 +68,7 @@ __all__ = [
     "MemoryPatternStore",
     "Motif",
     "Pattern",
+    "PatternFeatures",
     "PatternLibrary",
     "PatternNotFoundError",
     "PatternStore",

@@ -43,6 +43,29 @@ class EngineConfig:
         Capacity of a library; beyond it the lowest-support pattern is archived, ``>= 1``.
     seed : int
         Seed of the exploration draws, ``>= 0``. Same input, config and seed: same result.
+    min_complexity : float
+        Candidate windows whose complexity estimate (Batista et al.'s ``CE``: the length of the
+        z-normalized window's line, ``sqrt(sum(diff(z) ** 2))`` at unit standard deviation) is
+        below this are not learned from: trends and steps found no pattern. For window 64 a
+        straight line has ``CE`` 0.43, one sine period 0.8, a step 2, a random-walk window 2.8
+        (median), white noise 11. When ``> 0``, candidates and prototypes are also compared by
+        the complexity-invariant correlation ``1 - CF**2 (1 - r)`` (``CF``: the larger ``CE``
+        over the smaller), so a simple window is not absorbed by a complex shape nor the
+        reverse. ``0`` turns both off. ``>= 0``.
+    min_support : int
+        A candidate that resembles no pattern waits in a pool of pending candidates, and becomes
+        a pattern when it has been seen this many times, ``>= 1`` (``1``: at once, no pool).
+    pool_size : int
+        Capacity of the pool of pending candidates; when it is full the least recently seen
+        entry ages out (counted in ``PatternLibrary.counters``), ``>= 1``.
+    max_lag : int or None
+        A candidate and a pattern shifted by up to this many samples are the same shape: learning
+        tries the candidate's window shifted by ``-max_lag .. max_lag`` against every pattern,
+        and merging aligns prototypes within the same bound. ``None``: ``window // 8``; ``0``:
+        no alignment; at most ``window // 2``.
+
+    With ``min_complexity=0, min_support=1, max_lag=0`` the library learns exactly as
+    patternlab 0.x did (every unmatched candidate founds a pattern).
 
     Examples
     --------
@@ -63,14 +86,23 @@ class EngineConfig:
     top_k: int = 5
     max_patterns: int = 1000
     seed: int = 0
+    min_complexity: float = 2.5
+    min_support: int = 2
+    pool_size: int = 128
+    max_lag: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("window", "top_k", "max_patterns", "seed"):
+        if self.max_lag is not None:
+            if isinstance(self.max_lag, bool) or not isinstance(self.max_lag, numbers.Integral):
+                raise ConfigError(f"max_lag={self.max_lag!r} must be an integer or None")
+            object.__setattr__(self, "max_lag", int(self.max_lag))
+        for name in ("window", "top_k", "max_patterns", "seed", "min_support", "pool_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise ConfigError(f"{name}={value!r} must be an integer")
             object.__setattr__(self, name, int(value))
-        for name in ("edge_threshold", "cluster_threshold", "learning_rate", "exploration_rate"):
+        for name in ("edge_threshold", "cluster_threshold", "learning_rate", "exploration_rate",
+                     "min_complexity"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ConfigError(f"{name}={value!r} must be a number")
@@ -92,6 +124,16 @@ class EngineConfig:
             raise ConfigError(f"max_patterns={self.max_patterns} must be at least 1")
         if self.seed < 0:
             raise ConfigError(f"seed={self.seed} must be >= 0")
+        if not 0.0 <= self.min_complexity < float("inf"):
+            raise ConfigError(f"min_complexity={self.min_complexity:g} must be a finite number >= 0 "
+                              "(0 turns the complexity filter off)")
+        if self.min_support < 1:
+            raise ConfigError(f"min_support={self.min_support} must be at least 1 (1: no pool)")
+        if self.pool_size < 1:
+            raise ConfigError(f"pool_size={self.pool_size} must be at least 1")
+        if self.max_lag is not None and not 0 <= self.max_lag <= self.window // 2:
+            raise ConfigError(f"max_lag={self.max_lag} is outside [0, window // 2 = {self.window // 2}]: "
+                              "pass a small shift such as window // 8, 0 (no alignment) or None")
 
     def replace(self, **changes: Any) -> EngineConfig:
         """A copy with some fields changed (validated again)."""
@@ -178,7 +220,10 @@ def _env_section(environ: Mapping[str, str]) -> dict[str, Any]:
             continue  # other PATTERNLAB_* variables belong to other parts (stores, clusters)
         default = getattr(EngineConfig, name)
         try:
-            out[name] = int(raw) if isinstance(default, int) else float(raw)
+            if name == "max_lag":
+                out[name] = None if raw.strip().lower() in ("", "none") else int(raw)
+            else:
+                out[name] = int(raw) if isinstance(default, int) else float(raw)
         except ValueError:
             raise ConfigError(f"environment variable {key}={raw!r} is not a number") from None
     return out

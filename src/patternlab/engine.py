@@ -16,7 +16,7 @@ from .config import EngineConfig
 from .errors import InvalidWindowError
 from .kernels import matching, pruning
 from .kernels.stats import window_stats, window_stats_serial
-from .library import Pattern, PatternLibrary, SignalId, library_and_config, signal_key
+from .library import Pattern, PatternLibrary, SignalId, library_and_config, max_lag_of, signal_key
 from .profiles import Discord, MatrixProfile, Motif
 from .profiles.matrix import self_join
 from .store.redis import as_redis_store
@@ -156,7 +156,9 @@ def perceive(
         is loaded from it (into ``library`` when one is given: its patterns and domain are replaced
         by the store's, which is the source of truth), and what this signal taught is published
         into it. Pass a :class:`~patternlab.RedisPatternStore` rather than a URL when calling
-        repeatedly: it keeps its connections and a local cache.
+        repeatedly: it keeps its connections and a local cache. The store holds patterns, not
+        the pool of pending candidates: pass the same ``library`` to every call, so that its
+        pool (and counters) carry a candidate's sightings from one signal to the next.
 
     Returns
     -------
@@ -173,10 +175,13 @@ def perceive(
     --------
     >>> import numpy as np, patternlab as pl
     >>> from patternlab.datasets.synthetic import planted_signal
-    >>> p = planted_signal(4000, 64, seed=2)
     >>> lib = pl.PatternLibrary(window=64)
-    >>> res = pl.perceive(p.signal, domain="demo", library=lib)
-    >>> len(res.new_patterns) > 0 and len(lib) == len(res.new_patterns)
+    >>> res = pl.perceive(planted_signal(4000, 64, seed=2).signal, domain="demo", library=lib)
+    >>> len(lib), len(lib.pending) > 0  # seen once: the shapes wait in the pool
+    (0, True)
+    >>> res = pl.perceive(planted_signal(4000, 64, seed=3).signal, domain="demo", library=lib,
+    ...                   signal_id=1)
+    >>> len(res.new_patterns) > 0 and len(lib) == len(res.new_patterns)  # seen again: patterns
     True
     """
     if redis is not None:
@@ -223,11 +228,18 @@ def perceive(
     if learn:
         rng = _seed_for(config.seed, sid)
         cands = _candidates(len(usable), w, motifs, events, strength, config, rng, usable)
+        if max_lag_of(config, w) and matches:
+            cands = _snapped(cands, matches, w)
         work = library.copy()  # learn tentatively: a failure leaves the library as it was
         for off in cands:
-            what, pid = work.learn(T[off:off + w], signal_id=sid, offset=off, domain=domain,
-                                   config=config)
-            (new if what == "new" else updated).append(pid)
+            what, pid = work.learn_at(T, off, signal_id=sid, domain=domain, config=config)
+            if pid is not None and what == "new":
+                new.append(pid)
+            elif pid is not None and what == "updated":
+                updated.append(pid)
+        folded, retired = work.settle(updated + new, config)
+        updated = [pid for pid in dict.fromkeys(folded.get(p, p) for p in updated) if pid not in retired]
+        new = [pid for pid in new if pid not in folded and pid not in retired]
         library.assign(work)
     involved = dict.fromkeys([m.pattern_id for m in matches] + updated + new)
     patterns = [library[pid] for pid in involved if pid in library]
@@ -244,8 +256,13 @@ def _perceive_with_redis(signal: ArrayLike, domain: str, library: PatternLibrary
     try:
         library, config = library_and_config(library, config, domain)
         remote = store.load_library(domain, config.window, config)
+        pending, counts = library.pending, library.counters  # the store keeps patterns, not the pool
         library.assign(remote)
         library.domain = remote.domain
+        for p in pending:
+            if p.id not in library:
+                library.add_pending(p)
+        library.set_counters(counts)
         before = library.copy()
         res = perceive(signal, domain, library, config, signal_id=signal_id, learn=learn)
         if learn and (res.new_patterns or res.updated_patterns):
@@ -254,6 +271,22 @@ def _perceive_with_redis(signal: ArrayLike, domain: str, library: PatternLibrary
     finally:
         if owned:
             store.close()
+
+
+def _snapped(cands: list[int], matches: list[Match], w: int) -> list[int]:
+    """Candidates moved onto the occurrence of a known pattern they overlap by at least half a
+    window (the most correlated one), so that a window cut across a known shape is learned as
+    that shape, aligned; the first of candidates that land on the same offset is kept."""
+    offs = np.array([m.offset for m in matches], dtype=np.int64)
+    corr = np.array([m.correlation for m in matches])
+    out: list[int] = []
+    for off in cands:
+        near = np.flatnonzero(np.abs(offs - off) <= w // 2)
+        if len(near):
+            off = int(offs[near[np.argmax(corr[near])]])
+        if off not in out:
+            out.append(off)
+    return out
 
 
 def _distinct_motifs(T: NDArray[np.float64], mp: MatrixProfile, cfg: EngineConfig) -> list[Motif]:

@@ -2,151 +2,41 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._numba import pick
+from . import _validation as v
+from ._learning import LearningMixin
+from ._patterns import (
+    COUNTERS,
+    Pattern,
+    SignalId,
+    _combined,
+    _gram,
+    _nearest,
+    _Pool,
+    _sparkline,
+    _unit,
+    decode_signal_id,
+    encode_signal_id,
+    max_lag_of,
+    pattern_id,
+    provenance_order,
+    signal_key,
+)
 from .config import EngineConfig
 from .errors import InvalidParameterError, InvalidSignalError, PatternNotFoundError
-from .kernels import matching, pruning
-from .kernels.matching import unit_normalize
+from .kernels.matching import best_matches, unit_normalize
+from .kernels.shape import complexity, lagged_correlations
+from .kernels.stats import window_stats
 from .store.zarr import StoredLibrary, read_library, save_library
 
 __all__ = ["Pattern", "PatternLibrary", "decode_signal_id", "encode_signal_id", "library_and_config",
-           "pattern_id", "provenance_order", "signal_key"]
-
-SignalId = int | str
-
-#: Candidates from which the nearest-pattern search bounds the prototypes first (the bounds cost
-#: about one pass over them, repaid when several candidates share it).
-_PRUNED_NEAREST_MIN = 8
-
-
-def _nearest(C: NDArray[np.float64], Z: NDArray[np.float64], n: int) -> tuple[NDArray[np.int64],
-                                                                             NDArray[np.float64]]:
-    """The nearest of the first ``n`` prototypes to each unit candidate (exact; see
-    :func:`~patternlab.kernels.matching.nearest_prototypes`), on threads when it is worth it."""
-    work = len(C) * n * Z.shape[1]
-    if len(C) >= _PRUNED_NEAREST_MIN:
-        kernel = pick(pruning.nearest_prototypes_pruned, pruning.nearest_prototypes_pruned_serial,
-                      work)
-    else:
-        kernel = pick(matching.nearest_prototypes, matching.nearest_prototypes_serial, work)
-    return kernel(C, Z, n)  # type: ignore[no-any-return]
-
-
-def _gram(Z: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-    """Correlations between the first ``n`` prototypes, on threads when it is worth it."""
-    return pick(matching.gram, matching.gram_serial, n * n * Z.shape[1])(Z, n)  # type: ignore[no-any-return]
-
-
-def signal_key(signal_id: Any) -> SignalId:
-    """A signal id as stored: Python ``int`` for any integer (numpy's included), ``str`` as is."""
-    if isinstance(signal_id, (bool, np.bool_)):
-        raise InvalidParameterError(f"signal_id={signal_id!r}: pass an integer or a string")
-    if isinstance(signal_id, (int, np.integer)):
-        return int(signal_id)
-    if isinstance(signal_id, str):
-        return signal_id
-    raise InvalidParameterError(f"signal_id={signal_id!r} ({type(signal_id).__name__}): pass an "
-                                "integer (its index in a batch) or a string key")
-
-
-def encode_signal_id(signal_id: SignalId) -> str:
-    """A signal id as text, keeping its type: ``"i:7"`` for the integer 7, ``"s:key"`` for the
-    string ``"key"`` (the one encoding of provenance in every store).
-
-    Examples
-    --------
-    >>> from patternlab.library import decode_signal_id, encode_signal_id
-    >>> encode_signal_id(7), encode_signal_id("7"), decode_signal_id("i:7"), decode_signal_id("s:7")
-    ('i:7', 's:7', 7, '7')
-    """
-    return f"s:{signal_id}" if isinstance(signal_id, str) else f"i:{int(signal_id)}"
-
-
-def decode_signal_id(text: str) -> SignalId:
-    """The signal id of :func:`encode_signal_id`'s text."""
-    return text[2:] if text.startswith("s:") else int(text[2:])
-
-
-def pattern_id(domain: str, window: int, signal_id: SignalId, offset: int) -> str:
-    """The stable id of a pattern first seen in ``signal_id`` at ``offset``: a digest of its
-    provenance, never of time or of the worker that found it.
-
-    Examples
-    --------
-    >>> from patternlab.library import pattern_id
-    >>> pattern_id("audio", 64, 7, 1200)
-    'audio-64-8dc863553b86'
-    """
-    sid = signal_key(signal_id)
-    key = f"{domain}\x1f{int(window)}\x1f{type(sid).__name__}:{sid}\x1f{int(offset)}"
-    return f"{domain}-{window}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-
-
-@dataclass(frozen=True, eq=False)
-class Pattern:
-    """One learned pattern.
-
-    Attributes
-    ----------
-    id : str
-        Stable id derived from the provenance (see :func:`pattern_id`).
-    domain : str
-        The domain tag of the signals it was learned from.
-    window : int
-        Its length.
-    prototype : ndarray
-        The z-normalized shape (zero mean, unit L2 norm; multiply by ``sqrt(window)`` for unit
-        standard deviation). Read-only.
-    support : int
-        Number of instances absorbed, the founding one included.
-    first_seen : tuple
-        ``(signal id, offset)`` where it was founded.
-    last_updated : tuple
-        ``(signal id, offset)`` of the last instance absorbed.
-    """
-
-    id: str
-    domain: str
-    window: int
-    prototype: NDArray[np.float64]
-    support: int
-    first_seen: tuple[SignalId, int]
-    last_updated: tuple[SignalId, int]
-
-    def __repr__(self) -> str:
-        return (f"Pattern(id={self.id!r}, support={self.support}, first_seen={self.first_seen}, "
-                f"last_updated={self.last_updated})")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Pattern):
-            return NotImplemented
-        return (self.id == other.id and self.domain == other.domain and self.window == other.window
-                and self.support == other.support and self.first_seen == other.first_seen
-                and self.last_updated == other.last_updated
-                and np.array_equal(self.prototype, other.prototype))
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def _unit(x: ArrayLike, window: int, what: str) -> NDArray[np.float64]:
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.shape != (window,):
-        raise InvalidSignalError(f"{what} has shape {arr.shape}; the library's window is {window}: "
-                                 f"pass {window} samples")
-    z: NDArray[np.float64] = unit_normalize(np.ascontiguousarray(arr))
-    if not z.any() or not np.isfinite(z).all():
-        raise InvalidSignalError(f"{what} is constant or holds NaN/inf: it has no shape to learn; "
-                                 "pass a finite, non-constant window")
-    return z
+           "max_lag_of", "pattern_id", "provenance_order", "signal_key"]
 
 
 def library_and_config(library: PatternLibrary | None, config: EngineConfig | None,
@@ -170,7 +60,7 @@ def library_and_config(library: PatternLibrary | None, config: EngineConfig | No
     return library, config
 
 
-class PatternLibrary:
+class PatternLibrary(LearningMixin):
     """The patterns of one window length (and usually one domain).
 
     Prototypes live in one ``(n, window)`` array, so that searching a candidate against every
@@ -213,6 +103,9 @@ class PatternLibrary:
         self._index: dict[str, int] = {}
         self.archived: list[Pattern] = []
         self._archived_ids: set[str] = set()
+        self._pool = _Pool(self.window)
+        self._counts = dict.fromkeys(COUNTERS, 0)
+        self._frozen: frozenset[str] = frozenset()  # ids a batch partition must not fold away
 
     # -- container protocol -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -235,8 +128,12 @@ class PatternLibrary:
         return self._pattern(key % n)
 
     def __repr__(self) -> str:
+        c = self._counts
         return (f"<PatternLibrary domain={self.domain!r} window={self.window}: {len(self)} patterns, "
-                f"{len(self.archived)} archived>")
+                f"{len(self.archived)} archived, {len(self._pool)} pending; candidates: {c['seen']} "
+                f"seen, {c['too_simple']} too simple, {c['pooled']} pooled, {c['promoted']} "
+                f"promoted, {c['aged_out']} aged out; patterns folded {c['folded']}, retired "
+                f"{c['retired']}>")
 
     def _pattern(self, i: int) -> Pattern:
         pid, domain, first, last = self._meta[i]
@@ -260,6 +157,18 @@ class PatternLibrary:
         """A copy of the supports."""
         return np.array(self._support[: len(self)], dtype=np.int64)
 
+    @property
+    def pending(self) -> list[Pattern]:
+        """The candidates waiting in the pool for a recurrence (``min_support``), least recently
+        seen first: not patterns yet, never matched, never features."""
+        return [self._pool.pattern(i) for i in self._pool.by_age()]
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """How many candidates this library has seen, skipped as too simple, pooled, promoted to
+        patterns and aged out of the pool (summed over merged libraries)."""
+        return dict(self._counts)
+
     def _grow(self) -> None:
         if len(self) == self._Z.shape[0]:
             self._Z = np.concatenate([self._Z, np.zeros_like(self._Z)])
@@ -267,7 +176,7 @@ class PatternLibrary:
 
     # -- learning ------------------------------------------------------------------------------
     def _taken(self, pid: str) -> bool:
-        if pid in self._index:
+        if pid in self._index or pid in self._pool.index:
             return True
         if len(self._archived_ids) != len(self.archived):
             self._archived_ids = {p.id for p in self.archived}
@@ -343,33 +252,6 @@ class PatternLibrary:
         ids = [self._meta[k][0] if (k >= 0 and ok) else None for k, ok in zip(idx, valid)]
         return ids, np.where(np.array(valid, dtype=bool), corr, -np.inf)
 
-    def learn(self, values: ArrayLike, *, signal_id: SignalId, offset: int,
-              domain: str | None = None, config: EngineConfig | None = None) -> tuple[str, str]:
-        """Absorb one instance: move the most correlated pattern towards it when the correlation
-        reaches ``cluster_threshold``, else found a new pattern.
-
-        ``config`` (default: the library's) supplies ``cluster_threshold``, ``learning_rate`` and
-        ``max_patterns``. Returns ``("updated" | "new", pattern id)``.
-        """
-        cfg = self.config if config is None else config
-        z = _unit(values, self.window, "the instance")
-        sid = signal_key(signal_id)
-        idx, corr = _nearest(z[None, :], self._Z, len(self))
-        if idx[0] >= 0 and corr[0] >= cfg.cluster_threshold:
-            i = int(idx[0])
-            lr = cfg.learning_rate
-            moved = unit_normalize((1.0 - lr) * self._Z[i] + lr * z)
-            if moved.any():  # opposite shapes cannot cancel at threshold > 0, but stay safe
-                self._Z[i] = moved
-            self._support[i] += 1
-            pid, dom, first, _ = self._meta[i]
-            self._meta[i] = (pid, dom, first, (sid, int(offset)))
-            return "updated", pid
-        dom = self.domain if domain is None else domain
-        pid = self._unique_id(pattern_id(dom, self.window, sid, int(offset)))
-        prov = (sid, int(offset))
-        return "new", self._insert(z, pid, dom, 1, prov, prov, capacity=cfg.max_patterns)
-
     def restore(self, pid: str) -> Pattern:
         """Bring an archived pattern back into the library."""
         for k, p in enumerate(self.archived):
@@ -414,18 +296,23 @@ class PatternLibrary:
 
     def reinforce(self, pid: str, weighted_sum: NDArray[np.float64], count: int,
                   last: tuple[SignalId, int]) -> None:
-        """Fold ``count`` absorbed instances into pattern ``pid``: its prototype becomes the
-        normalized ``support * prototype + weighted_sum`` (the instances' moved prototypes,
-        each weighted by the instances it absorbed), its support grows by ``count``, and its
-        last provenance becomes the later of its own and ``last``."""
-        i = self._index[pid]
-        s0 = int(self._support[i])
-        moved = unit_normalize(s0 * self._Z[i] + weighted_sum)
+        """Fold ``count`` absorbed instances into pattern (or pending candidate) ``pid``: its
+        prototype becomes the normalized ``support * prototype + weighted_sum`` (the instances'
+        moved prototypes, each weighted by the instances it absorbed), its support grows by
+        ``count``, and its last provenance becomes the later of its own and ``last``. A pending
+        candidate stays pending (see :meth:`promote_ready`)."""
+        if pid in self._index:
+            Z, support, meta, i = self._Z, self._support, self._meta, self._index[pid]
+        else:
+            pool = self._pool
+            Z, support, meta, i = pool.Z, pool.support, pool.meta, pool.index[pid]
+        s0 = int(support[i])
+        moved = unit_normalize(s0 * Z[i] + weighted_sum)
         if moved.any():
-            self._Z[i] = moved
-        self._support[i] = s0 + int(count)
-        p, dom, first, prev = self._meta[i]
-        self._meta[i] = (p, dom, first, max(prev, last, key=provenance_order))
+            Z[i] = moved
+        support[i] = s0 + int(count)
+        p, dom, first, prev = meta[i]
+        meta[i] = (p, dom, first, max(prev, last, key=provenance_order))
 
     def enforce_capacity(self, max_patterns: int | None = None) -> None:
         """Archive the weakest patterns until at most ``max_patterns`` (default the config's)
@@ -438,6 +325,7 @@ class PatternLibrary:
         self._Z, self._support = other._Z, other._support
         self._meta, self._index, self.archived = other._meta, other._index, other.archived
         self._archived_ids = other._archived_ids
+        self._pool, self._counts = other._pool, other._counts
 
     # -- merging ------------------------------------------------------------------------------
     def copy(self) -> PatternLibrary:
@@ -449,6 +337,9 @@ class PatternLibrary:
         out._index = dict(self._index)
         out.archived = list(self.archived)
         out._archived_ids = set(self._archived_ids)
+        out._pool = self._pool.copy()
+        out._counts = dict(self._counts)
+        out._frozen = self._frozen
         return out
 
     def merge(self, other: PatternLibrary) -> PatternLibrary:
@@ -462,11 +353,24 @@ class PatternLibrary:
         and this library's id kept. Otherwise it is added. The result depends only on the two
         libraries and the order of the fold: merge a list of libraries with
         :meth:`merge_all`, which fixes that order.
+
+        With ``min_complexity > 0`` or ``max_lag > 0`` (the defaults), or pending candidates on
+        either side, prototypes are compared as in learning: complexity-corrected, and shifted
+        by up to ``max_lag`` samples (a shifted copy is combined into the pattern it copies,
+        aligned). Then ``other``'s pending candidates are folded in after its patterns: one that
+        is like a pattern here reinforces it; one like a pending candidate here adds its support
+        (and is promoted at ``min_support``); the others join the pool, whose least recently
+        seen entries age out beyond ``pool_size``. The counters are added.
         """
         if other.window != self.window:
             raise InvalidParameterError(f"cannot merge a library of window {other.window} into one "
                                         f"of window {self.window}")
+        cfg = self.config
+        if max_lag_of(cfg, self.window) or cfg.min_complexity > 0.0 or len(self._pool) or len(other._pool):
+            return self._merge_aligned(other)
         out = self.copy()
+        for key in COUNTERS:
+            out._counts[key] += other._counts[key]
         thr = out.config.cluster_threshold
         n0 = len(out)
         # one kernel call for every pattern of `other` against this library's patterns as they
@@ -511,6 +415,84 @@ class PatternLibrary:
         out._archive_weakest(len(out) - out.config.max_patterns)
         return out
 
+    def _merge_aligned(self, other: PatternLibrary) -> PatternLibrary:
+        """:meth:`merge` with complexity-corrected, lag-aligned comparisons and the pools."""
+        out = self.copy()
+        cfg = out.config
+        w, thr, ms = self.window, cfg.cluster_threshold, cfg.min_support
+        lag, cid = max_lag_of(cfg, w), cfg.min_complexity > 0.0
+        events = dict.fromkeys(COUNTERS, 0)
+        n1, n2 = len(other), len(other._pool)
+        E = np.concatenate([other._Z[:n1], other._pool.Z[:n2]])
+        meta_e = other._meta + other._pool.meta
+        sup_e = np.concatenate([other._support[:n1], other._pool.support[:n2]])
+        m1, m2 = len(out), len(out._pool)
+        F = np.concatenate([out._Z[:m1], out._pool.Z[:m2]])
+        target = [m[0] for m in out._meta] + [m[0] for m in out._pool.meta]
+        ce_e = complexity(E, len(E))
+        ce_f = complexity(F, len(F))
+        if len(E) and len(F):
+            R0, D0 = lagged_correlations(E, ce_e, F, ce_f, len(F), lag, cid)
+        else:
+            R0, D0 = np.empty((len(E), 0)), np.zeros((len(E), 0), dtype=np.int64)
+        added: list[int] = []  # entries of `other` the merge added, and their id in `out`
+        added_id: list[str] = []
+        for k in range(len(E)):
+            pid, dom, first, last = meta_e[k]
+            z, s = E[k], int(sup_e[k])
+            tid, d = None, 0
+            if pid in out._index or pid in out._pool.index:
+                tid = pid
+            else:
+                r = R0[k]
+                ids, lags = target, D0[k]
+                if added:
+                    rows = np.ascontiguousarray(E[added])
+                    rg, dg = lagged_correlations(E[k:k + 1], ce_e[k:k + 1], rows, ce_e[added],
+                                                 len(added), lag, cid)
+                    r = np.concatenate([r, rg[0]])
+                    ids = target + added_id
+                    lags = np.concatenate([lags, dg[0]])
+                ok = r >= thr
+                if ok.any():
+                    is_pat = np.array([t in out._index for t in ids], dtype=bool)
+                    pick = ok & is_pat if (ok & is_pat).any() else ok
+                    j = int(np.argmax(np.where(pick, r, -np.inf)))
+                    tid, d = ids[j], -int(lags[j])  # `z` moved right by d is like the target
+            if tid is None:
+                if k < n1 or s >= ms:
+                    if k >= n1:
+                        events["promoted"] += 1
+                    nid = out._insert(z.copy(), out._unique_id(pid), dom, s, first, last,
+                                      capacity=1 << 62)
+                else:
+                    nid = out._unique_id(pid)
+                    out._pool.insert(z.copy(), (nid, dom, first, last), s)
+                added.append(k)
+                added_id.append(nid)
+                continue
+            if tid in out._index:
+                i = out._index[tid]
+                out._Z[i], out._support[i], out._meta[i] = _combined(
+                    out._Z[i], int(out._support[i]), out._meta[i], z, s, first, last, d)
+            else:
+                j = out._pool.index[tid]
+                pool = out._pool
+                pool.Z[j], pool.support[j], pool.meta[j] = _combined(
+                    pool.Z[j], int(pool.support[j]), pool.meta[j], z, s, first, last, d)
+                if pool.support[j] >= ms:
+                    zp, meta, sp = pool.pop(j)
+                    events["promoted"] += 1
+                    out._insert(zp, meta[0], meta[1], sp, meta[2], meta[3], capacity=1 << 62)
+        events["aged_out"] += out._pool.trim(cfg.pool_size)
+        for key in COUNTERS:
+            out._counts[key] += other._counts[key] + events[key]
+        out._consolidate([m[0] for m in out._meta], cfg)
+        out._retire_simple([m[0] for m in out._meta], cfg)
+        out.archived.extend(p for p in other.archived if p.id not in {q.id for q in out.archived})
+        out._archive_weakest(len(out) - cfg.max_patterns)
+        return out
+
     @staticmethod
     def merge_all(libraries: Iterable[PatternLibrary],
                   key: Any = None) -> PatternLibrary:
@@ -530,11 +512,26 @@ class PatternLibrary:
     # -- export -------------------------------------------------------------------------------
     def to_arrays(self) -> dict[str, NDArray[Any]]:
         """Plain arrays (no pickle, no objects): ids, domains, prototypes, supports and
-        provenance. :meth:`from_arrays` rebuilds the library exactly (archive excluded)."""
+        provenance; the pending candidates (``pool_*``, the same columns) and the counters
+        (in the order of :data:`COUNTERS`). :meth:`from_arrays` rebuilds the library exactly
+        (archive excluded)."""
         first_sig = np.array([encode_signal_id(m[2][0]) for m in self._meta], dtype=str)
         first_off = np.array([m[2][1] for m in self._meta], dtype=np.int64)
         last_sig = np.array([encode_signal_id(m[3][0]) for m in self._meta], dtype=str)
         last_off = np.array([m[3][1] for m in self._meta], dtype=np.int64)
+        pool = self._pool
+        pm = pool.meta
+        pending = {
+            "pool_ids": np.array([m[0] for m in pm], dtype=str),
+            "pool_domains": np.array([m[1] for m in pm], dtype=str),
+            "pool_prototypes": pool.Z[: len(pool)].copy(),
+            "pool_supports": pool.support[: len(pool)].copy(),
+            "pool_first_signal": np.array([encode_signal_id(m[2][0]) for m in pm], dtype=str),
+            "pool_first_offset": np.array([m[2][1] for m in pm], dtype=np.int64),
+            "pool_last_signal": np.array([encode_signal_id(m[3][0]) for m in pm], dtype=str),
+            "pool_last_offset": np.array([m[3][1] for m in pm], dtype=np.int64),
+            "counters": np.array([self._counts[k] for k in COUNTERS], dtype=np.int64),
+        }
         return {
             "window": np.array(self.window, dtype=np.int64),
             "domain": np.array(self.domain, dtype=str),
@@ -546,6 +543,7 @@ class PatternLibrary:
             "first_offset": first_off,
             "last_signal": last_sig,
             "last_offset": last_off,
+            **pending,
         }
 
     @classmethod
@@ -569,8 +567,90 @@ class PatternLibrary:
         lib._meta = [(pid, dom, (decode_signal_id(fs), int(fo)), (decode_signal_id(ls), int(lo)))
                      for pid, dom, (fs, fo), (ls, lo) in zip(ids, domains, first, last)]
         lib._index = {pid: k for k, pid in enumerate(ids)}
+        if "pool_ids" in arrays:
+            pids = [str(x) for x in np.asarray(arrays["pool_ids"])]
+            pdoms = [str(x) for x in np.asarray(arrays["pool_domains"])]
+            PZ = np.asarray(arrays["pool_prototypes"], dtype=np.float64).reshape(len(pids), window)
+            psup = np.asarray(arrays["pool_supports"], dtype=np.int64)
+            pf = zip(np.asarray(arrays["pool_first_signal"]).tolist(),
+                     np.asarray(arrays["pool_first_offset"]).tolist())
+            pl_ = zip(np.asarray(arrays["pool_last_signal"]).tolist(),
+                      np.asarray(arrays["pool_last_offset"]).tolist())
+            for k, (pid, dom, (fs, fo), (ls, lo)) in enumerate(zip(pids, pdoms, pf, pl_)):
+                meta = (pid, dom, (decode_signal_id(fs), int(fo)), (decode_signal_id(ls), int(lo)))
+                lib._pool.insert(PZ[k].copy(), meta,
+                                 int(psup[k]))
+        if "counters" in arrays:  # an array in the order of COUNTERS, or a mapping by name
+            c = arrays["counters"]
+            lib.set_counters(c if isinstance(c, Mapping) else dict(zip(COUNTERS, np.asarray(c).tolist())))
         lib._archive_weakest(n - lib.config.max_patterns)
+        lib._counts["aged_out"] += lib._pool.trim(lib.config.pool_size)
         return lib
+
+    # -- features -----------------------------------------------------------------------------
+    def transform(self, signals: Iterable[ArrayLike], *, counts: bool = False,
+                  positions: bool = False) -> NDArray[np.float64]:
+        """The library's patterns as features of each signal, in this process.
+
+        For each signal (rows) and pattern (columns, library order): the best z-normalized
+        Euclidean distance between the pattern and a window of the signal,
+        ``sqrt(2 * window * (1 - r))`` for the best Pearson correlation ``r`` (0: an exact
+        occurrence; ``2 * sqrt(window)``: the opposite shape). With ``counts``, then the number
+        of matches (non-overlapping windows correlating ``>= cluster_threshold``, as
+        :func:`perceive` reports them); with ``positions``, then the offset of the best window.
+        A signal shorter than the window, empty, or without a finite non-constant window, gets NaN
+        distances, 0 matches and position -1 instead of failing the whole collection (a signal
+        that is not numbers at all raises :class:`SignalTypeError`).
+        :class:`patternlab.PatternFeatures` does the same in a scikit-learn pipeline, and on Dask.
+
+        Parameters
+        ----------
+        signals : iterable of 1-D arrays, or a 2-D array (one signal per row)
+        counts, positions : bool
+            Add the match counts, the best positions (as float columns).
+
+        Returns
+        -------
+        ndarray of float64, shape ``(n_signals, n_patterns * (1 + counts + positions))``
+
+        Examples
+        --------
+        >>> import numpy as np, patternlab as pl
+        >>> lib = pl.PatternLibrary(window=8)
+        >>> p = lib.add(np.sin(np.arange(8.0)), signal_id=0, offset=0)
+        >>> F = lib.transform([np.sin(np.arange(40.0)), np.ones(5)], positions=True)
+        >>> F.shape, round(float(F[0, 0]), 6), float(F[0, 1]), bool(np.isnan(F[1, 0])), float(F[1, 1])
+        ((2, 2), 0.0, 0.0, True, -1.0)
+        """
+        rows = [self._features(x, counts, positions) for x in signals]
+        width = len(self) * (1 + int(counts) + int(positions))
+        return np.vstack(rows) if rows else np.empty((0, width))
+
+    def _features(self, x: ArrayLike, counts: bool, positions: bool) -> NDArray[np.float64]:
+        """One signal's row of :meth:`transform`."""
+        n, w = len(self), self.window
+        dist = np.full(n, np.nan)
+        cnt = np.zeros(n)
+        pos = np.full(n, -1.0)
+        try:
+            T = v.as_signal(x, "signal")
+        except InvalidSignalError:  # empty, or nothing finite: no window to match (not a type error)
+            T = np.empty(0)
+        if T.shape[0] >= w and n:
+            S = v.unit_scaled(T)
+            finite = np.isfinite(S)
+            if finite.any():
+                S = S - S[finite].mean()
+                Tm, _, sig2, valid, constant = window_stats(S, w)
+                usable = valid & ~constant
+                if usable.any():
+                    sc = np.where(usable, 1.0 / np.sqrt(np.where(usable, sig2, 1.0)), 0.0)
+                    r, at, c = best_matches(np.ascontiguousarray(self._Z[:n]), np.ascontiguousarray(Tm),
+                                            sc, usable, self.config.cluster_threshold)
+                    dist = np.sqrt(np.maximum(2.0 * w * (1.0 - r), 0.0))
+                    cnt, pos = c.astype(np.float64), at.astype(np.float64)
+        parts = [dist] + ([cnt] if counts else []) + ([pos] if positions else [])
+        return np.concatenate(parts)
 
     # -- storage ------------------------------------------------------------------------------
     def save(self, path: Any, *, overwrite: bool = False) -> None:
@@ -620,24 +700,13 @@ class PatternLibrary:
                 f"<td>{html.escape(str(first))}</td><td>{_sparkline(self._Z[i])}</td></tr>")
         more = (f"<tr><td colspan=5>... {len(self) - max_rows} more</td></tr>"
                 if len(self) > max_rows else "")
+        c = self._counts
+        learning = (f"<br>candidates: {c['seen']} seen, {c['too_simple']} too simple, {c['pooled']} "
+                    f"pooled, {c['promoted']} promoted, {c['aged_out']} aged out; {len(self._pool)} "
+                    f"pending; patterns folded {c['folded']}, retired {c['retired']}")
         return (f"<div><b>PatternLibrary</b> domain <code>{html.escape(self.domain)}</code>, "
-                f"window {self.window}: {len(self)} patterns, {len(self.archived)} archived"
+                f"window {self.window}: {len(self)} patterns, {len(self.archived)} archived{learning}"
                 "<table><thead><tr><th>id</th><th>domain</th><th>support</th><th>first seen</th>"
                 f"<th>prototype</th></tr></thead><tbody>{''.join(rows)}{more}</tbody></table></div>")
 
 
-def provenance_order(prov: tuple[SignalId, int]) -> tuple[int, Any, int]:
-    """A total order on provenances: integer signal ids (numerically) before string ones."""
-    sid, off = prov
-    return (0, int(sid), off) if isinstance(sid, int) else (1, str(sid), off)
-
-
-def _sparkline(z: NDArray[np.float64], width: int = 120, height: int = 24) -> str:
-    """An inline SVG polyline of a prototype."""
-    lo, hi = float(z.min()), float(z.max())
-    span = hi - lo or 1.0
-    xs = np.linspace(1, width - 1, z.shape[0])
-    ys = height - 1 - (z - lo) / span * (height - 2)
-    pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
-    return (f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}'>"
-            f"<polyline fill='none' stroke='#1f77b4' stroke-width='1.2' points='{pts}'/></svg>")

@@ -11,10 +11,11 @@ Run format (``batch_perceive(..., store=...)``, read back with :func:`open_run`)
       summaries/distances  (n_signals, 2) float64: motif_distance, discord_distance -- same
       partitions/done      (n_partitions,) uint8, one chunk per partition, written last
       partitions/p00000007   the partition's library delta as one uint8 array: UTF-8 strings
-                             (ids, provenance), then int64s (string offsets, counts, offsets),
-                             then float64s (reinforcement sums, founded prototypes), all
-                             little-endian; section lengths and the partition's errors in its
-                             attributes
+                             (ids, provenance of the reinforced, founded and pending entries),
+                             then int64s (string offsets, counts, offsets, the learning
+                             counters), then float64s (reinforcement sums, founded and pending
+                             prototypes), all little-endian; section lengths and the
+                             partition's errors in its attributes
       snapshot/            the library every partition started from (written first)
       library/             the merged library, written when every partition is done
 
@@ -182,22 +183,29 @@ class RunStore:
             arr[start:stop] = block
         w = int(self.attrs["window"])
         new = delta.new
+        u, m, p = len(delta.upd_ids), len(new["ids"]), len(new["pool_ids"])
         strings = (list(delta.upd_ids) + [encode_signal_id(sid) for sid, _ in delta.upd_last]
-                   + [str(x) for name in STRING_COLUMNS for x in np.asarray(new[name]).tolist()])
+                   + [str(x) for name in STRING_COLUMNS for x in np.asarray(new[name]).tolist()]
+                   + [str(x) for name in STRING_COLUMNS for x in np.asarray(new[f"pool_{name}"]).tolist()])
         raw, offsets = encode_strings(strings)
-        u, m = len(delta.upd_ids), len(new["ids"])
+        counters = np.asarray(new["counters"], dtype=np.int64)
         ints = np.concatenate([offsets, np.asarray(delta.upd_n, dtype=np.int64),
                                np.array([o for _, o in delta.upd_last], dtype=np.int64),
                                np.asarray(new["supports"], dtype=np.int64),
                                np.asarray(new["first_offset"], dtype=np.int64),
-                               np.asarray(new["last_offset"], dtype=np.int64)])
+                               np.asarray(new["last_offset"], dtype=np.int64),
+                               np.asarray(new["pool_supports"], dtype=np.int64),
+                               np.asarray(new["pool_first_offset"], dtype=np.int64),
+                               np.asarray(new["pool_last_offset"], dtype=np.int64), counters])
         floats = np.concatenate([np.asarray(delta.upd_sum, dtype=np.float64).reshape(u, w),
-                                 np.asarray(new["prototypes"], dtype=np.float64).reshape(m, w)])
+                                 np.asarray(new["prototypes"], dtype=np.float64).reshape(m, w),
+                                 np.asarray(new["pool_prototypes"], dtype=np.float64).reshape(p, w)])
         # one array per partition: its bytes are the strings, then the int64s, then the float64s
         # (little-endian); the sections' lengths and the partition's errors are its attributes
         blob = np.concatenate([raw, ints.astype("<i8").view(np.uint8),
                                floats.astype("<f8").ravel().view(np.uint8)])
-        attrs = {"updated": u, "founded": m, "string_bytes": int(raw.size), "ints": int(ints.size),
+        attrs = {"updated": u, "founded": m, "pending": p, "counters": int(counters.size),
+                 "string_bytes": int(raw.size), "ints": int(ints.size),
                  "errors": {str(s): v for s, v in delta.errors.items()},
                  "seconds": float(delta.seconds), "start": int(start), "stop": int(stop)}
         g.create_array(f"partitions/p{k:08d}", data=blob, chunks=(max(1, blob.size),), overwrite=True,
@@ -211,21 +219,30 @@ class RunStore:
         pa = g[f"partitions/p{k:08d}"]
         attrs = pa.attrs.asdict()
         w, u, m = int(self.attrs["window"]), int(attrs["updated"]), int(attrs["founded"])
+        p, nc = int(attrs.get("pending", 0)), int(attrs.get("counters", 0))
         blob = np.asarray(pa[...], dtype=np.uint8)
         nb, ni = int(attrs["string_bytes"]), int(attrs["ints"])
         ints = blob[nb:nb + 8 * ni].view("<i8").astype(np.int64)
-        floats = blob[nb + 8 * ni:].view("<f8").astype(np.float64).reshape(u + m, w)
-        ns = 2 * u + len(STRING_COLUMNS) * m
+        floats = blob[nb + 8 * ni:].view("<f8").astype(np.float64).reshape(u + m + p, w)
+        nsc = len(STRING_COLUMNS)
+        ns = 2 * u + nsc * (m + p)
         strings = decode_strings(blob[:nb], ints[:ns + 1])
         rest = ints[ns + 1:]
         upd_n, last_off = rest[:u], rest[u:2 * u]
-        sup, first_off, last_off_new = np.split(rest[2 * u:], [m, 2 * m])
+        sup, first_off, last_off_new, psup, pfirst, plast, counters = np.split(
+            rest[2 * u:], [m, 2 * m, 3 * m, 3 * m + p, 3 * m + 2 * p, 3 * m + 3 * p])
         new: dict[str, Any] = {"window": np.int64(w),
                                "domain": np.array(str(self.attrs["domain"]), dtype=str)}
         for j, name in enumerate(STRING_COLUMNS):
             new[name] = np.array(strings[2 * u + j * m:2 * u + (j + 1) * m], dtype=str)
-        new.update({"prototypes": floats[u:], "supports": sup.copy(), "first_offset": first_off.copy(),
-                    "last_offset": last_off_new.copy()})
+            at = 2 * u + nsc * m
+            new[f"pool_{name}"] = np.array(strings[at + j * p:at + (j + 1) * p], dtype=str)
+        new.update({"prototypes": floats[u:u + m], "supports": sup.copy(), "first_offset": first_off.copy(),
+                    "last_offset": last_off_new.copy(), "pool_prototypes": floats[u + m:].copy(),
+                    "pool_supports": psup.copy(), "pool_first_offset": pfirst.copy(),
+                    "pool_last_offset": plast.copy()})
+        if nc:
+            new["counters"] = counters[:nc].copy()
         counts = np.asarray(g["summaries/counts"][start:stop])
         dists = np.asarray(g["summaries/distances"][start:stop])
         summ: dict[str, NDArray[Any]] = {f: counts[:, j].copy() for j, f in enumerate(_COUNTS)}

@@ -45,7 +45,11 @@ class BatchResult:
         Why each skipped signal was skipped (e.g. shorter than the window allows).
     metrics : dict of str to float
         ``tasks_processed``, ``signals``, ``patterns_discovered``, ``avg_latency_ms`` (per
-        partition task), ``throughput_per_sec`` (signals per second of wall time).
+        partition task), ``throughput_per_sec`` (signals per second of wall time); what the run's
+        candidates became (:attr:`PatternLibrary.counters`): ``candidates_seen``,
+        ``candidates_too_simple``, ``candidates_pooled``, ``candidates_promoted``,
+        ``candidates_aged_out``, ``patterns_folded``, ``patterns_retired``, and ``pending``
+        (candidates waiting in the merged library's pool).
     """
 
     library: PatternLibrary
@@ -57,6 +61,9 @@ class BatchResult:
         m = self.metrics
         return (f"<BatchResult {int(m['signals'])} signals in {int(m['tasks_processed'])} tasks: "
                 f"{len(self.library)} patterns ({int(m['patterns_discovered'])} new), "
+                f"{int(m.get('candidates_seen', 0))} candidates seen, "
+                f"{int(m.get('candidates_promoted', 0))} promoted, "
+                f"{int(m.get('candidates_aged_out', 0))} aged out, "
                 f"{m['throughput_per_sec']:.1f} signals/s, {len(self.errors)} skipped>")
 
 
@@ -130,6 +137,10 @@ def _batch(signals: Any, domain: str, library: PatternLibrary, config: EngineCon
             "wall_seconds": wall,
             "partitions_resumed": float(done.sum()),
         }
+        before, after = library.counters, result_lib.counters  # what this run's candidates did
+        metrics.update({f"candidates_{k}" if k not in ("folded", "retired") else f"patterns_{k}":
+                        float(after[k] - before[k]) for k in after})
+        metrics["pending"] = float(len(result_lib.pending))
         if run is not None and not run.attrs.get("complete", False):
             run.write_library(result_lib, metrics)  # a rerun of a complete run keeps its record
         if rstore is not None:

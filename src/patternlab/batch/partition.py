@@ -44,7 +44,7 @@ class Delta:
     upd_sum: NDArray[np.float64]  # (u, window): sum of n_k * moved prototype
     upd_n: NDArray[np.int64]
     upd_last: list[tuple[SignalId, int]]
-    new: dict[str, Any]  # PatternLibrary.to_arrays() of the patterns founded
+    new: dict[str, Any]  # to_arrays() of the patterns and pending candidates founded, and counters
     summaries: dict[str, NDArray[Any]]
     errors: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -63,6 +63,10 @@ def run_partition(index: int, source: SignalCollection, start: int, stop: int,
     local_cfg = cfg.replace(max_patterns=max(cfg.max_patterns, 1) + 10 * (stop - start) * (cfg.top_k * 3 + 3))
     lib = PatternLibrary.from_arrays(snapshot, domain=domain, config=local_cfg)
     base_support = dict(zip(lib.ids, lib.supports.tolist()))
+    base_pending = {p.id: p.support for p in lib.pending}
+    base_support.update(base_pending)
+    base_counts = lib.counters
+    lib.protect(base_support)  # the delta reinforces the snapshot, it cannot remove from it
     n = stop - start
     summ = {k: np.zeros(n, dtype=np.float64 if k.endswith("distance") else np.int64) for k in SUMMARY_FIELDS}
     summ["ok"] = np.zeros(n, dtype=bool)
@@ -101,6 +105,23 @@ def run_partition(index: int, source: SignalCollection, start: int, stop: int,
                 upd_last.append(p.last_updated)
         else:
             fresh.insert(p)
+    for p in lib.pending:
+        if p.id in base_support:
+            dn = p.support - base_support[p.id]
+            if dn > 0:
+                upd_ids.append(p.id)
+                upd_rows.append(dn * np.asarray(p.prototype))
+                upd_n.append(dn)
+                upd_last.append(p.last_updated)
+        else:
+            fresh.add_pending(p)
+    # the delta's counters: what this partition did, except what became of the snapshot's pending
+    # candidates (promoted, aged out), which is decided once, when the merged delta is applied
+    counts = lib.counters
+    counts = {k: counts[k] - base_counts[k] for k in counts}
+    counts["promoted"] -= sum(1 for pid in base_pending if pid in lib)
+    counts["aged_out"] -= sum(1 for pid in base_pending if pid not in lib and not lib.is_pending(pid))
+    fresh.set_counters(counts)
     return Delta(index, index, upd_ids,
                  np.array(upd_rows).reshape(len(upd_ids), w), np.array(upd_n, dtype=np.int64),
                  upd_last, fresh.to_arrays(), summ, errors, time.perf_counter() - t0)
@@ -168,11 +189,14 @@ def apply_delta(snapshot: PatternLibrary, delta: Delta) -> PatternLibrary:
     out.config = cfg.replace(max_patterns=1 << 40)
     for k, pid in enumerate(delta.upd_ids):
         out.reinforce(pid, delta.upd_sum[k], int(delta.upd_n[k]), delta.upd_last[k])
+    # the snapshot's pending candidates that the partitions saw again, in the order of the delta
+    out.promote_ready([pid for pid in delta.upd_ids if out.is_pending(pid)], cfg)
     out = out.merge(PatternLibrary.from_arrays(delta.new, domain=snapshot.domain, config=out.config))
     if delta.archived is not None:
         out.archived.extend(PatternLibrary.from_arrays(delta.archived, domain=snapshot.domain,
                                                        config=out.config))
     out.config = cfg
+    out.settle([pid for pid in delta.upd_ids if pid in out], cfg)
     out.enforce_capacity()
     return out
 

@@ -219,6 +219,9 @@ class PatternlabMonitor(SchedulerPlugin):
                                if self.tasks_processed else 0.0),
             "queue_depth": int(sum(queue.values())),
             "queue": queue,
+            # what the last batch's candidates became (BatchResult.metrics)
+            "candidates": {k: int(float(self.last_run.get(f"candidates_{k}", 0)))
+                           for k in ("seen", "pooled", "promoted", "aged_out")},
             "uptime_seconds": time.time() - self.started,
         }
 

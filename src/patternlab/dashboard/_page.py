@@ -217,6 +217,10 @@ def _summary_html(s: dict[str, Any]) -> str:
              ("throughput", f"{s['throughput_per_sec']:,.1f} signals/s"),
              ("now", f"{s['recent_signals_per_sec']:,.1f} signals/s"),
              ("queue depth", f"{s['queue_depth']:,}")]
+    c = s.get("candidates", {})
+    if c.get("seen"):
+        items.append(("last batch's candidates", f"{c['seen']:,} seen, {c['pooled']:,} pooled, "
+                      f"{c['promoted']:,} promoted, {c['aged_out']:,} aged out"))
     cells = "".join(f"<span style='margin-right:2em'><b>{html.escape(k)}</b>: {html.escape(v)}</span>"
                     for k, v in items)
     return f"<div style='font-size:11pt;padding:4px 0' id='patternlab-summary'>{cells}</div>"

@@ -368,3 +368,32 @@ def edges(T, threshold, radius):  # pragma: no cover - compiled
             out[k] = t + 1
             k += 1
     return out[:k].copy()
+
+
+@numba.njit(**JIT_PARALLEL)
+def best_matches(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
+    """For every prototype (row of ``Z``) in one signal: the best correlation over its windows,
+    the offset of that window (the earliest on ties; ``-1`` and ``-inf`` when no window is
+    usable) and the number of non-overlapping windows correlating ``>= threshold`` (the matches
+    of :func:`match_prototypes`)."""
+    L = Z.shape[0]
+    w = Z.shape[1]
+    n = s.shape[0]
+    best = np.full(L, -np.inf)
+    pos = np.full(L, -1, dtype=np.int64)
+    count = np.zeros(L, dtype=np.int64)
+    for p in numba.prange(L):
+        corr = np.empty(n)
+        cand = np.empty(n, dtype=np.int64)
+        key = np.empty(n)
+        _correlate_one(Z[p], Tc, s, usable, corr)
+        b = -np.inf
+        bi = -1
+        for i in range(n):
+            if corr[i] > b:
+                b = corr[i]
+                bi = i
+        best[p] = b
+        pos[p] = bi
+        count[p] = _peaks(corr, threshold, w, cand, key).shape[0]
+    return best, pos, count

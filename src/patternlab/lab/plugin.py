@@ -3,6 +3,7 @@ memory."""
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import sys
@@ -30,9 +31,11 @@ class PatternlabWorkerPlugin(WorkerPlugin):
 
     name = "patternlab"
 
-    def setup(self, worker: Any = None) -> None:
+    async def setup(self, worker: Any = None) -> None:
         tune_allocator()
-        warm_up()
+        # in a thread: loading the kernels takes seconds, and a worker whose event loop is
+        # blocked that long misses the scheduler's messages (a retirement among them)
+        await asyncio.to_thread(warm_up)
 
     def teardown(self, worker: Any = None) -> None:
         return None

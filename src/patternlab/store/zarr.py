@@ -10,6 +10,8 @@ patterns, which is a library group too)::
       strings         uint8: the UTF-8 bytes of ids, domains, first_signal, last_signal
                       (each column of n strings, one column after the other)
       string_offsets  (4 n + 1,) int64: string k is strings[offsets[k]:offsets[k + 1]]
+      pending/     the pending candidates of the pool, same layout (attrs n_pending and the
+                   learning counters, ``counters``, are the library's)
       archived/    the archived patterns, same layout (no nested archive)
 
 Run stores (:mod:`patternlab.batch.checkpoint`) hold libraries in this format too.
@@ -155,16 +157,27 @@ def _create(url: Any, path: str, overwrite: bool, what: str) -> Any:
     return open_group(url, mode="w")
 
 
+def _pending_arrays(arrays: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``pool_*`` columns of :meth:`PatternLibrary.to_arrays` under the library's own names."""
+    out = {k[len("pool_"):]: v for k, v in arrays.items() if k.startswith("pool_")}
+    out.update(window=arrays["window"], domain=arrays["domain"])
+    return out
+
+
 def write_library_group(group: Any, lib: PatternLibrary) -> None:
-    """Write ``lib`` (and its archive) into the zarr group, attributes last."""
-    _write_arrays(group, lib.to_arrays())
+    """Write ``lib`` (its pending candidates and its archive) into the zarr group, attributes
+    last."""
+    arrays = lib.to_arrays()
+    _write_arrays(group, arrays)
+    _write_arrays(group.create_group("pending", overwrite=True), _pending_arrays(arrays))
     arch = group.create_group("archived", overwrite=True)
     _write_arrays(arch, lib.archive_arrays())
     # attrs last: a group without them is not a (complete) library
     group.attrs.update({"format": LIBRARY_FORMAT, "schema_version": SCHEMA_VERSION,
                         "patternlab_version": __version__, "window": lib.window,
                         "domain": lib.domain, "config": lib.config.to_dict(), "n": len(lib),
-                        "n_archived": len(lib.archived)})
+                        "n_archived": len(lib.archived), "n_pending": len(lib.pending),
+                        "counters": lib.counters})
 
 
 @dataclass
@@ -198,8 +211,13 @@ def read_library_group(group: Any, where: str) -> StoredLibrary:
         raise StoreError(f"{where} was written with schema {attrs['schema_version']}, newer than "
                          f"this patternlab reads ({SCHEMA_VERSION}): upgrade patternlab")
     window, domain = int(attrs["window"]), str(attrs["domain"])
-    return StoredLibrary(attrs, _read_arrays(group, window, domain),
-                         _read_arrays(group["archived"], window, domain))
+    arrays = _read_arrays(group, window, domain)
+    if "pending" in group:  # libraries written before the pool have none
+        pending = _read_arrays(group["pending"], window, domain)
+        arrays.update({f"pool_{k}": v for k, v in pending.items() if k not in ("window", "domain")})
+    if "counters" in attrs:
+        arrays["counters"] = dict(attrs["counters"])  # by name
+    return StoredLibrary(attrs, arrays, _read_arrays(group["archived"], window, domain))
 
 
 # -- fingerprints ------------------------------------------------------------------------------
