@@ -25,7 +25,17 @@ from ._patterns import (
 from .config import EngineConfig
 from .errors import InvalidParameterError, InvalidSignalError
 from .kernels.matching import unit_normalize
-from .kernels.shape import complexity, lagged_correlations, nearest_corrected, shifted_units
+from .kernels.shape import (
+    complexity,
+    lagged_correlations,
+    nearest_corrected,
+    nearest_corrected_pruned,
+    shifted_units,
+)
+
+#: Library size from which a candidate's nearest pattern is searched with the bounds of
+#: :func:`~patternlab.kernels.shape.nearest_corrected_pruned` (the same decisions).
+PRUNE_NEAREST_FROM = 256
 
 __all__ = ["LearningMixin"]
 
@@ -141,12 +151,12 @@ class LearningMixin:
         if not keep.all():
             C, cc, dd = C[keep], cc[keep], dd[keep]
         thr = cfg.cluster_threshold
-        r, i = self._best(C, cc, self._Z, len(self), cid)
+        r, i = self._best(C, cc, self._Z, len(self), cid, thr)
         if i >= 0 and r[1] >= thr:
             self._absorb(i, C[r[0]], (sid, offset + int(dd[r[0]])), cfg.learning_rate)
             return "updated", self._meta[i][0]
         pool = self._pool
-        r, j = self._best(C, cc, pool.Z, len(pool), cid)
+        r, j = self._best(C, cc, pool.Z, len(pool), cid, thr)
         if j >= 0 and r[1] >= thr:
             pid = pool.meta[j][0]
             pool.absorb(j, C[r[0]], (sid, offset + int(dd[r[0]])), cfg.learning_rate)
@@ -167,11 +177,14 @@ class LearningMixin:
 
     @staticmethod
     def _best(C: NDArray[np.float64], cc: NDArray[np.float64], Z: NDArray[np.float64], n: int,
-              cid: bool) -> tuple[tuple[int, float], int]:
-        """The best (row of ``C``, its correlation) and the prototype index, over all rows."""
+              cid: bool, thr: float) -> tuple[tuple[int, float], int]:
+        """The best (row of ``C``, its correlation) and the prototype index, over all rows;
+        exact whenever the correlation reaches ``thr`` (below it, no decision depends on it)."""
         if n == 0:
             return (0, -np.inf), -1
-        if cid:
+        if cid and n >= PRUNE_NEAREST_FROM:
+            idx, corr = nearest_corrected_pruned(C, cc, Z, complexity(Z, n), n, thr)
+        elif cid:
             idx, corr = nearest_corrected(C, cc, Z, complexity(Z, n), n)
         else:
             idx, corr = _nearest(C, Z, n)
@@ -294,13 +307,13 @@ class LearningMixin:
     def _drop(self, i: int) -> None:
         """Remove pattern ``i`` (folded into another: not archived)."""
         n = len(self)
-        keep = np.ones(n, dtype=bool)
-        keep[i] = False
-        kept = np.flatnonzero(keep)
-        self._Z[: len(kept)] = self._Z[kept]
-        self._support[: len(kept)] = self._support[kept]
-        self._meta = [self._meta[int(k)] for k in kept]
-        self._index = {m[0]: k for k, m in enumerate(self._meta)}
+        self._Z[i:n - 1] = self._Z[i + 1:n]
+        self._support[i:n - 1] = self._support[i + 1:n]
+        del self._index[self._meta[i][0]]
+        del self._meta[i]
+        index = self._index
+        for k in range(i, n - 1):  # the patterns after it move up one row
+            index[self._meta[k][0]] = k
 
     def _learn_plain(self, window: NDArray[np.float64], offset: int, sid: SignalId, dom: str,
                      cfg: EngineConfig) -> tuple[str, str | None]:

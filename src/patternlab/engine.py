@@ -221,7 +221,8 @@ def perceive(
                    (matching.match_prototypes, matching.match_prototypes_serial))
         pat, off, corr = pick(*kernels, len(Z) * len(s))(Z, Tm, s, usable, config.cluster_threshold)
         ids = library.ids
-        matches = [Match(ids[p], int(o), float(c)) for p, o, c in zip(pat, off, corr)]
+        matches = list(map(Match._make, zip(map(ids.__getitem__, pat.tolist()), off.tolist(),
+                                            corr.tolist())))
 
     new: list[str] = []
     updated: list[str] = []
@@ -242,7 +243,7 @@ def perceive(
         new = [pid for pid in new if pid not in folded and pid not in retired]
         library.assign(work)
     involved = dict.fromkeys([m.pattern_id for m in matches] + updated + new)
-    patterns = [library[pid] for pid in involved if pid in library]
+    patterns = library._patterns_of([pid for pid in involved if pid in library])
     return Perception(sid, domain, w, events, motifs, discords, matches,
                       list(dict.fromkeys(new)), list(dict.fromkeys(updated)), patterns, mp)
 

@@ -141,6 +141,20 @@ class PatternLibrary(LearningMixin):
         z.setflags(write=False)
         return Pattern(pid, domain, self.window, z, int(self._support[i]), first, last)
 
+    def _patterns_of(self, pids: list[str]) -> list[Pattern]:
+        """The patterns ``pids`` (all in the library), their prototypes read-only rows of one
+        copy (a signal can involve thousands of patterns: one copy, not one each)."""
+        rows = [self._index[p] for p in pids]
+        Z = self._Z[rows]
+        Z.setflags(write=False)
+        sup = self._support[rows].tolist()
+        w = self.window
+        out = []
+        for k, i in enumerate(rows):
+            pid, domain, first, last = self._meta[i]
+            out.append(Pattern(pid, domain, w, Z[k], sup[k], first, last))
+        return out
+
     # -- arrays -------------------------------------------------------------------------------
     @property
     def ids(self) -> list[str]:

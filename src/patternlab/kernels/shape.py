@@ -19,7 +19,8 @@ import numba
 import numpy as np
 
 from .._numba import FASTMATH_SAFE, JIT
-from .matching import unit_normalize
+from .matching import _dot, unit_normalize
+from .pruning import _EPS, _nearest_setup
 
 
 @numba.njit(**JIT)
@@ -46,21 +47,61 @@ def _corrected(r, ca, cb):  # pragma: no cover - compiled
     return max(-1.0, 1.0 - cf * cf * (1.0 - r))
 
 
-@numba.njit(fastmath=FASTMATH_SAFE | {"reassoc"}, **JIT)
+@numba.njit(**JIT)
 def nearest_corrected(C, cc, Z, cz, nz):  # pragma: no cover - compiled
     """For each unit candidate (row of ``C``, complexity ``cc``), the first ``nz`` prototypes of
     ``Z`` (complexities ``cz``) by complexity-corrected correlation: ``(index, r')`` of the best
-    (the smallest index on ties); ``-1`` and ``-inf`` when there is no prototype."""
+    (the smallest index on ties); ``-1`` and ``-inf`` when there is no prototype. The products
+    are :func:`~patternlab.kernels.matching._dot`'s (the same bits wherever it is inlined), so
+    :func:`nearest_corrected_pruned` reproduces them."""
     nc = C.shape[0]
-    w = C.shape[1]
     best = np.full(nc, -1, dtype=np.int64)
     bval = np.full(nc, -np.inf)
     for c in range(nc):
         for p in range(nz):
-            acc = 0.0
-            for t in range(w):
-                acc += C[c, t] * Z[p, t]
-            r = _corrected(min(1.0, max(-1.0, acc)), cc[c], cz[p])
+            r = _corrected(min(1.0, max(-1.0, _dot(C[c], Z[p]))), cc[c], cz[p])
+            if r > bval[c]:
+                bval[c] = r
+                best[c] = p
+    return best, bval
+
+
+@numba.njit(**JIT)
+def nearest_corrected_pruned(C, cc, Z, cz, nz, threshold):  # pragma: no cover - compiled
+    """:func:`nearest_corrected` for the rows whose best corrected correlation reaches
+    ``threshold`` (the same index and value, bit for bit), measuring only the prototypes whose
+    upper bound can reach it: the segment-mean bound of
+    :mod:`~patternlab.kernels.pruning` on the raw correlation ``r``, against the raw value that
+    a corrected ``r' = 1 - CF**2 (1 - r) >= threshold`` needs, ``1 - (1 - threshold) / CF**2``,
+    and against the best found so far. A row whose best is below ``threshold`` reports a lower
+    best or ``-1``, ``-inf``: below the threshold no decision depends on it. Pairs where a
+    complexity is 0 are always measured."""
+    nc = C.shape[0]
+    w = C.shape[1]
+    best = np.full(nc, -1, dtype=np.int64)
+    bval = np.full(nc, -np.inf)
+    if nz == 0:
+        return best, bval
+    Yc, qc, rc, Yz, qz, rz = _nearest_setup(C, Z, nz)
+    k = Yz.shape[1]
+    for c in range(nc):
+        for p in range(nz):
+            lo = min(cc[c], cz[p])
+            hi = max(cc[c], cz[p])
+            if lo > 0.0:
+                g = 0.0
+                for j in range(k):
+                    d = Yc[c, j] - Yz[p, j]
+                    g += d * d
+                d = rc[c] - rz[p]
+                g += d * d
+                ub = 0.5 * (qc[c] + qz[p] - g) + 1e-9 + 1024.0 * w * _EPS * (1.0 + qc[c] + qz[p])
+                cf = hi / lo
+                if threshold > -1.0 and ub < 1.0 - (1.0 - threshold) / (cf * cf):
+                    continue  # (r' is clamped at -1: every pair reaches a threshold of -1)
+                if _corrected(min(1.0, max(-1.0, ub)), cc[c], cz[p]) < bval[c]:
+                    continue
+            r = _corrected(min(1.0, max(-1.0, _dot(C[c], Z[p]))), cc[c], cz[p])
             if r > bval[c]:
                 bval[c] = r
                 best[c] = p
@@ -96,19 +137,14 @@ def lagged_correlations(A, ca, B, cb, nb, max_lag, corrected):  # pragma: no cov
     D = np.zeros((na, nb), dtype=np.int64)
     for i in range(na):
         for j in range(nb):
-            acc = 0.0
-            for t in range(w):
-                acc += A[i, t] * B[j, t]
-            best = min(1.0, max(-1.0, acc))
+            best = min(1.0, max(-1.0, _dot(A[i], B[j])))
             bd = 0
             for k in range(1, max_lag + 1):
                 for d in (-k, k):
                     lo = max(0, d)
                     hi = min(w, w + d)
                     m = hi - lo
-                    sab = 0.0
-                    for t in range(lo, hi):
-                        sab += A[i, t] * B[j, t - d]
+                    sab = _dot(A[i, lo:hi], B[j, lo - d:hi - d])
                     sa = PA[i, hi] - PA[i, lo]
                     sb = PB[j, hi - d] - PB[j, lo - d]
                     va = (QA[i, hi] - QA[i, lo]) - sa * sa / m
