@@ -60,6 +60,15 @@ def library_and_config(library: PatternLibrary | None, config: EngineConfig | No
     return library, config
 
 
+def _extend_archive(archive: list[Pattern], more: Iterable[Pattern]) -> None:
+    """Append the patterns of ``more`` whose id ``archive`` does not hold yet (in order)."""
+    have = {p.id for p in archive}
+    for p in more:
+        if p.id not in have:
+            archive.append(p)
+            have.add(p.id)
+
+
 class PatternLibrary(LearningMixin):
     """The patterns of one window length (and usually one domain).
 
@@ -425,7 +434,7 @@ class PatternLibrary(LearningMixin):
             keep_first = first0 if provenance_order(first0) <= provenance_order(first) else first
             keep_last = last0 if provenance_order(last0) >= provenance_order(last) else last
             out._meta[i] = (pid0, dom0, keep_first, keep_last)
-        out.archived.extend(p for p in other.archived if p.id not in {q.id for q in out.archived})
+        _extend_archive(out.archived, other.archived)
         out._archive_weakest(len(out) - out.config.max_patterns)
         return out
 
@@ -451,6 +460,7 @@ class PatternLibrary(LearningMixin):
             R0, D0 = np.empty((len(E), 0)), np.zeros((len(E), 0), dtype=np.int64)
         added: list[int] = []  # entries of `other` the merge added, and their id in `out`
         added_id: list[str] = []
+        touched: set[str] = set()  # patterns of `out` the merge added or changed
         for k in range(len(E)):
             pid, dom, first, last = meta_e[k]
             z, s = E[k], int(sup_e[k])
@@ -479,6 +489,7 @@ class PatternLibrary(LearningMixin):
                         events["promoted"] += 1
                     nid = out._insert(z.copy(), out._unique_id(pid), dom, s, first, last,
                                       capacity=1 << 62)
+                    touched.add(nid)
                 else:
                     nid = out._unique_id(pid)
                     out._pool.insert(z.copy(), (nid, dom, first, last), s)
@@ -489,6 +500,7 @@ class PatternLibrary(LearningMixin):
                 i = out._index[tid]
                 out._Z[i], out._support[i], out._meta[i] = _combined(
                     out._Z[i], int(out._support[i]), out._meta[i], z, s, first, last, d)
+                touched.add(tid)
             else:
                 j = out._pool.index[tid]
                 pool = out._pool
@@ -497,13 +509,17 @@ class PatternLibrary(LearningMixin):
                 if pool.support[j] >= ms:
                     zp, meta, sp = pool.pop(j)
                     events["promoted"] += 1
-                    out._insert(zp, meta[0], meta[1], sp, meta[2], meta[3], capacity=1 << 62)
+                    touched.add(out._insert(zp, meta[0], meta[1], sp, meta[2], meta[3],
+                                            capacity=1 << 62))
         events["aged_out"] += out._pool.trim(cfg.pool_size)
         for key in COUNTERS:
             out._counts[key] += other._counts[key] + events[key]
-        out._consolidate([m[0] for m in out._meta], cfg)
-        out._retire_simple([m[0] for m in out._meta], cfg)
-        out.archived.extend(p for p in other.archived if p.id not in {q.id for q in out.archived})
+        # only what the merge changed can have become a shifted copy of another pattern (or a
+        # trend): those are checked, in library order, not every pattern against every other
+        changed = [m[0] for m in out._meta if m[0] in touched]
+        folded = out._consolidate(changed, cfg)
+        out._retire_simple([folded.get(p, p) for p in changed], cfg)
+        _extend_archive(out.archived, other.archived)
         out._archive_weakest(len(out) - cfg.max_patterns)
         return out
 
