@@ -454,10 +454,16 @@ class PatternLibrary(LearningMixin):
         target = [m[0] for m in out._meta] + [m[0] for m in out._pool.meta]
         ce_e = complexity(E, len(E))
         ce_f = complexity(F, len(F))
-        if len(E) and len(F):
-            R0, D0 = lagged_correlations(E, ce_e, F, ce_f, len(F), lag, cid)
+        # entries `out` already holds (a partition's reinforced snapshot) combine by id: only the
+        # others are compared with every pattern and pending entry
+        fresh = [k for k in range(len(E)) if meta_e[k][0] not in out._index
+                 and meta_e[k][0] not in out._pool.index]
+        row_of = {k: r for r, k in enumerate(fresh)}
+        if fresh and len(F):
+            Ef = np.ascontiguousarray(E[fresh])
+            R0, D0 = lagged_correlations(Ef, ce_e[fresh], F, ce_f, len(F), lag, cid)
         else:
-            R0, D0 = np.empty((len(E), 0)), np.zeros((len(E), 0), dtype=np.int64)
+            R0, D0 = np.empty((len(fresh), 0)), np.zeros((len(fresh), 0), dtype=np.int64)
         added: list[int] = []  # entries of `other` the merge added, and their id in `out`
         added_id: list[str] = []
         touched: set[str] = set()  # patterns of `out` the merge added or changed
@@ -468,8 +474,8 @@ class PatternLibrary(LearningMixin):
             if pid in out._index or pid in out._pool.index:
                 tid = pid
             else:
-                r = R0[k]
-                ids, lags = target, D0[k]
+                r = R0[row_of[k]]
+                ids, lags = target, D0[row_of[k]]
                 if added:
                     rows = np.ascontiguousarray(E[added])
                     rg, dg = lagged_correlations(E[k:k + 1], ce_e[k:k + 1], rows, ce_e[added],
