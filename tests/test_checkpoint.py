@@ -114,7 +114,7 @@ def test_store_gives_the_same_result_and_reads_back(reference: pl.BatchResult, t
     run = pl.open_run(url)
     assert run.complete and run.progress == (5, 5) and run.domain == "default"
     assert run.config == CFG
-    assert run.attrs["patternlab_version"] == pl.__version__ and run.attrs["schema_version"] == 1
+    assert run.attrs["patternlab_version"] == pl.__version__ and run.attrs["schema_version"] == 2
     assert_same_library(run.library, reference.library)
     for name in SUMMARY_DTYPES:
         assert np.array_equal(run.summaries[name], reference.summaries[name]), name
