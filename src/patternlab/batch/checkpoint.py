@@ -51,12 +51,15 @@ from ..config import EngineConfig
 from ..errors import PatternlabError, RunMismatchError, StoreDataError, StoreError
 from ..library import PatternLibrary, decode_signal_id, encode_signal_id
 from ..store._integrity import (
+    attrs_ok,
+    check_attrs,
     checked_compressors,
     create_checked,
     digest,
     open_array,
     read_checked,
     read_rows,
+    seal_attrs,
 )
 from ..store.zarr import (
     LIBRARY_FORMAT,
@@ -76,7 +79,10 @@ __all__ = ["RUN_FORMAT", "Run", "RunStore", "open_run"]
 RUN_FORMAT = "patternlab-run"
 #: the run store schema: 2 adds checksums (crc32c per chunk, digests per partition)
 SCHEMA_VERSION = 2
-DIGEST_SCHEMA = 2
+#: the attributes of a run's end (sealed by their own digest, written when the run completes);
+#: the others are sealed when the store is created
+_END = ("complete", "metrics")
+END_DIGEST = "patternlab_end_digest"
 
 # -- runs --------------------------------------------------------------------------------------
 SUMMARY_DTYPES = {"events": "i8", "matches": "i8", "new": "i8", "updated": "i8", "motif_a": "i8",
@@ -138,6 +144,7 @@ class RunStore:
                 raise RunMismatchError(f"{where} was written with schema {attrs.get('schema_version')} "
                                        f"(this patternlab writes {SCHEMA_VERSION}): pass overwrite=True "
                                        "to start the run again")
+            check_attrs(attrs, where, "pass overwrite=True to start the run again", exclude=_END)
             diff = []
             for k in _IDENTITY:
                 old, new = attrs.get(k), identity.get(k)
@@ -165,8 +172,12 @@ class RunStore:
         attrs = {"format": RUN_FORMAT, "schema_version": SCHEMA_VERSION,
                  "patternlab_version": __version__, **identity, "n_partitions": parts,
                  "run_id": uuid.uuid4().hex, "complete": False}
-        root.attrs.update(attrs)
-        return cls(url, attrs)
+        return cls(url, seal_attrs(root, attrs, exclude=_END))
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run completed (its end record is set and matches its digest)."""
+        return ended(self.attrs)
 
     # -- the starting library ------------------------------------------------------------------
     def has_snapshot(self) -> bool:
@@ -360,7 +371,8 @@ class RunStore:
         """Write the merged library, then mark the run complete."""
         g = self.group
         write_library_group(g.create_group("library", overwrite=True), lib)
-        g.attrs.update({"complete": True, "metrics": {k: float(v) for k, v in metrics.items()}})
+        self.attrs = seal_attrs(g, {"complete": True, "metrics": {k: float(v) for k, v in metrics.items()}},
+                                name=END_DIGEST, keys=_END)
 
 
 _ARRAYS = ("summaries/counts", "summaries/distances", "partitions/done")
@@ -384,6 +396,14 @@ def _create_array(root: Any, name: str, n: int, bs: int, parts: int) -> None:
         return
     g.create_array(leaf, shape=shape, dtype=dtype, chunks=chunks, shards=chunks, fill_value=0,
                    compressors=checked_compressors(), overwrite=True)
+
+
+def ended(attrs: dict[str, Any]) -> bool:
+    """Whether run attributes record a complete run (checked against their digest from schema 2
+    on)."""
+    if attrs.get("complete") is not True:
+        return False
+    return attrs.get("schema_version") != SCHEMA_VERSION or attrs_ok(attrs, name=END_DIGEST, keys=_END)
 
 
 def _fix(k: int) -> str:
@@ -462,8 +482,9 @@ class Run:
 
     @property
     def complete(self) -> bool:
-        """Whether every partition is done and the merged library is written."""
-        return bool(self.attrs.get("complete", False))
+        """Whether every partition is done and the merged library is written (a damaged record
+        of the run's end reads as not complete: a rerun completes it again)."""
+        return ended(self.attrs)
 
     @property
     def progress(self) -> tuple[int, int]:
@@ -478,7 +499,8 @@ class Run:
         if not self.complete:
             done, total = self.progress
             raise StoreError(f"the run at {describe_url(self.url)} is not complete ({done} of {total} "
-                             "partitions done): rerun batch_perceive with this store to finish it")
+                             "partitions done, or its record of completion is damaged): rerun "
+                             "batch_perceive with this store to finish it")
         where = describe_url(self.url)
         fix = "the merged library is damaged: rerun batch_perceive with this store to write it again"
         try:
@@ -501,7 +523,12 @@ class Run:
         verify = self.attrs.get("schema_version") == SCHEMA_VERSION
         counts = np.zeros((n, len(_COUNTS)), dtype=np.int64)
         dists = np.zeros((n, len(_DISTANCES)), dtype=np.float64)
-        for k in np.flatnonzero(read_flags(g, int(self.attrs["n_partitions"]))).tolist():
+        flags = read_flags(g, int(self.attrs["n_partitions"]))
+        if self.complete and not flags.all():
+            k = int(np.argmin(flags))
+            raise StoreDataError(f"{where}/partitions/done: the flag of partition {k} is missing or "
+                                 f"damaged although the run is complete: {_fix(k)}")
+        for k in np.flatnonzero(flags).tolist():
             start, stop, fix = k * bs, min(n, (k + 1) * bs), _fix(k)
             digests = None
             if verify:
@@ -520,7 +547,7 @@ class Run:
     @property
     def metrics(self) -> dict[str, float]:
         """The metrics of the run that completed the store (empty before)."""
-        return dict(self.attrs.get("metrics", {}))
+        return dict(self.attrs.get("metrics", {})) if self.complete else {}
 
     def __repr__(self) -> str:
         done, total = self.progress
@@ -572,6 +599,8 @@ def open_run(url: Any) -> Run:
                              "to start over") from None
     if attrs.get("format") != RUN_FORMAT:
         raise StoreError(f"{where} is not a patternlab run store (format {attrs.get('format')!r})")
+    if attrs.get("schema_version") == SCHEMA_VERSION:
+        check_attrs(attrs, where, "rerun batch_perceive with overwrite=True to start over", exclude=_END)
     try:
         for key in ("n_signals", "batch_size", "n_partitions"):
             if isinstance(attrs[key], bool) or not isinstance(attrs[key], int) or attrs[key] < 0:

@@ -146,7 +146,7 @@ def _batch(signals: Any, domain: str, library: PatternLibrary, config: EngineCon
         metrics.update({f"candidates_{k}" if k not in ("folded", "retired") else f"patterns_{k}":
                         float(after[k] - before[k]) for k in after})
         metrics["pending"] = float(len(result_lib.pending))
-        if run is not None and not run.attrs.get("complete", False):
+        if run is not None and not run.complete:
             run.write_library(result_lib, metrics)
         elif run is not None and not run.library_ok():  # damaged: written again, with its record
             run.write_library(result_lib, dict(run.attrs.get("metrics", metrics)))

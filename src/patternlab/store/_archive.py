@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from ..errors import InvalidParameterError, PatternNotFoundError, StoreDataError
 from ..library import Pattern, PatternLibrary
 from . import zarr as zstore
+from ._integrity import seal_attrs
 from ._records import (
     Change,
     Record,
@@ -84,7 +85,7 @@ def open_root(path: Any, domain: str, window: int, create: bool, write: bool = T
 def write_batch(path: Any, root: Any, lib: PatternLibrary, tokens: dict[str, str]) -> str:
     name = f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
     zstore.save_library(lib, path, path=name)
-    root[name].attrs.update({"restore_tokens": tokens})
+    seal_attrs(root[name], {"restore_tokens": tokens})  # the library's seal covers its tokens
     return name
 
 

@@ -4,10 +4,16 @@ Two checks guard every array patternlab writes to zarr:
 
 - the ``crc32c`` codec closes each chunk's codec pipeline (each inner chunk of a sharded
   array; the shard index has its own), so a flipped or truncated chunk fails to decode;
-- a digest of the whole array (BLAKE2b of its dtype, shape and bytes) is recorded in the
-  array's attributes (``"patternlab_digest"``) when it is written and compared after it is read,
-  which catches what the codec cannot: a chunk that is missing (zarr reads it as the fill value),
-  a chunk from another write, a changed shape or dtype in the metadata.
+- a digest of the whole array (BLAKE2b of its dtype, shape, bytes and other attributes) is
+  recorded in the array's attributes (``"patternlab_digest"``) when it is written and compared
+  after it is read, which catches what the codec cannot: a chunk that is missing (zarr reads it
+  as the fill value), a chunk from another write, a changed shape, dtype or attribute in the
+  metadata.
+
+The attributes of groups are sealed the same way (:func:`seal_attrs`, :func:`check_attrs`: a
+digest of the other attributes, ``"patternlab_attrs_digest"``; keys ``patternlab_...digest`` are
+digests and left out), so that a damaged config, count or token in a group's metadata is found
+too.
 
 Arrays written in pieces by several writers (the summaries of a run store) record one digest
 per piece elsewhere (:mod:`patternlab.batch.checkpoint`); :func:`digest` and :func:`read_rows`
@@ -18,7 +24,8 @@ chunk when it is known, and what to do.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -28,19 +35,70 @@ from zarr.core.sync import sync
 
 from ..errors import PatternlabError, StoreDataError
 
-__all__ = ["DIGEST_ATTR", "checked_compressors", "create_checked", "digest", "open_array",
-           "read_checked", "read_rows", "storage_keys"]
+__all__ = ["ATTRS_DIGEST", "DIGEST_ATTR", "attrs_digest", "attrs_ok", "check_attrs", "checked_compressors",
+           "create_checked", "digest", "open_array", "read_checked", "read_rows", "seal_attrs",
+           "storage_keys"]
 
 DIGEST_ATTR = "patternlab_digest"
+ATTRS_DIGEST = "patternlab_attrs_digest"
 
 
-def digest(a: NDArray[Any]) -> str:
-    """BLAKE2b (128 bits) of an array's dtype, shape and bytes."""
+def _is_digest(key: str) -> bool:
+    return key.startswith("patternlab_") and key.endswith("digest")
+
+
+def _canonical(attrs: Mapping[str, Any], keys: Collection[str] | None = None,
+               exclude: Collection[str] = ()) -> bytes:
+    chosen = {k: v for k, v in attrs.items()
+              if (k in keys if keys is not None else not _is_digest(k)) and k not in exclude}
+    return json.dumps(chosen, sort_keys=True, separators=(",", ":")).encode()
+
+
+def digest(a: NDArray[Any], attrs: Mapping[str, Any] | None = None) -> str:
+    """BLAKE2b (128 bits) of an array's dtype, shape and bytes (and of ``attrs``, as JSON, less
+    the digests themselves)."""
     a = np.ascontiguousarray(a)
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{a.dtype.str}|{a.shape}|".encode())
     h.update(a.view(np.uint8).reshape(-1) if a.size else b"")
+    if attrs is not None:
+        h.update(b"|" + _canonical(attrs))
     return h.hexdigest()
+
+
+def attrs_digest(attrs: Mapping[str, Any], keys: Collection[str] | None = None,
+                 exclude: Collection[str] = ()) -> str:
+    """BLAKE2b (128 bits) of attributes as canonical JSON: ``keys``, or all but ``exclude`` and
+    the digests themselves."""
+    return hashlib.blake2b(_canonical(attrs, keys, exclude), digest_size=16).hexdigest()
+
+
+def seal_attrs(group: Any, updates: Mapping[str, Any], *, name: str = ATTRS_DIGEST,
+               keys: Collection[str] | None = None, exclude: Collection[str] = ()) -> dict[str, Any]:
+    """Update a group's attributes and record, as attribute ``name``, the digest of them (of
+    ``keys``, or all but ``exclude``) as a reader will see them, in one write of its metadata.
+    Returns the attributes."""
+    new = json.loads(json.dumps(dict(updates)))  # the JSON form, as stored
+    attrs = {**group.attrs.asdict(), **new}
+    new[name] = attrs[name] = attrs_digest(attrs, keys, exclude)
+    group.attrs.update(new)
+    return attrs
+
+
+def attrs_ok(attrs: Mapping[str, Any], *, name: str = ATTRS_DIGEST, keys: Collection[str] | None = None,
+             exclude: Collection[str] = ()) -> bool:
+    """Whether ``attrs`` match the digest :func:`seal_attrs` recorded in them."""
+    try:
+        return attrs.get(name) == attrs_digest(attrs, keys, exclude)
+    except (TypeError, ValueError):  # not JSON (cannot happen for attributes read from JSON)
+        return False
+
+
+def check_attrs(attrs: Mapping[str, Any], where: str, fix: str, **how: Any) -> None:
+    """Raise :class:`StoreDataError` unless ``attrs`` match their digest (see :func:`attrs_ok`)."""
+    if not attrs_ok(attrs, **how):
+        what = "have no digest" if how.get("name", ATTRS_DIGEST) not in attrs else "do not match their digest"
+        raise StoreDataError(f"the attributes of {where} {what}: its metadata is damaged; {fix}")
 
 
 def checked_compressors(compress: bool = True) -> list[Any]:
@@ -54,8 +112,8 @@ def create_checked(group: Any, name: str, data: NDArray[Any], *, chunks: tuple[i
     """Write ``data`` as the array ``name`` of ``group`` (replacing one there), with crc32c on
     every chunk and its digest in the attributes."""
     data = np.ascontiguousarray(data)
-    attrs = dict(attributes or {})
-    attrs[DIGEST_ATTR] = digest(data)
+    attrs = json.loads(json.dumps(dict(attributes or {})))  # as a reader will see them
+    attrs[DIGEST_ATTR] = digest(data, attrs)
     return group.create_array(name, data=data, chunks=chunks, compressors=checked_compressors(compress),
                               overwrite=True, attributes=attrs)
 
@@ -139,7 +197,7 @@ def read_checked(group: Any, name: str, where: str, fix: str, *, dtype: Any,
     except Exception as exc:  # checksum, decompression and size errors of a chunk
         where_bad = _locate(arr) or f"{type(exc).__name__}: {_short(exc)}"
         raise StoreDataError(f"{label} cannot be read ({where_bad}): {fix}") from None
-    if expected is not None and digest(data) != expected:
+    if expected is not None and digest(data, arr.attrs.asdict()) != expected:
         found = _locate(arr)
         raise StoreDataError(f"{label} does not match its checksum"
                              f"{f' ({found})' if found else ''}: {fix}")

@@ -17,7 +17,8 @@ patterns, which is a library group too)::
 Run stores (:mod:`patternlab.batch.checkpoint`) hold libraries in this format too.
 
 Integrity (schema version 2): every array is written with the crc32c codec and carries the digest
-of its content in its attributes (:mod:`._integrity`); a read checks the codec, the digest (so a
+of its content in its attributes, and the group's attributes carry the digest of the others
+(:mod:`._integrity`); a read checks the codec, the digests (so a
 missing chunk, which zarr would read as zeros, is found), the shapes the attributes imply, and
 the library itself (supports >= 1, finite unit-norm prototypes, string offsets that fit). Any
 failure is a :class:`~patternlab.errors.StoreDataError` naming the array (and the chunk where
@@ -41,7 +42,7 @@ from numpy.typing import NDArray
 
 from .._version import __version__
 from ..errors import InvalidParameterError, PatternlabError, StoreDataError, StoreError
-from ._integrity import create_checked, read_checked
+from ._integrity import check_attrs, create_checked, read_checked, seal_attrs
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..library import PatternLibrary
@@ -215,8 +216,8 @@ def write_library_group(group: Any, lib: PatternLibrary) -> None:
     _write_arrays(group.create_group("pending", overwrite=True), _pending_arrays(arrays))
     arch = group.create_group("archived", overwrite=True)
     _write_arrays(arch, lib.archive_arrays())
-    # attrs last: a group without them is not a (complete) library
-    group.attrs.update({"format": LIBRARY_FORMAT, "schema_version": SCHEMA_VERSION,
+    # attrs last (and sealed with their digest): a group without them is not a (complete) library
+    seal_attrs(group, {"format": LIBRARY_FORMAT, "schema_version": SCHEMA_VERSION,
                         "patternlab_version": __version__, "window": lib.window,
                         "domain": lib.domain, "config": lib.config.to_dict(), "n": len(lib),
                         "n_archived": len(lib.archived), "n_pending": len(lib.pending),
@@ -299,6 +300,8 @@ def _read_library_group(group: Any, where: str, fix: str) -> StoredLibrary:
         raise StoreError(f"{where} was written with schema {attrs['schema_version']}, newer than "
                          f"this patternlab reads ({SCHEMA_VERSION}): upgrade patternlab")
     verify = version >= DIGEST_SCHEMA
+    if verify:
+        check_attrs(attrs, where, fix)
     window, domain = attrs.get("window"), attrs.get("domain")
     if isinstance(window, bool) or not isinstance(window, int) or window < 1 or not isinstance(domain, str):
         raise StoreDataError(f"{where}: window={window!r}, domain={domain!r} are not a library's: {fix}")

@@ -38,14 +38,15 @@ import numpy as np
 
 from ..errors import InvalidParameterError, PatternlabError, StoreDataError, StoreError
 from . import zarr as zstore
-from ._integrity import create_checked, read_checked
+from ._integrity import ATTRS_DIGEST, check_attrs, create_checked, read_checked, seal_attrs
 from ._local import LibraryState, LocalStore
 from ._records import Record, record_order, records_to_library
 
 __all__ = ["ZarrPatternStore"]
 
 STORE_FORMAT = "patternlab-pattern-store"
-SCHEMA_VERSION = 1
+#: 2: the library groups' attributes (current version, tokens) are sealed with a digest
+SCHEMA_VERSION = 2
 
 
 def _local_dir(url: str) -> Path | None:
@@ -115,11 +116,12 @@ class ZarrPatternStore(LocalStore):
                 self._release()
                 raise InvalidParameterError(f"{self._url} is not a patternlab pattern store (format "
                                             f"{attrs.get('format')!r}): choose an empty or new path")
-            elif int(attrs.get("schema_version", 0)) > SCHEMA_VERSION:
+            elif not isinstance(attrs.get("schema_version"), int) or attrs["schema_version"] > SCHEMA_VERSION:
                 self._release()
-                raise StoreDataError(f"{self._url} was written with schema {attrs['schema_version']}, "
-                                     f"newer than this patternlab reads ({SCHEMA_VERSION}): "
+                raise StoreDataError(f"{self._url} was written with schema {attrs.get('schema_version')!r}, "
+                                     f"not one this patternlab reads (1 to {SCHEMA_VERSION}): "
                                      "upgrade patternlab")
+            self._sealed = int(self._root.attrs.get("schema_version", SCHEMA_VERSION)) >= 2
 
     def __repr__(self) -> str:
         return f"<ZarrPatternStore {self._url!r}>"
@@ -170,6 +172,8 @@ class ZarrPatternStore(LocalStore):
             return None
         attrs = group.attrs.asdict()
         where = f"{self._url}/{self._name(domain, window)}"
+        if ATTRS_DIGEST in attrs or self._sealed:  # groups written before seals have none
+            check_attrs(attrs, where, "restore the store from a copy")
         if attrs.get("domain") != domain or attrs.get("window") != window:
             raise StoreDataError(f"{where} holds {attrs.get('domain')!r}/{attrs.get('window')}, not "
                                  f"{domain!r}/{window}: the group was not written by patternlab")
@@ -225,8 +229,8 @@ class ZarrPatternStore(LocalStore):
         create_checked(sub, "updated", np.array([r.updated for r in recs], dtype=np.float64),
                        chunks=(max(1, min(len(recs), 1 << 20)),))
         zstore.write_library_group(sub, records_to_library(recs, domain, window, None))
-        group.attrs.update({"domain": domain, "window": window, "version": version, "current": name,
-                            "tokens": {str(s): toks for s, toks in sorted(state.tokens.items())}})
+        seal_attrs(group, {"domain": domain, "window": window, "version": version, "current": name,
+                           "tokens": {str(s): toks for s, toks in sorted(state.tokens.items())}})
         if old is not None and old != name:
             with contextlib.suppress(KeyError):
                 del group[old]
