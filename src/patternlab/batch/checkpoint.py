@@ -70,6 +70,7 @@ from ..store.zarr import (
     is_shared,
     open_group,
     read_library_group,
+    subgroup,
     write_library_group,
 )
 from .partition import Delta
@@ -198,14 +199,16 @@ class RunStore:
         """The library the run started from, verified (:class:`StoreDataError` if damaged)."""
         fix = ("the library the run started from is damaged: pass overwrite=True to start the run "
                "again")
-        return PatternLibrary.from_stored(read_library_group(self.group["snapshot"],
-                                                             describe_url(self.url), fix), config)
+        where = describe_url(self.url)
+        return PatternLibrary.from_stored(read_library_group(subgroup(self.group, "snapshot", where, fix),
+                                                             where, fix), config)
 
     def library_ok(self) -> bool:
         """Whether the merged library is present and verifies."""
+        where = describe_url(self.url)
         try:
-            read_library_group(self.group["library"], describe_url(self.url))
-        except (KeyError, PatternlabError):
+            read_library_group(subgroup(self.group, "library", where, ""), where)
+        except PatternlabError:
             return False
         return True
 
@@ -503,11 +506,7 @@ class Run:
                              "batch_perceive with this store to finish it")
         where = describe_url(self.url)
         fix = "the merged library is damaged: rerun batch_perceive with this store to write it again"
-        try:
-            group = self._group["library"]
-        except KeyError:
-            raise StoreDataError(f"{where}/library is missing: rerun batch_perceive with this store "
-                                 "to write it again") from None
+        group = subgroup(self._group, "library", where, fix)
         return PatternLibrary.from_stored(read_library_group(group, where, fix), self.config)
 
     @property

@@ -269,11 +269,15 @@ def read_library_group(group: Any, where: str, fix: str = LIBRARY_FIX) -> Stored
         raise StoreDataError(f"{where} cannot be read ({type(exc).__name__}: {exc}): {fix}") from None
 
 
-def _subgroup(group: Any, name: str, where: str, fix: str) -> Any:
+def subgroup(group: Any, name: str, where: str, fix: str) -> Any:
+    """The group ``name`` inside ``group``; missing or unreadable, a StoreDataError."""
     try:
         sub = group[name]
     except KeyError:
         raise StoreDataError(f"{where}/{name} is missing: {fix}") from None
+    except Exception as exc:  # damaged metadata
+        raise StoreDataError(f"the metadata of {where}/{name} cannot be read ({type(exc).__name__}: "
+                             f"{exc}): {fix}") from None
     if hasattr(sub, "shape"):
         raise StoreDataError(f"{where}/{name} is an array, not a group: {fix}")
     return sub
@@ -307,7 +311,7 @@ def _read_library_group(group: Any, where: str, fix: str) -> StoredLibrary:
         raise StoreDataError(f"{where}: window={window!r}, domain={domain!r} are not a library's: {fix}")
     arrays = _read_arrays(group, window, domain, _count(attrs, "n", where, fix), where, fix, verify)
     if verify or "pending" in group:  # libraries of schema 1 written before the pool have none
-        pending = _read_arrays(_subgroup(group, "pending", where, fix), window, domain,
+        pending = _read_arrays(subgroup(group, "pending", where, fix), window, domain,
                                _count(attrs, "n_pending", where, fix), f"{where}/pending", fix, verify)
         arrays.update({f"pool_{k}": v for k, v in pending.items() if k not in ("window", "domain")})
     if "counters" in attrs:
@@ -317,7 +321,7 @@ def _read_library_group(group: Any, where: str, fix: str) -> StoredLibrary:
             raise StoreDataError(f"{where}: attribute counters={counters!r} is not a mapping of "
                                  f"counts: {fix}")
         arrays["counters"] = dict(counters)  # by name
-    archived = _read_arrays(_subgroup(group, "archived", where, fix), window, domain,
+    archived = _read_arrays(subgroup(group, "archived", where, fix), window, domain,
                             _count(attrs, "n_archived", where, fix), f"{where}/archived", fix, verify)
     return StoredLibrary(attrs, arrays, archived, where)
 
