@@ -501,9 +501,9 @@ class Run:
         """The merged library of a complete run."""
         if not self.complete:
             done, total = self.progress
+            why = "" if done < total else ", but its record of completion is missing or damaged"
             raise StoreError(f"the run at {describe_url(self.url)} is not complete ({done} of {total} "
-                             "partitions done, or its record of completion is damaged): rerun "
-                             "batch_perceive with this store to finish it")
+                             f"partitions done{why}): rerun batch_perceive with this store to finish it")
         where = describe_url(self.url)
         fix = "the merged library is damaged: rerun batch_perceive with this store to write it again"
         group = subgroup(self._group, "library", where, fix)
