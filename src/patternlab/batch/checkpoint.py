@@ -218,23 +218,25 @@ class RunStore:
         read counts as not set). :meth:`verify` checks their data."""
         return read_flags(self.group, int(self.attrs["n_partitions"]))
 
-    def verify(self, bounds: list[tuple[int, int, int]],
-               done: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], dict[int, str]]:
+    def verify(self, bounds: list[tuple[int, int, int]], done: NDArray[np.bool_]
+               ) -> tuple[NDArray[np.bool_], dict[int, str], dict[int, Delta]]:
         """The partitions that are complete: flagged, with their delta and summary rows present
         and matching their digests. The flags of the others are cleared (they are to be
-        recomputed); returns the complete ones and, for each flagged one that is not, why."""
+        recomputed). Returns the complete ones, for each flagged one that is not why, and the
+        deltas read."""
         done = done.copy()
         damaged: dict[int, str] = {}
+        deltas: dict[int, Delta] = {}
         for k, s, e in bounds:
             if not done[k]:
                 continue
             try:
-                self.read_partition(k, s, e)
+                deltas[k] = self.read_partition(k, s, e)
             except StoreDataError as exc:
                 damaged[k] = str(exc)
                 done[k] = False
                 self.group["partitions/done"][k] = 0
-        return done, damaged
+        return done, damaged, deltas
 
     def _repair_arrays(self) -> None:
         """Recreate the summary and flag arrays if their metadata is damaged (their partitions
@@ -527,6 +529,12 @@ class Run:
             k = int(np.argmin(flags))
             raise StoreDataError(f"{where}/partitions/done: the flag of partition {k} is missing or "
                                  f"damaged although the run is complete: {_fix(k)}")
+        whole = {}
+        for name in ("counts", "distances"):  # one read of each, verified partition by partition
+            try:
+                whole[name] = np.asarray(open_array(g, f"summaries/{name}", where, _fix(0))[...])
+            except Exception:  # a damaged chunk: found (and named) by the reads below
+                whole[name] = None
         for k in np.flatnonzero(flags).tolist():
             start, stop, fix = k * bs, min(n, (k + 1) * bs), _fix(k)
             digests = None
@@ -536,8 +544,13 @@ class Run:
                 if not isinstance(digests, dict):
                     raise StoreDataError(f"{where}/partitions/p{k:08d} has no summary digests: its "
                                          f"metadata is damaged; {fix}")
-            counts[start:stop] = summary_rows(g, "counts", k, start, stop, where, fix, digests)
-            dists[start:stop] = summary_rows(g, "distances", k, start, stop, where, fix, digests)
+            for name, out_rows in (("counts", counts), ("distances", dists)):
+                block, cols = whole[name], out_rows.shape[1]
+                if block is not None and block.dtype == out_rows.dtype and block.shape == (n, cols) and (
+                        digests is None or digest(block[start:stop]) == digests.get(name)):
+                    out_rows[start:stop] = block[start:stop]
+                else:  # read alone: the error names the chunk
+                    out_rows[start:stop] = summary_rows(g, name, k, start, stop, where, fix, digests)
         out: dict[str, NDArray[Any]] = {f: counts[:, j] for j, f in enumerate(_COUNTS)}
         out["ok"] = out["ok"].astype(bool)
         out.update({f: dists[:, j] for j, f in enumerate(_DISTANCES)})

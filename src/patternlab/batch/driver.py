@@ -118,15 +118,17 @@ def _batch(signals: Any, domain: str, library: PatternLibrary, config: EngineCon
         library = rstore.load_library(domain, config.window, config, refresh=True)
     snapshot = library.to_arrays()
     damaged: dict[int, str] = {}
+    read: dict[int, Delta] = {}
     if run is not None:  # complete: flagged, and every array of it present and verified
-        done, damaged = run.verify(bounds, run.done())
+        done, damaged, read = run.verify(bounds, run.done())
     else:
         done = np.zeros(len(bounds), dtype=bool)
     dask_client, owned = connect() if not done.all() else (None, None)
     try:
         if dask_client is None:
-            merged = _run_in_process(source, bounds, snapshot, cfg, domain, progress, run, done)
+            merged = _run_in_process(source, bounds, snapshot, cfg, domain, progress, run, done, read)
         else:
+            read.clear()  # the tasks read their own partitions back (verified again)
             merged = run_on_dask(dask_client, source, bounds, snapshot, cfg, domain, progress,
                                  run, done)
         wall = time.perf_counter() - t0
@@ -191,12 +193,16 @@ def _open_store(store: Any, overwrite: bool, source: SignalCollection, origin: s
 
 def _run_in_process(source: SignalCollection, bounds: list[tuple[int, int, int]],
                     snapshot: dict[str, Any], cfg: dict[str, Any], domain: str,
-                    progress: bool, run: Any = None, done: Any = None) -> Delta:
+                    progress: bool, run: Any = None, done: Any = None,
+                    read: dict[int, Delta] | None = None) -> Delta:
+    """Every partition in this process: those done read back (``read``: already read and
+    verified), the others computed and checkpointed."""
     deltas: list[Delta] = []
+    read = read if read is not None else {}
     with ProgressBar(len(bounds), enabled=progress, total_signals=bounds[-1][2]) as bar:
         for k, s, e in bounds:
             if run is not None and done[k]:
-                deltas.append(run.read_partition(k, s, e))
+                deltas.append(read.pop(k) if k in read else run.read_partition(k, s, e))
             else:
                 deltas.append(run_partition(k, source, s, e, snapshot, cfg, domain, threads=None))
                 if run is not None:
