@@ -172,6 +172,8 @@ class ZarrPatternStore(LocalStore):
             return None
         attrs = group.attrs.asdict()
         where = f"{self._url}/{self._name(domain, window)}"
+        if not attrs:  # created, never written (a first write cut short): no library yet
+            return None
         if ATTRS_DIGEST in attrs or self._sealed:  # groups written before seals have none
             check_attrs(attrs, where, "restore the store from a copy")
         if attrs.get("domain") != domain or attrs.get("window") != window:
