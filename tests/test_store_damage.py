@@ -437,3 +437,57 @@ def test_a_damaged_corpus_never_gives_other_signals(array: str, kind: str, tmp_p
     (CHUNK_DAMAGE.get(kind) or META_DAMAGE[kind])(target)
     with pytest.raises(pl.StoreDataError, match=str(tmp_path / "c.zarr")):
         pl.ZarrCorpus(corpus.url).read(0, 6)  # every damage here changes some signal's bytes
+
+
+# -- the zarr pattern store ------------------------------------------------------------------
+def _published(tmp_path: Path, lib: pl.PatternLibrary) -> tuple[Path, Path]:
+    path = tmp_path / "p.zarr"
+    with pl.ZarrPatternStore(path) as st:
+        st.publish(None, lib, token="a")
+    (group,) = [p for p in path.iterdir() if p.is_dir()]
+    return path, group
+
+
+@pytest.mark.parametrize("array", ["acc", "updated", "prototypes", "ints", "strings"])
+@pytest.mark.parametrize("kind", ["delete", "flip"])
+def test_a_damaged_pattern_store_version_is_a_store_data_error(array: str, kind: str, tmp_path: Path,
+                                                               reference: pl.BatchResult) -> None:
+    lib = reference.library
+    path, group = _published(tmp_path, lib)
+    with pl.ZarrPatternStore(path) as st:
+        before = st.load_library(lib.domain, lib.window)
+    (version,) = [p for p in group.iterdir() if p.name.startswith("v")]
+    (chunk,) = [p for p in (version / array / "c").rglob("*") if p.is_file()]
+    CHUNK_DAMAGE[kind](chunk)
+    with pl.ZarrPatternStore(path) as st, pytest.raises(pl.StoreDataError, match=f"{version.name}/{array}"):
+        st.load_library(lib.domain, lib.window)
+    assert len(before) == len(lib)
+
+
+def test_a_changed_token_or_version_pointer_in_the_pattern_store_is_found(tmp_path: Path,
+                                                                         reference: pl.BatchResult) -> None:
+    lib = reference.library
+    path, group = _published(tmp_path, lib)
+    g = zarr.open_group(group, mode="r+")
+    tokens = g.attrs["tokens"]
+    shard = next(iter(tokens))
+    g.attrs.update({"tokens": {**tokens, shard: {}}})  # a token forgotten: a retry would apply twice
+    with pl.ZarrPatternStore(path) as st, pytest.raises(pl.StoreDataError, match="do not match their digest"):
+        st.publish(None, lib, token="a")
+    with pl.ZarrPatternStore(path) as st, pytest.raises(pl.StoreDataError, match="do not match their digest"):
+        st.load_library(lib.domain, lib.window)
+
+
+def test_a_damaged_archive_is_an_error_not_an_empty_archive(tmp_path: Path) -> None:
+    lib = pl.PatternLibrary(window=8, domain="audio")
+    for k in range(3):
+        lib.add(np.sin(np.arange(8.0) * (k + 1)), signal_id=k, offset=0)
+    path = tmp_path / "p.zarr"
+    with pl.ZarrPatternStore(path) as st:
+        st.publish(None, lib, token="a")
+        archived = st.archive("audio", 8, min_support=2, idle_seconds=0.0)
+        assert archived
+    (group,) = [p for p in path.iterdir() if p.is_dir()]
+    _truncate(group / "archive" / "zarr.json")
+    with pl.ZarrPatternStore(path) as st, pytest.raises(pl.StoreDataError, match="archive"):
+        st.restore("audio", 8)
