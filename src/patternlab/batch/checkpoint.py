@@ -529,7 +529,7 @@ class Run:
             k = int(np.argmin(flags))
             raise StoreDataError(f"{where}/partitions/done: the flag of partition {k} is missing or "
                                  f"damaged although the run is complete: {_fix(k)}")
-        whole = {}
+        whole: dict[str, NDArray[Any] | None] = {}
         for name in ("counts", "distances"):  # one read of each, verified partition by partition
             try:
                 whole[name] = np.asarray(open_array(g, f"summaries/{name}", where, _fix(0))[...])

@@ -156,11 +156,12 @@ class ZarrCorpus(SignalCollection):
             if group.attrs.get("format") != FORMAT:
                 raise InvalidSignalError(f"{self.url!r} is a zarr group but not a patternlab corpus; "
                                          "write one with patternlab.write_signals(path, signals)")
+            meta: Any = group  # its metadata is checked here, whatever zarr's types say
             try:
-                arrays = set(group.array_keys())
-                n = int(group.attrs["n_signals"])
-                ok = {"values", "offsets"} <= arrays and group["offsets"].shape == (n + 1,) and (
-                    group.attrs.get("format_version", 1) < 2 or group["crc32"].shape == (n,))
+                arrays = set(meta.array_keys())
+                n = int(meta.attrs["n_signals"])
+                ok = {"values", "offsets"} <= arrays and meta["offsets"].shape == (n + 1,) and (
+                    meta.attrs.get("format_version", 1) < 2 or meta["crc32"].shape == (n,))
             except Exception:  # damaged metadata of an array
                 ok = False
             if not ok:

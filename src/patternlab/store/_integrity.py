@@ -60,7 +60,7 @@ def digest(a: NDArray[Any], attrs: Mapping[str, Any] | None = None) -> str:
     a = np.ascontiguousarray(a)
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{a.dtype.str}|{a.shape}|".encode())
-    h.update(a.view(np.uint8).reshape(-1) if a.size else b"")
+    h.update(a.data if a.size else b"")
     if attrs is not None:
         h.update(b"|" + _canonical(attrs))
     return h.hexdigest()
