@@ -491,3 +491,12 @@ def test_a_damaged_archive_is_an_error_not_an_empty_archive(tmp_path: Path) -> N
     _truncate(group / "archive" / "zarr.json")
     with pl.ZarrPatternStore(path) as st, pytest.raises(pl.StoreDataError, match="archive"):
         st.restore("audio", 8)
+
+
+def test_a_run_over_a_damaged_corpus_stops_with_a_store_data_error(tmp_path: Path) -> None:
+    sig = signals(8, length=200, seed=4)
+    corpus = pl.write_signals(tmp_path / "c.zarr", sig, chunk_values=400)
+    chunks = sorted(p for p in (tmp_path / "c.zarr" / "values" / "c").rglob("*") if p.is_file())
+    chunks[1].unlink()  # signals 2 and 3: read as zeros by zarr
+    with pytest.raises(pl.StoreDataError, match=r"signal 2 of .* does not match its CRC-32"):
+        pl.batch_perceive(corpus, config=CFG, client=False, batch_size=BATCH, progress=False)
