@@ -114,7 +114,7 @@ def test_store_gives_the_same_result_and_reads_back(reference: pl.BatchResult, t
     run = pl.open_run(url)
     assert run.complete and run.progress == (5, 5) and run.domain == "default"
     assert run.config == CFG
-    assert run.attrs["patternlab_version"] == pl.__version__ and run.attrs["schema_version"] == 1
+    assert run.attrs["patternlab_version"] == pl.__version__ and run.attrs["schema_version"] == 2
     assert_same_library(run.library, reference.library)
     for name in SUMMARY_DTYPES:
         assert np.array_equal(run.summaries[name], reference.summaries[name]), name
@@ -241,6 +241,17 @@ def test_store_on_a_cluster_resumes_from_workers(client, reference: pl.BatchResu
     again = pl.batch_perceive(corpus, config=CFG, client=client, batch_size=4, progress=False, store=url)
     assert again.metrics["tasks_processed"] == 3 and again.metrics["partitions_resumed"] == 7
     assert_same_library(again.library, ref4.library)
+    # damaged data of flagged partitions (a missing shard, a flipped byte) is recomputed too
+    (url / "summaries" / "counts" / "c" / "2" / "0").unlink()
+    blob = url / "partitions" / "p00000006" / "c" / "0"
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 1
+    blob.write_bytes(bytes(data))
+    third = pl.batch_perceive(corpus, config=CFG, client=client, batch_size=4, progress=False, store=url)
+    assert third.metrics["tasks_processed"] == 2 and third.metrics["partitions_damaged"] == 2
+    assert_same_library(third.library, ref4.library)
+    for name in SUMMARY_DTYPES:
+        assert np.array_equal(pl.open_run(url).summaries[name], ref4.summaries[name]), name
 
 
 def test_memory_store_with_a_cluster_is_written_by_the_client(client, reference: pl.BatchResult) -> None:

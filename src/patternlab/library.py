@@ -29,7 +29,13 @@ from ._patterns import (
     signal_key,
 )
 from .config import EngineConfig
-from .errors import InvalidParameterError, InvalidSignalError, PatternNotFoundError
+from .errors import (
+    InvalidParameterError,
+    InvalidSignalError,
+    PatternlabError,
+    PatternNotFoundError,
+    StoreDataError,
+)
 from .kernels.matching import best_matches, unit_normalize
 from .kernels.shape import complexity, lagged_correlations
 from .kernels.stats import window_stats
@@ -710,7 +716,21 @@ class PatternLibrary(LearningMixin):
 
     @classmethod
     def load(cls, path: Any, *, config: EngineConfig | None = None) -> PatternLibrary:
-        """Read a library written by :meth:`save` (``config`` overrides the stored one)."""
+        """Read a library written by :meth:`save` (``config`` overrides the stored one).
+
+        Every array is verified against the checksums written with it, and the library against
+        what a library is (supports >= 1, finite unit-norm prototypes, consistent lengths).
+
+        Raises
+        ------
+        StoreError
+            Nothing (or something other than a library) is at ``path``.
+        StoreDataError
+            The store is damaged (unreadable metadata, a chunk missing or failing its checksum,
+            contents that are no library); the message names the array, and the chunk where
+            known. Libraries saved before checksums existed (schema version 1) are read with
+            the content checks only.
+        """
         return cls.from_stored(read_library(path), config)
 
     @classmethod
@@ -718,11 +738,24 @@ class PatternLibrary(LearningMixin):
         """Rebuild a library, archive included, from its stored arrays and attributes
         (``config`` overrides the stored one)."""
         domain = str(stored.attrs["domain"])
-        cfg = config if config is not None else EngineConfig(**stored.attrs["config"])
-        big = cfg.replace(max_patterns=1 << 40)
-        lib = cls.from_arrays(stored.arrays, domain=domain, config=big)
-        lib.set_archive(cls.from_arrays(stored.archived, domain=domain, config=big))
-        lib.config = cfg
+        where = stored.where or "the stored library"
+        if config is None:
+            try:
+                config = EngineConfig(**stored.attrs["config"])
+            except (PatternlabError, TypeError, KeyError) as exc:
+                raise StoreDataError(f"{where}: its stored config cannot be used ({exc}): restore the "
+                                     "library from a copy, or load it with config=...") from None
+        big = config.replace(max_patterns=1 << 40)
+        try:
+            lib = cls.from_arrays(stored.arrays, domain=domain, config=big)
+            lib.set_archive(cls.from_arrays(stored.archived, domain=domain, config=big))
+        except PatternlabError as exc:
+            raise StoreDataError(f"{where} does not hold a consistent library ({exc}): restore it "
+                                 "from a copy") from None
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise StoreDataError(f"{where} does not hold a consistent library ({type(exc).__name__}: "
+                                 f"{exc}): restore it from a copy") from None
+        lib.config = config
         return lib
 
     # -- Jupyter ------------------------------------------------------------------------------

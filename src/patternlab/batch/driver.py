@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import EngineConfig
-from ..errors import InvalidParameterError
+from ..errors import InvalidParameterError, StoreDataError
 from ..library import PatternLibrary, library_and_config
 from ..store.redis import RedisPatternStore, as_redis_store
 from ..store.zarr import library_fingerprint
@@ -49,7 +49,9 @@ class BatchResult:
         candidates became (:attr:`PatternLibrary.counters`): ``candidates_seen``,
         ``candidates_too_simple``, ``candidates_pooled``, ``candidates_promoted``,
         ``candidates_aged_out``, ``patterns_folded``, ``patterns_retired``, and ``pending``
-        (candidates waiting in the merged library's pool).
+        (candidates waiting in the merged library's pool); with a run store,
+        ``partitions_resumed`` (read back, verified) and ``partitions_damaged`` (flagged done
+        but missing or damaged data: recomputed).
     """
 
     library: PatternLibrary
@@ -110,19 +112,23 @@ def _batch(signals: Any, domain: str, library: PatternLibrary, config: EngineCon
     else:
         origin = library_fingerprint(library.to_arrays())
     run = _open_store(store, overwrite, source, origin, cfg, domain, batch_size, n)
-    if run is not None and run.has_snapshot():
-        library = run.read_snapshot(config)  # a resumed run starts from the same library
+    if run is not None:
+        library = _starting_library(run, library, config, domain, rstore)
     elif rstore is not None:
         library = rstore.load_library(domain, config.window, config, refresh=True)
-    if run is not None and not run.has_snapshot():
-        run.write_snapshot(library)
     snapshot = library.to_arrays()
-    done = run.done() if run is not None else np.zeros(len(bounds), dtype=bool)
+    damaged: dict[int, str] = {}
+    read: dict[int, Delta] = {}
+    if run is not None:  # complete: flagged, and every array of it present and verified
+        done, damaged, read = run.verify(bounds, run.done())
+    else:
+        done = np.zeros(len(bounds), dtype=bool)
     dask_client, owned = connect() if not done.all() else (None, None)
     try:
         if dask_client is None:
-            merged = _run_in_process(source, bounds, snapshot, cfg, domain, progress, run, done)
+            merged = _run_in_process(source, bounds, snapshot, cfg, domain, progress, run, done, read)
         else:
+            read.clear()  # the tasks read their own partitions back (verified again)
             merged = run_on_dask(dask_client, source, bounds, snapshot, cfg, domain, progress,
                                  run, done)
         wall = time.perf_counter() - t0
@@ -136,13 +142,16 @@ def _batch(signals: Any, domain: str, library: PatternLibrary, config: EngineCon
             "throughput_per_sec": n / wall if wall > 0 else float("inf"),
             "wall_seconds": wall,
             "partitions_resumed": float(done.sum()),
+            "partitions_damaged": float(len(damaged)),
         }
         before, after = library.counters, result_lib.counters  # what this run's candidates did
         metrics.update({f"candidates_{k}" if k not in ("folded", "retired") else f"patterns_{k}":
                         float(after[k] - before[k]) for k in after})
         metrics["pending"] = float(len(result_lib.pending))
-        if run is not None and not run.attrs.get("complete", False):
-            run.write_library(result_lib, metrics)  # a rerun of a complete run keeps its record
+        if run is not None and not run.complete:
+            run.write_library(result_lib, metrics)
+        elif run is not None and not run.library_ok():  # damaged: written again, with its record
+            run.write_library(result_lib, dict(run.attrs.get("metrics", metrics)))
         if rstore is not None:
             token = f"run:{run.attrs['run_id']}" if run is not None else f"batch:{uuid.uuid4().hex}"
             rstore.publish(library, result_lib, token=token)
@@ -152,6 +161,24 @@ def _batch(signals: Any, domain: str, library: PatternLibrary, config: EngineCon
         if owned is not None:
             owned()
     return BatchResult(result_lib, merged.summaries, merged.errors, metrics)
+
+
+def _starting_library(run: RunStore, library: PatternLibrary, config: EngineConfig, domain: str,
+                      rstore: RedisPatternStore | None) -> PatternLibrary:
+    """The library every partition of the run starts from: the run's snapshot when it has one
+    (a resumed run starts from the same library), else ``library`` or the Redis store's, which
+    becomes the snapshot. A damaged snapshot of a run started from ``library=`` is written again
+    from it (the run's fingerprint says it is the same); one that came from Redis cannot be."""
+    if run.has_snapshot():
+        try:
+            return run.read_snapshot(config)
+        except StoreDataError:
+            if rstore is not None:
+                raise
+    elif rstore is not None:
+        library = rstore.load_library(domain, config.window, config, refresh=True)
+    run.write_snapshot(library)
+    return library
 
 
 def _open_store(store: Any, overwrite: bool, source: SignalCollection, origin: str,
@@ -166,12 +193,16 @@ def _open_store(store: Any, overwrite: bool, source: SignalCollection, origin: s
 
 def _run_in_process(source: SignalCollection, bounds: list[tuple[int, int, int]],
                     snapshot: dict[str, Any], cfg: dict[str, Any], domain: str,
-                    progress: bool, run: Any = None, done: Any = None) -> Delta:
+                    progress: bool, run: Any = None, done: Any = None,
+                    read: dict[int, Delta] | None = None) -> Delta:
+    """Every partition in this process: those done read back (``read``: already read and
+    verified), the others computed and checkpointed."""
     deltas: list[Delta] = []
+    read = read if read is not None else {}
     with ProgressBar(len(bounds), enabled=progress, total_signals=bounds[-1][2]) as bar:
         for k, s, e in bounds:
             if run is not None and done[k]:
-                deltas.append(run.read_partition(k, s, e))
+                deltas.append(read.pop(k) if k in read else run.read_partition(k, s, e))
             else:
                 deltas.append(run_partition(k, source, s, e, snapshot, cfg, domain, threads=None))
                 if run is not None:

@@ -5,6 +5,12 @@ float64 array ``values`` (all signals end to end) and an int64 array ``offsets``
 ``n + 1``: signal ``i`` is ``values[offsets[i]:offsets[i + 1]]``. A reader of a range of signals
 touches one slice of ``offsets`` and one slice of ``values``, so a Dask task reads its own signals
 from the store and nothing passes through the client.
+
+Integrity (format version 2): every chunk carries a crc32c checksum, and a uint32 array ``crc32``
+holds the CRC-32 of each signal's bytes, checked on every read with the offsets' consistency: a
+missing chunk (which zarr would read as zeros) or a damaged one is a
+:class:`~patternlab.errors.StoreDataError` naming the corpus and the signals, never different
+signals. Corpora of format version 1 are read without the per-signal check.
 """
 
 from __future__ import annotations
@@ -12,13 +18,15 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import InvalidParameterError, InvalidSignalError
+from ..errors import InvalidParameterError, InvalidSignalError, PatternlabError, StoreDataError
+from ..store._integrity import checked_compressors
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.array
@@ -26,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SignalCollection", "SignalsLike", "ZarrCorpus", "as_collection", "write_signals"]
 
 FORMAT = "patternlab.corpus"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: crc32c on every chunk, a CRC-32 per signal
 
 
 class SignalCollection:
@@ -138,12 +146,27 @@ class ZarrCorpus(SignalCollection):
 
             try:
                 group = zarr.open_group(self.url, mode="r")
-            except (FileNotFoundError, ValueError, KeyError) as exc:
+            except (FileNotFoundError, KeyError) as exc:
                 raise InvalidSignalError(f"{self.url!r} is not a signal corpus ({exc}); write one "
                                          "with patternlab.write_signals(path, signals)") from None
-            if group.attrs.get("format") != FORMAT or "values" not in group or "offsets" not in group:
+            except Exception as exc:  # a damaged zarr.json
+                raise StoreDataError(f"the metadata of the corpus {self.url} cannot be read "
+                                     f"({type(exc).__name__}: {exc}): write it again with "
+                                     "patternlab.write_signals") from None
+            if group.attrs.get("format") != FORMAT:
                 raise InvalidSignalError(f"{self.url!r} is a zarr group but not a patternlab corpus; "
                                          "write one with patternlab.write_signals(path, signals)")
+            meta: Any = group  # its metadata is checked here, whatever zarr's types say
+            try:
+                arrays = set(meta.array_keys())
+                n = int(meta.attrs["n_signals"])
+                ok = {"values", "offsets"} <= arrays and meta["offsets"].shape == (n + 1,) and (
+                    meta.attrs.get("format_version", 1) < 2 or meta["crc32"].shape == (n,))
+            except Exception:  # damaged metadata of an array
+                ok = False
+            if not ok:
+                raise StoreDataError(f"the corpus {self.url} is damaged (an array is missing or its "
+                                     "metadata unreadable): write it again with patternlab.write_signals")
             self._group = group
         return self._group
 
@@ -155,10 +178,30 @@ class ZarrCorpus(SignalCollection):
 
     def read(self, start: int, stop: int) -> list[NDArray[np.float64]]:
         g = self._open()
-        offs = np.asarray(g["offsets"][start:stop + 1], dtype=np.int64)
-        values = np.asarray(g["values"][int(offs[0]):int(offs[-1])], dtype=np.float64)
+        fix = "the corpus is damaged: write it again with patternlab.write_signals"
+        try:
+            offs = np.asarray(g["offsets"][start:stop + 1], dtype=np.int64)
+            if offs.size != stop - start + 1 or np.any(np.diff(offs) < 0) or offs[0] < 0 \
+                    or offs[-1] > g["values"].shape[0]:
+                raise StoreDataError(f"{self.url}/offsets {start}:{stop + 1} are not the offsets of "
+                                     f"signals in {self.url}/values: {fix}")
+            values = np.asarray(g["values"][int(offs[0]):int(offs[-1])], dtype=np.float64)
+            crc = (np.asarray(g["crc32"][start:stop], dtype=np.uint32)
+                   if g.attrs.get("format_version", 1) >= 2 else None)
+        except PatternlabError:
+            raise
+        except Exception as exc:  # a chunk failing its checksum, damaged metadata
+            raise StoreDataError(f"signals {start}:{stop} of {self.url} cannot be read "
+                                 f"({type(exc).__name__}: {exc}): {fix}") from None
         base = offs[0]
-        return [values[a - base:b - base] for a, b in itertools.pairwise(offs)]
+        out = [values[a - base:b - base] for a, b in itertools.pairwise(offs)]
+        if crc is not None:
+            for i, T in enumerate(out):
+                if zlib.crc32(np.ascontiguousarray(T, dtype="<f8").tobytes()) != int(crc[i]):
+                    raise StoreDataError(f"signal {start + i} of {self.url} does not match its CRC-32 (a "
+                                         f"chunk of {self.url}/values, offsets or crc32 is missing or "
+                                         f"damaged): {fix}")
+        return out
 
     def describe(self) -> str:
         return f"zarr corpus {self.url!r} of {len(self)} signals"
@@ -243,17 +286,20 @@ def write_signals(url: str | os.PathLike[str], signals: Iterable[Any], *,
         else:
             raise InvalidParameterError(f"{url!r} already exists: pass overwrite=True to replace it")
     group = zarr.open_group(url, mode="w")
-    values = group.create_array("values", shape=(0,), dtype="f8", chunks=(chunk_values,))
+    values = group.create_array("values", shape=(0,), dtype="f8", chunks=(chunk_values,),
+                                compressors=checked_compressors())
     buf: list[NDArray[np.float64]] = []
     buffered = 0
     written = 0
     offsets = [0]
     hasher = _Hasher()
+    crcs: list[int] = []
     for k, s in enumerate(signals):
-        arr = np.asarray(s, dtype=np.float64)
+        arr = np.ascontiguousarray(s, dtype=np.float64)
         if arr.ndim != 1:
             raise InvalidSignalError(f"signal {k} has shape {arr.shape}: each signal must be 1-D")
         hasher.add(arr)
+        crcs.append(zlib.crc32(arr.astype("<f8", copy=False).tobytes()))
         buf.append(arr)
         buffered += arr.shape[0]
         offsets.append(offsets[-1] + arr.shape[0])
@@ -262,7 +308,9 @@ def write_signals(url: str | os.PathLike[str], signals: Iterable[Any], *,
             buf, buffered = [], 0
     written = _flush(values, buf, written)
     group.create_array("offsets", data=np.asarray(offsets, dtype=np.int64),
-                       chunks=(max(1, min(len(offsets), 1 << 20)),))
+                       chunks=(max(1, min(len(offsets), 1 << 20)),), compressors=checked_compressors())
+    group.create_array("crc32", data=np.asarray(crcs, dtype=np.uint32),
+                       chunks=(max(1, min(len(crcs), 1 << 20)),), compressors=checked_compressors())
     group.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, "n_signals": len(offsets) - 1,
                          "fingerprint": hasher.hexdigest()})
     return ZarrCorpus(url)

@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from ..errors import InvalidParameterError, PatternNotFoundError
+from ..errors import InvalidParameterError, PatternNotFoundError, StoreDataError
 from ..library import Pattern, PatternLibrary
 from . import zarr as zstore
+from ._integrity import seal_attrs
 from ._records import (
     Change,
     Record,
@@ -51,14 +52,17 @@ class ArchiveHost(Protocol):
 
 def open_root(path: Any, domain: str, window: int, create: bool, write: bool = True) -> Any:
     """The archive group at ``path`` (``None`` when there is none and ``create`` is false)."""
+    where = zstore.describe_url(path)
     try:
         root = zstore.open_group(path, mode="a" if create else ("r+" if write else "r"))
-    except (FileNotFoundError, KeyError, ValueError):
+        attrs = root.attrs.asdict()
+    except (FileNotFoundError, KeyError):
         if create:
             raise
         return None
-    attrs = root.attrs.asdict()
-    where = zstore.describe_url(path)
+    except Exception as exc:  # a damaged zarr.json: never "no archive"
+        raise StoreDataError(f"the metadata of the pattern archive {where} cannot be read "
+                             f"({type(exc).__name__}: {exc}): restore it from a copy") from None
     if not attrs:
         if not create:
             return None
@@ -81,7 +85,7 @@ def open_root(path: Any, domain: str, window: int, create: bool, write: bool = T
 def write_batch(path: Any, root: Any, lib: PatternLibrary, tokens: dict[str, str]) -> str:
     name = f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
     zstore.save_library(lib, path, path=name)
-    root[name].attrs.update({"restore_tokens": tokens})
+    seal_attrs(root[name], {"restore_tokens": tokens})  # the library's seal covers its tokens
     return name
 
 

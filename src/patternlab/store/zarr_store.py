@@ -14,6 +14,10 @@ Layout::
                                   (:mod:`._archive`)
     <root>.lock                   beside it: the lock file (local directories)
 
+Each version is checksummed like a saved library (crc32c per chunk, a digest per array, ``acc``
+and ``updated`` included): a damaged or incomplete version is a
+:class:`~patternlab.errors.StoreDataError`, never a library with missing patterns.
+
 Every write makes a new version and then switches ``current`` and the tokens in one write of the
 library group's metadata, so a reader sees one version or the next, never a mix, and a write
 cut short leaves the previous version live. The old version is removed afterwards.
@@ -32,15 +36,17 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidParameterError, StoreDataError
+from ..errors import InvalidParameterError, PatternlabError, StoreDataError, StoreError
 from . import zarr as zstore
+from ._integrity import ATTRS_DIGEST, check_attrs, create_checked, read_checked, seal_attrs
 from ._local import LibraryState, LocalStore
 from ._records import Record, record_order, records_to_library
 
 __all__ = ["ZarrPatternStore"]
 
 STORE_FORMAT = "patternlab-pattern-store"
-SCHEMA_VERSION = 1
+#: 2: the library groups' attributes (current version, tokens) are sealed with a digest
+SCHEMA_VERSION = 2
 
 
 def _local_dir(url: str) -> Path | None:
@@ -97,19 +103,25 @@ class ZarrPatternStore(LocalStore):
             self._lockfile = open(folder.parent / f"{folder.name}.lock", "a+b")
             weakref.finalize(self, self._lockfile.close)  # a store never closed still frees it
         with self._locked(write=True):
-            self._root = zstore.open_group(self._url, mode="a")
-            attrs = self._root.attrs.asdict()
+            try:
+                self._root = zstore.open_group(self._url, mode="a")
+                attrs = self._root.attrs.asdict()
+            except Exception as exc:  # a damaged zarr.json at the root
+                self._release()
+                raise StoreDataError(f"the metadata of the pattern store {self._url} cannot be read "
+                                     f"({type(exc).__name__}: {exc}): restore it from a copy") from None
             if not attrs and not len(list(self._root.keys())):
                 self._root.attrs.update({"format": STORE_FORMAT, "schema_version": SCHEMA_VERSION})
             elif attrs.get("format") != STORE_FORMAT:
                 self._release()
                 raise InvalidParameterError(f"{self._url} is not a patternlab pattern store (format "
                                             f"{attrs.get('format')!r}): choose an empty or new path")
-            elif int(attrs.get("schema_version", 0)) > SCHEMA_VERSION:
+            elif not isinstance(attrs.get("schema_version"), int) or attrs["schema_version"] > SCHEMA_VERSION:
                 self._release()
-                raise StoreDataError(f"{self._url} was written with schema {attrs['schema_version']}, "
-                                     f"newer than this patternlab reads ({SCHEMA_VERSION}): "
+                raise StoreDataError(f"{self._url} was written with schema {attrs.get('schema_version')!r}, "
+                                     f"not one this patternlab reads (1 to {SCHEMA_VERSION}): "
                                      "upgrade patternlab")
+            self._sealed = int(self._root.attrs.get("schema_version", SCHEMA_VERSION)) >= 2
 
     def __repr__(self) -> str:
         return f"<ZarrPatternStore {self._url!r}>"
@@ -145,10 +157,14 @@ class ZarrPatternStore(LocalStore):
         return f"lib-{int(window)}-{digest}"
 
     def _group(self, domain: str, window: int) -> Any:
+        name = self._name(domain, window)
         try:
-            return self._root[self._name(domain, window)]
+            return self._root[name]
         except KeyError:
             return None
+        except Exception as exc:  # damaged metadata
+            raise StoreDataError(f"the metadata of {self._url}/{name} cannot be read "
+                                 f"({type(exc).__name__}: {exc}): restore the store from a copy") from None
 
     def _read(self, domain: str, window: int) -> LibraryState | None:
         group = self._group(domain, window)
@@ -156,23 +172,42 @@ class ZarrPatternStore(LocalStore):
             return None
         attrs = group.attrs.asdict()
         where = f"{self._url}/{self._name(domain, window)}"
+        if not attrs:  # created, never written (a first write cut short): no library yet
+            return None
+        if ATTRS_DIGEST in attrs or self._sealed:  # groups written before seals have none
+            check_attrs(attrs, where, "restore the store from a copy")
         if attrs.get("domain") != domain or attrs.get("window") != window:
             raise StoreDataError(f"{where} holds {attrs.get('domain')!r}/{attrs.get('window')}, not "
                                  f"{domain!r}/{window}: the group was not written by patternlab")
-        tokens = {int(s): {str(t): float(at) for t, at in toks.items()}
-                  for s, toks in attrs.get("tokens", {}).items()}
+        try:
+            tokens = {int(s): {str(t): float(at) for t, at in toks.items()}
+                      for s, toks in attrs.get("tokens", {}).items()}
+        except (AttributeError, TypeError, ValueError):
+            raise StoreDataError(f"{where}: its tokens attribute is damaged: restore the store from a "
+                                 "copy") from None
         current = attrs.get("current")
         if current is None:
             return LibraryState({}, tokens)
+        fix = "the store is damaged; restore it from a copy"
         try:
             stored = zstore.read_library(self._url, path=f"{self._name(domain, window)}/{current}")
             a = stored.arrays
             n = len(a["ids"])
-            acc = np.asarray(group[current]["acc"][...], dtype=np.float64).reshape(n, window)
-            updated = np.asarray(group[current]["updated"][...], dtype=np.float64).reshape(n)
-        except (KeyError, ValueError, FileNotFoundError) as exc:
-            raise StoreDataError(f"{where}/{current} cannot be read ({type(exc).__name__}: {exc}): the "
-                                 "store is damaged; restore it from a copy") from None
+            verify = stored.attrs.get("schema_version", 0) >= zstore.DIGEST_SCHEMA
+            sub = group[current]
+            acc = read_checked(sub, "acc", f"{where}/{current}", fix, dtype=np.float64, shape=(n, window),
+                               verify=verify)
+            updated = read_checked(sub, "updated", f"{where}/{current}", fix, dtype=np.float64,
+                                   shape=(n,), verify=verify)
+        except StoreError as exc:  # the live version named by the attributes is gone
+            raise StoreDataError(f"{where}/{current} cannot be read ({exc}): {fix}") from None
+        except PatternlabError:
+            raise
+        except Exception as exc:  # whatever else damaged metadata raises
+            raise StoreDataError(f"{where}/{current} cannot be read ({type(exc).__name__}: {exc}): "
+                                 f"{fix}") from None
+        if not np.isfinite(acc).all() or not np.isfinite(updated).all():
+            raise StoreDataError(f"{where}/{current}: acc or updated holds NaN or infinity: {fix}")
         records = {}
         for k, pid in enumerate(a["ids"]):
             records[pid] = Record(pid, a["domains"][k], acc[k].copy(), int(a["supports"][k]),
@@ -191,13 +226,13 @@ class ZarrPatternStore(LocalStore):
         recs = sorted(state.records.values(), key=record_order)
         sub = group.create_group(name, overwrite=True)
         acc = np.stack([r.acc for r in recs]) if recs else np.zeros((0, window))
-        sub.create_array("acc", data=acc, chunks=(max(1, min(len(recs), (1 << 21) // window)), window),
-                         compressors=None)
-        sub.create_array("updated", data=np.array([r.updated for r in recs], dtype=np.float64),
-                         chunks=(max(1, min(len(recs), 1 << 20)),))
+        create_checked(sub, "acc", np.asarray(acc, dtype=np.float64),
+                       chunks=(max(1, min(len(recs), (1 << 21) // window)), window), compress=False)
+        create_checked(sub, "updated", np.array([r.updated for r in recs], dtype=np.float64),
+                       chunks=(max(1, min(len(recs), 1 << 20)),))
         zstore.write_library_group(sub, records_to_library(recs, domain, window, None))
-        group.attrs.update({"domain": domain, "window": window, "version": version, "current": name,
-                            "tokens": {str(s): toks for s, toks in sorted(state.tokens.items())}})
+        seal_attrs(group, {"domain": domain, "window": window, "version": version, "current": name,
+                           "tokens": {str(s): toks for s, toks in sorted(state.tokens.items())}})
         if old is not None and old != name:
             with contextlib.suppress(KeyError):
                 del group[old]
@@ -205,7 +240,12 @@ class ZarrPatternStore(LocalStore):
     def _keys(self) -> list[tuple[str, int]]:
         out = []
         for name in self._root.group_keys():
-            attrs = self._root[name].attrs.asdict()
+            try:
+                attrs = self._root[name].attrs.asdict()
+            except Exception as exc:  # damaged metadata
+                raise StoreDataError(f"the metadata of {self._url}/{name} cannot be read "
+                                     f"({type(exc).__name__}: {exc}): restore the store from a "
+                                     "copy") from None
             if name.startswith("lib-") and "domain" in attrs:
                 out.append((str(attrs["domain"]), int(attrs["window"])))
         return out
