@@ -232,6 +232,12 @@ def test_store_on_a_cluster_resumes_from_workers(client, reference: pl.BatchResu
     out = pl.batch_perceive(corpus, config=CFG, client=client, batch_size=4, progress=False, store=url)
     ref4 = pl.batch_perceive(signals(), config=CFG, client=False, batch_size=4, progress=False)
     assert_same_library(out.library, ref4.library)
+    # the result's summaries stay in the store until read: no row travelled through the merges
+    assert "not read yet" in repr(out.summaries)
+    assert set(out.summaries) == set(ref4.summaries) and "read)" in repr(out.summaries)
+    for name in SUMMARY_DTYPES:
+        assert np.array_equal(out.summaries[name], ref4.summaries[name]), name
+    assert out.errors == ref4.errors
     # every summary written by the workers (10 partitions, 2 workers writing at once) is there
     for name in SUMMARY_DTYPES:
         assert np.array_equal(pl.open_run(url).summaries[name], ref4.summaries[name]), name
@@ -241,6 +247,8 @@ def test_store_on_a_cluster_resumes_from_workers(client, reference: pl.BatchResu
     again = pl.batch_perceive(corpus, config=CFG, client=client, batch_size=4, progress=False, store=url)
     assert again.metrics["tasks_processed"] == 3 and again.metrics["partitions_resumed"] == 7
     assert_same_library(again.library, ref4.library)
+    for name in SUMMARY_DTYPES:  # resumed and recomputed partitions' rows, read from the store
+        assert np.array_equal(again.summaries[name], ref4.summaries[name]), name
     # damaged data of flagged partitions (a missing shard, a flipped byte) is recomputed too
     (url / "summaries" / "counts" / "c" / "2" / "0").unlink()
     blob = url / "partitions" / "p00000006" / "c" / "0"

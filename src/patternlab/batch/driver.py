@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from ..library import PatternLibrary, library_and_config
 from ..store.redis import RedisPatternStore, as_redis_store
 from ..store.zarr import library_fingerprint
 from ._progress import ProgressBar
-from .checkpoint import RunStore
+from .checkpoint import RunStore, open_run
 from .graph import log_run, run_on_dask
 from .partition import Delta, apply_delta, merge_deltas, run_partition, tree_reduce
 from .signals import SignalCollection, SignalsLike, as_collection
@@ -37,10 +37,13 @@ class BatchResult:
     ----------
     library : PatternLibrary
         The merged library (the input library is left untouched).
-    summaries : dict of str to ndarray
+    summaries : mapping of str to ndarray
         One entry per signal, in signal order: ``events``, ``matches``, ``new``, ``updated``
         (counts), ``motif_a``, ``motif_b``, ``motif_distance`` (the top motif), ``discord``,
         ``discord_distance`` (the top discord) and ``ok`` (False where the signal was skipped).
+        On a cluster with a run store that every worker sees (a path or URL), the rows stay in
+        the store and are read (checked against their digests) on first access: a run of
+        millions of signals moves no per-signal rows through its merges or into this process.
     errors : dict of int to str
         Why each skipped signal was skipped (e.g. shorter than the window allows).
     metrics : dict of str to float
@@ -55,7 +58,7 @@ class BatchResult:
     """
 
     library: PatternLibrary
-    summaries: dict[str, NDArray[Any]]
+    summaries: Mapping[str, NDArray[Any]]
     errors: dict[int, str]
     metrics: dict[str, float]
 
@@ -160,7 +163,37 @@ def _batch(signals: Any, domain: str, library: PatternLibrary, config: EngineCon
     finally:
         if owned is not None:
             owned()
-    return BatchResult(result_lib, merged.summaries, merged.errors, metrics)
+    summaries: Mapping[str, NDArray[Any]] = merged.summaries
+    if merged.summaries_stored:
+        assert run is not None  # only tasks that wrote into a shared run store leave them there
+        summaries = StoredSummaries(run.url)
+    return BatchResult(result_lib, summaries, merged.errors, metrics)
+
+
+class StoredSummaries(Mapping[str, NDArray[Any]]):
+    """The per-signal summaries of a run, read from its run store on first access (then kept)."""
+
+    def __init__(self, url: Any) -> None:
+        self.url = url
+        self._rows: dict[str, NDArray[Any]] | None = None
+
+    def _load(self) -> dict[str, NDArray[Any]]:
+        if self._rows is None:
+            self._rows = open_run(self.url).summaries
+        return self._rows
+
+    def __getitem__(self, key: str) -> NDArray[Any]:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __repr__(self) -> str:
+        state = "read" if self._rows is not None else "not read yet"
+        return f"<StoredSummaries of the run at {self.url!r} ({state})>"
 
 
 def _starting_library(run: RunStore, library: PatternLibrary, config: EngineConfig, domain: str,

@@ -10,7 +10,7 @@ from distributed import as_completed, get_worker
 
 from .._events import PARTITION_EVENT, RUN_EVENT
 from ._progress import ProgressBar
-from .partition import Delta, merge_deltas, run_partition, tree_reduce
+from .partition import Delta, merge_deltas, run_partition, tree_reduce, without_summaries
 from .signals import InMemory, SignalCollection, Slice
 
 __all__ = ["log_run", "run_on_dask"]
@@ -25,6 +25,7 @@ def partition_task(index: int, source: SignalCollection, start: int, stop: int,
     delta = run_partition(index, source, start, stop, snapshot, cfg, domain, 1)
     if store is not None:
         store.write_partition(delta, start, stop)
+    out = delta if store is None else without_summaries(delta)
     try:
         get_worker().log_event(PARTITION_EVENT, {
             "partition": int(index), "signals": int(stop - start),
@@ -32,12 +33,13 @@ def partition_task(index: int, source: SignalCollection, start: int, stop: int,
             "domain": domain, "run": run})
     except ValueError:  # not inside a worker
         pass
-    return delta
+    return out
 
 
 def load_partition_task(store: Any, index: int, start: int, stop: int) -> Any:
-    """The task of a partition finished by an earlier run: its delta, read from the run store."""
-    return store.read_partition(index, start, stop)
+    """The task of a partition finished by an earlier run: its delta, read from the run store
+    (its summaries stay there, as those of the partitions computed now)."""
+    return without_summaries(store.read_partition(index, start, stop))
 
 
 def log_run(client: Any, metrics: dict[str, float], domain: str, library: Any = None,

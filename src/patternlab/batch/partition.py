@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -26,7 +26,8 @@ from ..errors import PatternlabError
 from ..library import PatternLibrary, SignalId, provenance_order
 from .signals import SignalCollection
 
-__all__ = ["SUMMARY_FIELDS", "Delta", "apply_delta", "merge_deltas", "run_partition", "tree_reduce"]
+__all__ = ["SUMMARY_FIELDS", "Delta", "apply_delta", "merge_deltas", "run_partition", "tree_reduce",
+           "without_summaries"]
 
 T = TypeVar("T")
 
@@ -50,6 +51,15 @@ class Delta:
     seconds: float = 0.0
     tasks: int = 1
     archived: dict[str, Any] | None = None  # to_arrays() of founded patterns archived on the way
+    #: the summaries were left in the run store (empty here): a run with a store every worker
+    #: sees moves no per-signal rows through the merges, and the result reads them from the store
+    summaries_stored: bool = False
+
+
+def without_summaries(delta: Delta) -> Delta:
+    """``delta`` with its summaries left to the run store it was written to (no rows)."""
+    return replace(delta, summaries={k: np.asarray(v)[:0] for k, v in delta.summaries.items()},
+                   summaries_stored=True)
 
 
 # -- one partition -----------------------------------------------------------------------------
@@ -162,7 +172,8 @@ def merge_deltas(a: Delta, b: Delta, config: dict[str, Any], domain: str) -> Del
     return Delta(a.first, b.last, ids, np.array(rows).reshape(len(ids), window),
                  np.array(ns, dtype=np.int64), lasts, new.to_arrays(),
                  {k: np.concatenate([a.summaries[k], b.summaries[k]]) for k in a.summaries},
-                 {**a.errors, **b.errors}, a.seconds + b.seconds, a.tasks + b.tasks, archived)
+                 {**a.errors, **b.errors}, a.seconds + b.seconds, a.tasks + b.tasks, archived,
+                 a.summaries_stored and b.summaries_stored)
 
 
 def _archive_arrays(parts: list[dict[str, Any] | None], lib: PatternLibrary) -> dict[str, Any] | None:
