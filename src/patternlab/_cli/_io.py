@@ -278,12 +278,9 @@ def configured_redis(what: str) -> str:
 
 def hide_password(url: str) -> str:
     """``url`` with its password replaced by ``***`` (for messages)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    cred, _, host = rest.rpartition("@")
-    user = cred.split(":", 1)[0] if ":" in cred else ""
-    return f"{scheme}://{user}:***@{host}"
+    from ..store._redis_url import mask_url
+
+    return mask_url(url)
 
 
 # -- printing ----------------------------------------------------------------------------------

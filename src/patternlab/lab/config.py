@@ -12,6 +12,7 @@ from typing import Any
 
 from ..config import setting_key
 from ..errors import ConfigError
+from ..store._redis_url import check_url, mask_url
 
 __all__ = ["CLUSTER_ENV", "ClusterConfig", "load_cluster_config"]
 
@@ -94,10 +95,8 @@ class ClusterConfig:
                 and self.min_workers > self.max_workers):
             raise ConfigError(f"min_workers={self.min_workers} is larger than max_workers="
                               f"{self.max_workers}: pass min_workers <= max_workers")
-        url = self.redis_url
-        if url is not None and (not isinstance(url, str) or "://" not in url):
-            raise ConfigError(f"redis_url={self.redis_url!r} is not a URL: pass e.g. "
-                              "'redis://:PASSWORD@HOST:PORT/0'")
+        if self.redis_url is not None:
+            check_url(self.redis_url, "redis_url")  # every part, the password masked in errors
         object.__setattr__(self, "ssh", _sub_mapping(self.ssh, "ssh", _SSH_KEYS))
         object.__setattr__(self, "kube", _sub_mapping(self.kube, "kube", _KUBE_KEYS))
         hosts = self.ssh.get("hosts")
@@ -118,10 +117,24 @@ class ClusterConfig:
         """Whether the settings ask for adaptive scaling (``min_workers`` or ``max_workers``)."""
         return self.min_workers is not None or self.max_workers is not None
 
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
+        return f"ClusterConfig({shown})"
+
     def to_dict(self) -> dict[str, Any]:
-        """The settings as a plain dict."""
+        """The settings as a plain dict, for display: the password in ``redis_url`` is shown as
+        ``***`` (read the :attr:`redis_url` attribute for the URL itself).
+
+        Examples
+        --------
+        >>> from patternlab.lab.config import ClusterConfig
+        >>> ClusterConfig(redis_url="redis://:hunter2@redis.internal:6379/0").to_dict()["redis_url"]
+        'redis://:***@redis.internal:6379/0'
+        """
         out = dataclasses.asdict(self)
         out["ssh"], out["kube"] = dict(self.ssh), dict(self.kube)
+        if self.redis_url is not None:
+            out["redis_url"] = mask_url(self.redis_url)
         return out
 
 
@@ -198,6 +211,12 @@ def _cluster_env(environ: Mapping[str, str]) -> dict[str, Any]:
                 out[name] = _cluster_value(raw, variable)
             except ConfigError as exc:
                 raise ConfigError(f"environment variable {exc}") from None
+        elif name == "redis_url":
+            try:
+                check_url(raw.strip(), variable)
+            except ConfigError as exc:
+                raise ConfigError(f"environment variable {exc}") from None
+            out[name] = raw.strip()
         else:
             out[name] = raw.strip()
     return out

@@ -4,11 +4,12 @@ backoff, and the translation of redis-py errors into patternlab errors that neve
 from __future__ import annotations
 
 import random
+import socket
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import redis
 import redis.exceptions as rex
@@ -16,12 +17,13 @@ from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
-from ..errors import InvalidParameterError, StoreConnectionError, StoreDataError
+from ..errors import ConfigError, InvalidParameterError, StoreConnectionError, StoreDataError
+from ._redis_url import CLUSTER_SCHEMES, SINGLE_SCHEMES, check_url, mask_url
 
 T = TypeVar("T")
 
-CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
-SINGLE_SCHEMES = ("redis", "rediss", "unix")
+__all__ = ["CLUSTER_SCHEMES", "SINGLE_SCHEMES", "Endpoint", "RetryPolicy", "call", "connect", "parse",
+           "redact"]
 
 # errors worth another attempt: the server is restarting, loading its data, failing over
 TRANSIENT: tuple[type[Exception], ...] = (
@@ -94,40 +96,24 @@ def _split_hostport(text: str, what: str) -> tuple[str, int]:
 
 def parse(target: str | Sequence[Any], *, cluster: bool | None, username: str | None,
           password: str | None, options: dict[str, Any]) -> Endpoint:
-    """Turn a URL, a cluster URL or a list of startup nodes into an :class:`Endpoint`."""
+    """Turn a URL, a cluster URL or a list of startup nodes into an :class:`Endpoint`; every part
+    of a URL is checked first (:func:`._redis_url.check_url`: a wrong part is a ``ConfigError``
+    naming it, the password masked)."""
     if isinstance(target, str):
-        parts = urlsplit(target)
-        scheme = parts.scheme.lower()
-        if scheme in CLUSTER_SCHEMES:
-            netloc = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
-            cred, _, hosts = netloc.rpartition("@")
-            user = pw = None
-            if cred:
-                u, sep, p = cred.partition(":")
-                user, pw = (unquote(u) or None), (unquote(p) if sep else None)
-                if not sep:  # "redis+cluster://secret@h:p": a password alone
-                    user, pw = None, unquote(u)
-            nodes = tuple(_split_hostport(h, "cluster URL") for h in hosts.split(",") if h.strip())
-            if not nodes:
-                raise InvalidParameterError(f"cluster URL {redact(target, pw)!r} names no node: write "
-                                            "redis+cluster://host1:port1,host2:port2")
-            return Endpoint(True, nodes, None, username or user, password or pw,
-                            scheme.startswith("rediss"), tuple(sorted(options.items())))
-        if scheme not in SINGLE_SCHEMES:
-            raise InvalidParameterError(
-                f"url={redact(target, password)!r}: unknown scheme {scheme!r}; use redis://, rediss:// "
-                "(TLS), unix://, or redis+cluster://host:port,host:port (rediss+cluster:// with TLS)")
-        user = unquote(parts.username) if parts.username else None
-        pw = unquote(parts.password) if parts.password is not None else None
-        if parts.username and parts.password is None:  # redis://secret@host: a password alone
-            user, pw = None, unquote(parts.username)
-        ssl = scheme == "rediss"
+        parsed = check_url(target, "url")
+        opts = tuple(sorted(options.items()))
+        if parsed.scheme in CLUSTER_SCHEMES:
+            return Endpoint(True, parsed.nodes, None, username or parsed.username,
+                            password or parsed.password, parsed.scheme.startswith("rediss"), opts)
+        ssl = parsed.scheme == "rediss"
+        user, pw = username or parsed.username, password or parsed.password
         if cluster:
-            host, port = parts.hostname or "localhost", parts.port or 6379
-            return Endpoint(True, ((host, port),), None, username or user, password or pw, ssl,
-                            tuple(sorted(options.items())))
-        return Endpoint(False, ((parts.hostname or "", parts.port or 6379),), target,
-                        username or user, password or pw, ssl, tuple(sorted(options.items())))
+            if parsed.scheme == "unix":
+                raise ConfigError(f"url={mask_url(target)!r}: a unix:// socket cannot be a Redis Cluster "
+                                  "node: pass a redis://HOST:PORT URL with cluster=True")
+            return Endpoint(True, parsed.nodes, None, user, pw, ssl, opts)
+        host_port = parsed.nodes[0] if parsed.nodes else ("", 0)
+        return Endpoint(False, (host_port,), target, user, pw, ssl, opts)
     if isinstance(target, (list, tuple)) and target:
         found: list[tuple[str, int]] = []
         for item in target:
@@ -151,7 +137,10 @@ def parse(target: str | Sequence[Any], *, cluster: bool | None, username: str | 
 
 def connect(ep: Endpoint) -> redis.Redis | RedisCluster:
     """A client for ``ep``; redis-py's own retries are off (the store retries whole, idempotent
-    operations with its own backoff, so that a retried write is never applied twice)."""
+    operations with its own backoff, so that a retried write is never applied twice).
+
+    A Redis Cluster client reads the slot map at once: a node that is not in cluster mode (a
+    ``redis+cluster://`` URL for a plain server) is a :class:`StoreConnectionError` saying so."""
     opts = dict(ep.options)
     common: dict[str, Any] = {"username": ep.username, "password": ep.password,
                               "retry": Retry(NoBackoff(), 0), **opts}
@@ -160,11 +149,72 @@ def connect(ep: Endpoint) -> redis.Redis | RedisCluster:
             common["ssl"] = True
         nodes = [ClusterNode(h, p) for h, p in ep.nodes]
         common["retry"] = Retry(NoBackoff(), 1)
-        return RedisCluster(startup_nodes=nodes, **common)
+        try:
+            return RedisCluster(startup_nodes=nodes, **common)
+        except rex.RedisClusterException as exc:
+            msg = redact(str(exc), ep.password)
+            if "cluster mode is not enabled" in msg.lower():
+                plain = "rediss" if ep.ssl else "redis"
+                raise StoreConnectionError(
+                    f"Redis at {ep.describe()} is a single server, not a Redis Cluster (cluster mode is "
+                    f"not enabled on it): connect with {plain}://HOST:PORT/0 instead of "
+                    f"{plain}+cluster://") from None
+            raise StoreConnectionError(f"Redis Cluster at {ep.describe()} cannot be reached: {msg}: "
+                                       "check the node addresses, that the nodes run, and the TLS "
+                                       "settings") from None
+        except rex.RedisError as exc:
+            raise StoreConnectionError(f"Redis Cluster at {ep.describe()} failed: {type(exc).__name__}: "
+                                       f"{redact(str(exc), ep.password)}") from None
     assert ep.url is not None
     if ep.url.lower().startswith("unix://"):
         common = {k: v for k, v in common.items() if not k.startswith("ssl")}
     return redis.Redis.from_url(ep.url, **common)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in out:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def _speaks_plain_redis(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether ``host:port`` answers a plain-text PING like a Redis server (``+PONG`` or an error
+    such as ``-NOAUTH``): then a TLS handshake with it can never succeed."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(b"PING\r\n")
+            reply = sock.recv(64)
+    except OSError:
+        return False
+    return reply.startswith((b"+PONG", b"-NOAUTH", b"-ERR", b"-WRONGPASS", b"-DENIED"))
+
+
+def hopeless(exc: BaseException, ep: Endpoint, probed: list[bool]) -> str | None:
+    """Why ``exc`` (a connection error) cannot go away by retrying, or ``None`` when it may be
+    transient: a TLS certificate that is not trusted or names another host, a TLS client talking
+    to a plain server or the reverse. ``probed`` holds whether the plain-text probe ran already."""
+    chain = _chain(exc)
+    text = " ".join(str(e) for e in chain)
+    low = text.lower()
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "certificate verify failed" in low:
+        return ("its TLS certificate is not trusted or names another host: pass ssl_ca_certs= (the CA "
+                "that signed the server's certificate), check the host name in the URL, or "
+                "ssl_check_hostname=False")
+    if "wrong version number" in low or "unknown protocol" in low or "record layer failure" in low:
+        return ("the TLS handshake failed (wrong version number): the server does not speak TLS on this "
+                "port; use redis:// instead of rediss://, or the server's TLS port")
+    if ep.ssl and not probed and isinstance(exc, (rex.TimeoutError, TimeoutError, rex.ConnectionError)):
+        probed.append(True)
+        for host, port in ep.nodes:
+            if host and _speaks_plain_redis(host, port):
+                return (f"{host}:{port} answers plain (unencrypted) Redis, not TLS: use redis:// instead of "
+                        "rediss:// (or redis+cluster:// instead of rediss+cluster://), or the server's "
+                        "TLS port")
+    return None
 
 
 @dataclass(frozen=True)
@@ -189,6 +239,7 @@ def call(fn: Callable[[], T], policy: RetryPolicy, ep: Endpoint, what: str,
     every redis error into a patternlab error whose message names ``what`` and the endpoint."""
     delays = policy.delays()
     t0 = time.monotonic()
+    probed: list[bool] = []
     for attempt in range(len(delays) + 1):
         try:
             return fn()
@@ -211,6 +262,11 @@ def call(fn: Callable[[], T], policy: RetryPolicy, ep: Endpoint, what: str,
                 continue
             raise StoreConnectionError(f"{what}: Redis at {ep.describe()} answered an error: {msg}") from None
         except TRANSIENT as exc:
+            why = hopeless(exc, ep, probed)
+            if why is not None:
+                raise StoreConnectionError(
+                    f"{what}: Redis at {ep.describe()} cannot be used: {why} (not retried; "
+                    f"{type(exc).__name__}: {redact(str(exc), ep.password)})") from None
             if attempt < len(delays):
                 _sleep(delays[attempt], on_retry)
                 continue
