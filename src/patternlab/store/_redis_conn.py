@@ -257,6 +257,10 @@ def call(fn: Callable[[], T], policy: RetryPolicy, ep: Endpoint, what: str,
                     "user name, password and ACL") from None
             if "patternlab:" in msg:
                 raise StoreDataError(f"{what}: {msg[msg.index('patternlab:') + 12:]}") from None
+            if "WRONGTYPE" in msg:
+                raise StoreDataError(f"{what}: a key holds another kind of Redis value than patternlab "
+                                     f"writes ({msg[:300]}): delete the keys patternlab did not "
+                                     "write") from None
             if isinstance(exc, TRANSIENT) and attempt < len(delays):
                 _sleep(delays[attempt], on_retry)
                 continue

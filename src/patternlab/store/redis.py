@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import threading
 import time
@@ -33,14 +34,18 @@ from ._records import CHUNK, Change, check_config, check_ids, check_publish, dif
 from ._redis_events import PatternEvent, Subscription
 from ._redis_format import (
     FIELDS,
+    MAX_DIGITS,
     SHARDS,
     Record,
+    bad_key,
     check_library_key,
     check_number,
     parse_record,
     prov_key,
     records_to_library,
+    reraise_transient,
     shard_of,
+    short_value,
     text_of,
 )
 from ._redis_lua import PUBLISH_SCRIPT, Script
@@ -50,6 +55,7 @@ __all__ = ["CHUNK", "SHARDS", "PatternEvent", "PublishResult", "RedisPatternStor
            "as_redis_store"]
 
 Client = redis.Redis | RedisCluster
+_log = logging.getLogger("patternlab.store")
 
 
 @dataclass
@@ -60,6 +66,8 @@ class _Cached:
     truncated: bool = False
     library: PatternLibrary | None = None
     built_for: EngineConfig | None = None
+    damage: dict[int, list[str]] = field(default_factory=dict)
+    reported: Any = None
 
     def size(self) -> int:
         return sum(len(s) for s in self.shards.values())
@@ -277,10 +285,14 @@ class RedisPatternStore:
         for item in raw:
             try:
                 dom, win = json.loads(item)
-                out.append((str(dom), int(win)))
-            except (ValueError, TypeError):
-                raise StoreDataError(f"{self._libraries_key()} holds {item[:40]!r}, which patternlab "
-                                     "did not write: delete that member") from None
+                if not isinstance(dom, str) or isinstance(win, bool) or not isinstance(win, int):
+                    raise TypeError(item)
+                check_library_key(dom, win)
+                out.append((dom, win))
+            except (ValueError, TypeError, OverflowError, RecursionError):
+                _log.warning("Redis store %s: skipped a damaged value: %s holds %s, which patternlab did "
+                             "not write: delete that member", self.namespace, self._libraries_key(),
+                             short_value(item))
         return sorted(out)
 
     def count(self, domain: str, window: int) -> int:
@@ -294,36 +306,79 @@ class RedisPatternStore:
             return int(sum(pipe.execute()))
         return int(self._call(go, f"count {domain!r}/{window}"))
 
-    def _versions(self, domain: str, window: int) -> list[int]:
-        def go() -> list[int]:
+    def _versions(self, domain: str, window: int) -> tuple[list[int], dict[int, list[str]]]:
+        """The shards' version counters; a counter that is not a small integer (another Redis
+        type, text, an over-long number) reads as -1 (so the shard is read again at every sync)
+        and is reported."""
+        def go() -> list[Any]:
             pipe = self._client.pipeline(transaction=False)
             for s in range(SHARDS):
                 pipe.get(self._key(domain, window, s, "ver"))
-            return [int(v or 0) for v in pipe.execute()]
-        return list(self._call(go, f"sync {domain!r}/{window}"))
+            return list(pipe.execute(raise_on_error=False))
+        out: list[int] = []
+        damage: dict[int, list[str]] = {}
+        for s, raw in enumerate(self._call(go, f"sync {domain!r}/{window}")):
+            key = self._key(domain, window, s, "ver")
+            if raw is None:
+                out.append(0)
+                continue
+            if isinstance(raw, Exception):
+                damage.setdefault(s, []).append(bad_key(key, raw, "a string (the shard's version counter)"))
+                out.append(-1)
+                continue
+            text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
+            if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS):
+                damage.setdefault(s, []).append(
+                    f"version counter {key!r} holds {short_value(raw)}, not a non-negative integer: the "
+                    "value was not written by patternlab (or is corrupt); delete that key (the shard is "
+                    "read again at every sync meanwhile)")
+                out.append(-1)
+                continue
+            out.append(int(text))
+        return out, damage
 
-    def _fetch(self, domain: str, window: int, shards: Sequence[int]) -> dict[int, dict[str, Record]]:
-        def go() -> dict[int, dict[str, Record]]:
+    def _fetch(self, domain: str, window: int, shards: Sequence[int]
+               ) -> tuple[dict[int, dict[str, Record]], dict[int, list[str]]]:
+        """The records of ``shards`` and, per shard, what could not be read (a damaged value is
+        left out and described, naming its key)."""
+        def go() -> tuple[dict[int, dict[str, Record]], dict[int, list[str]]]:
+            damage: dict[int, list[str]] = {}
             pipe = self._client.pipeline(transaction=False)
             for s in shards:
                 pipe.zrange(self._key(domain, window, s, "idx"), 0, -1)
-            lists = pipe.execute()
+            lists = pipe.execute(raise_on_error=False)
+            reraise_transient(lists)
             pipe = self._client.pipeline(transaction=False)
             order: list[tuple[int, str, str]] = []
             for s, pids in zip(shards, lists):
+                idx = self._key(domain, window, s, "idx")
+                if isinstance(pids, Exception):
+                    damage.setdefault(s, []).append(bad_key(idx, pids, "a sorted set (the shard's index)"))
+                    continue
                 for raw in pids:
-                    pid = text_of(raw, self._key(domain, window, s, "idx"), "member")
+                    try:
+                        pid = text_of(raw, idx, "member")
+                    except StoreDataError as exc:
+                        damage.setdefault(s, []).append(str(exc))
+                        continue
                     key = self._key(domain, window, s, f"p:{pid}")
                     order.append((s, pid, key))
                     pipe.hmget(key, FIELDS)
-            values = pipe.execute() if order else []
+            values = pipe.execute(raise_on_error=False) if order else []
+            reraise_transient(values)
             out: dict[int, dict[str, Record]] = {s: {} for s in shards}
             for (s, pid, key), vals in zip(order, values):
+                if isinstance(vals, Exception):
+                    damage.setdefault(s, []).append(bad_key(key, vals, "a hash (one pattern)"))
+                    continue
                 if vals[4] is None and vals[5] is None:
                     continue  # archived between the two round trips
-                out[s][pid] = parse_record(key, pid, window, vals)
-            return out
-        return dict(self._call(go, f"load {domain!r}/{window}"))
+                try:
+                    out[s][pid] = parse_record(key, pid, window, vals)
+                except StoreDataError as exc:
+                    damage.setdefault(s, []).append(str(exc))
+            return out, damage
+        return self._call(go, f"load {domain!r}/{window}")  # type: ignore[no-any-return]
 
     def _sync(self, domain: str, window: int, refresh: bool) -> _Cached:
         key = (domain, window)
@@ -333,17 +388,23 @@ class RedisPatternStore:
             self._cache.move_to_end(key)
             if not refresh and now - cached.at < self._opts.sync_interval:
                 return cached
-        versions = self._versions(domain, window)
-        if cached is not None and versions == cached.versions:
+        versions, ver_damage = self._versions(domain, window)
+        if cached is not None and versions == cached.versions and -1 not in versions and not cached.damage:
             cached.at = now
             return cached
         if cached is None or cached.truncated:
-            shards = self._fetch(domain, window, range(SHARDS))
+            shards, damage = self._fetch(domain, window, range(SHARDS))
         else:
-            changed = [s for s in range(SHARDS) if versions[s] != cached.versions[s]]
+            changed = [s for s in range(SHARDS)  # damaged shards are read again until repaired
+                       if versions[s] != cached.versions[s] or versions[s] < 0 or s in cached.damage]
             shards = dict(cached.shards)
-            shards.update(self._fetch(domain, window, changed))
-        entry = _Cached(versions, shards, now)
+            damage = {s: d for s, d in cached.damage.items() if s not in changed}
+            got, new_damage = self._fetch(domain, window, changed)
+            shards.update(got)
+            damage.update(new_damage)
+        for s, msgs in ver_damage.items():
+            damage[s] = msgs + damage.get(s, [])
+        entry = _Cached(versions, shards, now, damage=damage)
         limit = self._opts.max_local_patterns
         if entry.size() > limit:
             recs = sorted((r for d in shards.values() for r in d.values()),
@@ -351,7 +412,7 @@ class RedisPatternStore:
             keep: dict[int, dict[str, Record]] = {s: {} for s in range(SHARDS)}
             for r in recs:
                 keep[shard_of(r.pid)][r.pid] = r
-            entry = _Cached(versions, keep, now, truncated=True)
+            entry = _Cached(versions, keep, now, truncated=True, damage=damage)
         self._cache[key] = entry
         self._cache.move_to_end(key)
         total = sum(c.size() for c in self._cache.values())
@@ -360,8 +421,25 @@ class RedisPatternStore:
             total -= old.size()
         return entry
 
+    def damaged(self, domain: str, window: int) -> list[str]:
+        """What the last :meth:`load_library` of ``(domain, window)`` could not read: one message
+        per damaged value (a key of another Redis type, a pattern hash with a field patternlab did
+        not write, a corrupt version counter), each naming the key and what to do; empty when all
+        was readable (or the library was never loaded).
+
+        Examples
+        --------
+        With a server at ``localhost:6379``::
+
+            lib = store.load_library("audio", 64, skip_damaged=True)
+            for problem in store.damaged("audio", 64):
+                print(problem)
+        """
+        entry = self._cache.get((domain, int(window)))
+        return [] if entry is None else [m for s in sorted(entry.damage) for m in entry.damage[s]]
+
     def load_library(self, domain: str, window: int, config: EngineConfig | None = None, *,
-                     refresh: bool = False) -> PatternLibrary:
+                     refresh: bool = False, skip_damaged: bool = False) -> PatternLibrary:
         """The current library of ``(domain, window)``: a new :class:`PatternLibrary` (yours to
         change), in a fixed order (by first provenance, then id) so that every process that loads
         the same store state gets the same library.
@@ -378,11 +456,32 @@ class RedisPatternStore:
             The library's config (its window is set to ``window``).
         refresh : bool
             Check the store now, whatever the age of the cache.
+        skip_damaged : bool
+            A value in the store that patternlab did not write (another Redis type, a field out
+            of range, bytes that cannot be a prototype) raises :class:`StoreDataError` naming
+            its key; with ``skip_damaged=True`` the damaged patterns are left out, each logged
+            as a warning on the ``patternlab.store`` logger and listed by :meth:`damaged`.
+
+        Raises
+        ------
+        StoreDataError
+            A damaged value (unless ``skip_damaged``); the message names the key and the fix.
+        StoreConnectionError
+            The server cannot be reached after the retries.
         """
         check_library_key(domain, window)
         check_config(config)
         with self._lock:  # one store may serve several threads
             entry = self._sync(domain, int(window), refresh)
+            problems = [m for s in sorted(entry.damage) for m in entry.damage[s]]
+            if problems and not skip_damaged:
+                more = f" ({len(problems) - 1} more damaged value(s))" if len(problems) > 1 else ""
+                raise StoreDataError(f"{problems[0]}{more}; load_library(..., skip_damaged=True) loads "
+                                     "the rest")
+            if problems and entry.reported is not entry.damage:
+                for m in problems:
+                    _log.warning("Redis store %s: skipped a damaged value: %s", self.namespace, m)
+                entry.reported = entry.damage
             if entry.library is None or entry.built_for != config:
                 entry.library = _build(entry, domain, int(window), config)
                 entry.built_for = config
@@ -465,16 +564,30 @@ class RedisPatternStore:
             if any(isinstance(r, rex.NoScriptError) for r in res):
                 self._client.script_load(script.source)
                 continue
-            for r in res:
+            for r, (keys, _args) in zip(res, calls):
                 if isinstance(r, (rex.MovedError, rex.AskError)) and isinstance(self._client, RedisCluster):
                     self._client.nodes_manager.initialize()  # the slots moved: learn where
                     raise rex.TryAgainError(str(r))
+                if isinstance(r, rex.ResponseError) and "WRONGTYPE" in str(r):
+                    raise StoreDataError(self._wrong_type(keys))
                 if isinstance(r, Exception):
                     raise r
             for member in libraries:
                 self._client.sadd(self._libraries_key(), member)
             return res
         raise rex.ConnectionError("the server keeps forgetting its scripts (restarting?)")
+
+    def _wrong_type(self, keys: Sequence[str]) -> str:
+        """The message for a script that met a key of another Redis type: which key it is."""
+        want = ["zset", "zset", "string"] + ["hash"] * (len(keys) - 3)
+        for key, kind in zip(keys, want):
+            got = self._client.type(key)
+            got = got.decode() if isinstance(got, bytes) else str(got)
+            if got not in ("none", kind):
+                return (f"key {key!r} is a Redis {got}, not a {kind}: it was not written by patternlab; "
+                        "delete that key and publish again (the update was not applied to its shard)")
+        return (f"a key of shard {keys[0]!r} holds another kind of Redis value: delete the keys patternlab "
+                "did not write")
 
     def _evalsha_all(self, script: Script, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         client = self._client
@@ -599,7 +712,12 @@ _diff = diff
 
 
 def iter_records(store: RedisPatternStore, domain: str, window: int) -> Iterator[tuple[int, Record]]:
-    """Every live record of a library, with its shard (all of them: no cache, no bound)."""
-    for s, recs in store._fetch(domain, window, range(SHARDS)).items():
+    """Every live record of a library, with its shard (all of them: no cache, no bound); a damaged
+    value raises :class:`StoreDataError` naming its key."""
+    recs_by_shard, damage = store._fetch(domain, window, range(SHARDS))
+    if damage:
+        first = next(iter(damage.values()))[0]
+        raise StoreDataError(first)
+    for s, recs in recs_by_shard.items():
         for r in recs.values():
             yield s, r
