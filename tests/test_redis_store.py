@@ -61,7 +61,7 @@ def raw_state(client: redis.Redis, ns: str) -> dict[bytes, object]:
     out: dict[bytes, object] = {}
     for key in client.scan_iter(match=f"{ns}:*", count=1000):
         kind = client.type(key)
-        if key.endswith(b":tokens"):
+        if key.endswith((b":tokens", b":published")):
             continue
         if kind == b"hash":
             h = client.hgetall(key)

@@ -232,6 +232,16 @@ class RetryPolicy:
     def with_retries(self, retries: int) -> RetryPolicy:
         return replace(self, retries=retries)
 
+    def lasting(self, seconds: float) -> RetryPolicy:
+        """This policy with as many retries as it takes for the waits to add up to ``seconds``
+        (at least this policy's own retries)."""
+        step = max(self.backoff, 1e-3)
+        total, k = 0.0, 0
+        while total < seconds and k < 100_000:
+            total += min(max(self.cap, step), step * 2.0**min(k, 60))
+            k += 1
+        return replace(self, retries=max(self.retries, k), backoff=step, cap=max(self.cap, step))
+
 
 def call(fn: Callable[[], T], policy: RetryPolicy, ep: Endpoint, what: str,
          on_retry: Callable[[], None] | None = None) -> T:

@@ -245,10 +245,10 @@ class RedisPatternStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, fn: Any, what: str) -> Any:
+    def _call(self, fn: Any, what: str, policy: conn.RetryPolicy | None = None) -> Any:
         if self._closed:
             raise InvalidParameterError(f"{what}: this RedisPatternStore is closed; open a new one")
-        return conn.call(fn, self._policy, self._ep, what)
+        return conn.call(fn, policy or self._policy, self._ep, what)
 
     def ping(self) -> float:
         """Round-trip time of a PING in seconds (raises :class:`StoreConnectionError` when the
@@ -276,6 +276,12 @@ class RedisPatternStore:
 
     def _libraries_key(self) -> str:
         return f"{self.namespace}:libraries"
+
+    def _published_key(self) -> str:
+        """Tokens of the publishes applied completely (sorted set token -> time, kept ``token_ttl``
+        seconds): a later publish under such a token changes nothing, even where it touches
+        shards the first one did not (the shards' own tokens cover a publish cut short)."""
+        return f"{self.namespace}:published"
 
     # -- reading ------------------------------------------------------------------------------
     def libraries(self) -> list[tuple[str, int]]:
@@ -488,7 +494,8 @@ class RedisPatternStore:
             return entry.library.copy()
 
     # -- writing ------------------------------------------------------------------------------
-    def publish(self, before: PatternLibrary | None, after: PatternLibrary, *, token: str) -> PublishResult:
+    def publish(self, before: PatternLibrary | None, after: PatternLibrary, *, token: str,
+                retry_seconds: float | None = None) -> PublishResult:
         """Write into the store what ``after`` learned relative to ``before``.
 
         Patterns of ``after`` not in ``before`` are created (or, when the store already holds
@@ -507,13 +514,24 @@ class RedisPatternStore:
         token : str
             Names this update (e.g. ``"run-id/partition-7"``). Publishing the same token again
             (a retry after a lost connection or a server restart, even after a partial apply)
-            changes nothing: the store ends as after one complete publish.
+            changes nothing: the store ends as after one complete publish. A token whose
+            publish completed is remembered whole (``token_ttl`` seconds), so a later publish
+            under it changes nothing even where its diff differs (the same work rerun from a
+            library that already holds its result).
+        retry_seconds : float, optional
+            Keep retrying a server that cannot be reached for at least this many seconds (with
+            the store's backoff, each wait at most ``backoff_cap``) instead of the store's
+            ``retries``: for a publish that follows hours of work.
 
         Returns
         -------
         PublishResult
         """
         check_publish(before, after, token)
+        policy = None
+        if retry_seconds is not None:
+            check_number("retry_seconds", retry_seconds, 0.0)
+            policy = self._policy.lasting(float(retry_seconds))
         domain, window = after.domain, after.window
         changes = diff(before, after)
         key = (domain, window)
@@ -524,10 +542,24 @@ class RedisPatternStore:
                 raise InvalidParameterError(f"publish token {token!r}: this RedisPatternStore is closed; "
                                             "open a new one")
             return PublishResult(0, 0, 0, token)
-        return self._apply(domain, window, changes, token)
+        done = self._call(lambda: self._client.zscore(self._published_key(), token),
+                          f"publish {domain!r}/{window} token {token!r}", policy)
+        if done is not None:  # a complete publish under this token: the same work, counted once
+            return PublishResult(0, 0, len(groups(changes, token)), token)
+        out = self._apply(domain, window, changes, token, policy=policy)
+
+        def mark() -> None:  # every shard applied: remember the whole publish
+            now = time.time()
+            pipe = self._client.pipeline(transaction=False)
+            pipe.zadd(self._published_key(), {token: now})
+            pipe.zremrangebyscore(self._published_key(), "-inf", now - self._opts.token_ttl)
+            pipe.execute()
+        self._call(mark, f"publish {domain!r}/{window} token {token!r}", policy)
+        return out
 
     def _apply(self, domain: str, window: int, changes: Sequence[Change], token: str,
-               per_change_tokens: Sequence[str] | None = None) -> PublishResult:
+               per_change_tokens: Sequence[str] | None = None,
+               policy: conn.RetryPolicy | None = None) -> PublishResult:
         """Run the publish script for ``changes``: one call per atomic group of
         :func:`._records.groups` (per shard and chunk of :data:`CHUNK`, or per change with its
         own token from ``per_change_tokens``)."""
@@ -545,7 +577,7 @@ class RedisPatternStore:
             calls.append((keys, [tok, ttl, channel, window, b"".join(meta), b"".join(vecs)]))
         lib_member = json.dumps([domain, window])
         results = self._call(lambda: self._run_scripts(PUBLISH_SCRIPT, calls, (lib_member,)),
-                             f"publish {domain!r}/{window} token {token!r}")
+                             f"publish {domain!r}/{window} token {token!r}", policy)
         key = (domain, window)
         if key in self._cache:
             self._cache[key].at = -math.inf  # read your own writes at the next load
