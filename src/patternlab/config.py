@@ -4,6 +4,8 @@ files, Dask's configuration and the environment."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
 import json
 import numbers
 import os
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UnknownSettingError
 
 __all__ = ["EngineConfig", "load_config"]
 
@@ -94,21 +96,29 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if self.max_lag is not None:
             if isinstance(self.max_lag, bool) or not isinstance(self.max_lag, numbers.Integral):
-                raise ConfigError(f"max_lag={self.max_lag!r} must be an integer or None")
+                raise ConfigError(f"max_lag={shown(self.max_lag)} must be an integer or None")
             object.__setattr__(self, "max_lag", int(self.max_lag))
         for name in ("window", "top_k", "max_patterns", "seed", "min_support", "pool_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise ConfigError(f"{name}={value!r} must be an integer")
+                raise ConfigError(f"{name}={shown(value)} must be an integer")
+            if not -LIMITS[name] <= int(value) <= LIMITS[name]:
+                raise ConfigError(f"{name}={shown(value)} is beyond {LIMITS[name]:,}: pass at most "
+                                  f"{LIMITS[name]:,} (larger values cannot fit in memory or in int64)")
             object.__setattr__(self, name, int(value))
         for name in ("edge_threshold", "cluster_threshold", "learning_rate", "exploration_rate",
                      "min_complexity"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise ConfigError(f"{name}={value!r} must be a number")
-            if value != value:  # NaN
+                raise ConfigError(f"{name}={shown(value)} must be a number")
+            try:
+                number = float(value)
+            except (OverflowError, ValueError):
+                raise ConfigError(f"{name}={shown(value)} is too large for a float: pass a value in the "
+                                  "range the parameters list") from None
+            if number != number:  # NaN
                 raise ConfigError(f"{name}=nan is not a number: pass a value in [0, 1]")
-            object.__setattr__(self, name, float(value))
+            object.__setattr__(self, name, number)
         if self.window < 3:
             raise ConfigError(f"window={self.window} is too short: pass window >= 3")
         for name in ("edge_threshold", "cluster_threshold", "exploration_rate"):
@@ -120,13 +130,16 @@ class EngineConfig:
             raise ConfigError(f"learning_rate={self.learning_rate:g} is outside (0, 1]: pass e.g. 0.1")
         if self.top_k < 1:
             raise ConfigError(f"top_k={self.top_k} must be at least 1")
+        if self.max_lag is not None and abs(self.max_lag) > LIMITS["window"]:
+            raise ConfigError(f"max_lag={shown(self.max_lag)} is outside [0, window // 2]: pass a small "
+                              "shift such as window // 8, 0 (no alignment) or None")
         if self.max_patterns < 1:
             raise ConfigError(f"max_patterns={self.max_patterns} must be at least 1")
         if self.seed < 0:
             raise ConfigError(f"seed={self.seed} must be >= 0")
-        if not 0.0 <= self.min_complexity < float("inf"):
-            raise ConfigError(f"min_complexity={self.min_complexity:g} must be a finite number >= 0 "
-                              "(0 turns the complexity filter off)")
+        if not 0.0 <= self.min_complexity <= 1e6:
+            raise ConfigError(f"min_complexity={self.min_complexity:g} must be a number in [0, 1e6] "
+                              "(0 turns the complexity filter off; white noise scores about 11)")
         if self.min_support < 1:
             raise ConfigError(f"min_support={self.min_support} must be at least 1 (1: no pool)")
         if self.pool_size < 1:
@@ -165,6 +178,30 @@ class EngineConfig:
         return cls(**_dask_section())
 
 
+#: Bounds of the integer settings that keep memory and arithmetic sane (windows of 16 M samples,
+#: 10,000 motifs per signal, 10 M patterns or pending candidates, int64 seeds).
+LIMITS = {"window": 2**24, "top_k": 10_000, "max_patterns": 10_000_000, "seed": 2**63 - 1,
+          "min_support": 2**31 - 1, "pool_size": 10_000_000}
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for messages, shortened (an integer of thousands of digits is described,
+    not printed: its repr may even be refused by Python)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(int(value)) > 10**30:
+        digits = int(int(value).bit_length() * 0.30103) + 1
+        return f"<an integer of about {digits:,} digits>"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def unknown_setting(name: Any, valid: tuple[str, ...] | list[str], where: str) -> UnknownSettingError:
+    """The error for a setting ``name`` that is not one of ``valid``, naming the closest."""
+    close = difflib.get_close_matches(str(name).replace("-", "_").lower(), list(valid), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return UnknownSettingError(f"{where}: unknown setting {shown(name)}; {hint}valid settings: "
+                               f"{', '.join(valid)}")
+
+
 def _checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     if not isinstance(values, Mapping):
         raise ConfigError(f"{source} must hold a mapping of settings; got {type(values).__name__}")
@@ -173,7 +210,7 @@ def _checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     for key, value in values.items():
         k = str(key).replace("-", "_").lower()
         if k not in names:
-            raise ConfigError(f"{source}: unknown setting {key!r}; valid settings: {', '.join(names)}")
+            raise unknown_setting(key, names, source)
         out[k] = value
     return out
 
@@ -263,3 +300,26 @@ NON_ENGINE_KEYS = frozenset({
 def setting_key(name: Any) -> str:
     """A setting name as compared: ``-`` read as ``_``, lower case."""
     return str(name).replace("-", "_").lower()
+
+
+def strict_init(cls: Any) -> None:
+    """Make ``cls(...)`` refuse an unknown keyword with :class:`UnknownSettingError` (a
+    ``ConfigError`` and a ``TypeError``) naming the closest setting, instead of a bare
+    ``TypeError``."""
+    init = cls.__init__
+    names = tuple(f.name for f in dataclasses.fields(cls))
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        for key in kwargs:
+            if key not in names:
+                raise unknown_setting(key, names, f"{cls.__name__}()")
+        if len(args) > len(names):
+            raise UnknownSettingError(f"{cls.__name__}() takes at most {len(names)} settings; got "
+                                      f"{len(args)} positional values: pass them by name")
+        init(self, *args, **kwargs)
+
+    cls.__init__ = __init__
+
+
+strict_init(EngineConfig)

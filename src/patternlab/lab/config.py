@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import setting_key
+from ..config import setting_key, strict_init, unknown_setting
 from ..errors import ConfigError
 from ..store._redis_url import check_url, mask_url
 
@@ -172,7 +172,7 @@ def _sub_mapping(values: Any, name: str, keys: tuple[str, ...]) -> dict[str, Any
     for key, value in values.items():
         k = setting_key(key)
         if k not in keys:
-            raise ConfigError(f"{name}: unknown setting {key!r}; valid settings: {', '.join(keys)}")
+            raise unknown_setting(key, keys, name)
         out[k] = value
     return out
 
@@ -252,6 +252,8 @@ def load_cluster_config(**overrides: Any) -> ClusterConfig:
     fields = {f.name for f in dataclasses.fields(ClusterConfig)}
     unknown = sorted(set(values) - fields)
     if unknown:
-        raise ConfigError(f"load_cluster_config(): unknown setting {unknown[0]!r}; valid settings: "
-                          f"{', '.join(sorted(fields))}")
+        raise unknown_setting(unknown[0], sorted(fields), "load_cluster_config()")
     return ClusterConfig(**values)
+
+
+strict_init(ClusterConfig)
