@@ -28,7 +28,7 @@ class EngineConfig:
     Parameters
     ----------
     window : int
-        Length of a pattern (and of the matrix-profile windows), ``>= 3``.
+        Length of a pattern (and of the matrix-profile windows), ``3 .. 2**24``.
     edge_threshold : float
         An *event* is a sample where the z-normalized signal jumps by more than this, in
         ``[0, 1]`` (a local maximum of the jump within half a window).
@@ -40,11 +40,12 @@ class EngineConfig:
     exploration_rate : float
         Probability, in ``[0, 1]``, of each of ``top_k`` draws of a random candidate window.
     top_k : int
-        Number of motifs, discords and strongest events considered per signal, ``>= 1``.
+        Number of motifs, discords and strongest events considered per signal, ``1 .. 10,000``.
     max_patterns : int
-        Capacity of a library; beyond it the lowest-support pattern is archived, ``>= 1``.
+        Capacity of a library; beyond it the lowest-support pattern is archived, ``1 .. 2**40``.
     seed : int
-        Seed of the exploration draws, ``>= 0``. Same input, config and seed: same result.
+        Seed of the exploration draws, ``0 .. 2**63 - 1``. Same input, config and seed: same
+        result.
     min_complexity : float
         Candidate windows whose complexity estimate (Batista et al.'s ``CE``: the length of the
         z-normalized window's line, ``sqrt(sum(diff(z) ** 2))`` at unit standard deviation) is
@@ -53,13 +54,14 @@ class EngineConfig:
         (median), white noise 11. When ``> 0``, candidates and prototypes are also compared by
         the complexity-invariant correlation ``1 - CF**2 (1 - r)`` (``CF``: the larger ``CE``
         over the smaller), so a simple window is not absorbed by a complex shape nor the
-        reverse. ``0`` turns both off. ``>= 0``.
+        reverse. ``0`` turns both off. ``0 .. 1e6``.
     min_support : int
         A candidate that resembles no pattern waits in a pool of pending candidates, and becomes
-        a pattern when it has been seen this many times, ``>= 1`` (``1``: at once, no pool).
+        a pattern when it has been seen this many times, ``1 .. 2**31 - 1`` (``1``: at once, no
+        pool).
     pool_size : int
         Capacity of the pool of pending candidates; when it is full the least recently seen
-        entry ages out (counted in ``PatternLibrary.counters``), ``>= 1``.
+        entry ages out (counted in ``PatternLibrary.counters``), ``1 .. 10**7``.
     max_lag : int or None
         A candidate and a pattern shifted by up to this many samples are the same shape: learning
         tries the candidate's window shifted by ``-max_lag .. max_lag`` against every pattern,
@@ -68,6 +70,10 @@ class EngineConfig:
 
     With ``min_complexity=0, min_support=1, max_lag=0`` the library learns exactly as
     patternlab 0.x did (every unmatched candidate founds a pattern).
+
+    Every value is checked on construction: one out of range is a :class:`ConfigError`
+    naming it and the range, and a misspelt keyword an :class:`UnknownSettingError` (also a
+    ``TypeError``) naming the closest setting.
 
     Examples
     --------
@@ -178,9 +184,10 @@ class EngineConfig:
         return cls(**_dask_section())
 
 
-#: Bounds of the integer settings that keep memory and arithmetic sane (windows of 16 M samples,
-#: 10,000 motifs per signal, 10 M patterns or pending candidates, int64 seeds).
-LIMITS = {"window": 2**24, "top_k": 10_000, "max_patterns": 10_000_000, "seed": 2**63 - 1,
+#: Bounds of the integer settings that keep memory and arithmetic sane: windows of 16 M samples,
+#: 10,000 motifs per signal, 10 M pending candidates, int64 seeds; ``max_patterns`` is a capacity
+#: (a library grows as it learns), bounded at 2**40, which internal merges use as "no bound".
+LIMITS = {"window": 2**24, "top_k": 10_000, "max_patterns": 2**40, "seed": 2**63 - 1,
           "min_support": 2**31 - 1, "pool_size": 10_000_000}
 
 
