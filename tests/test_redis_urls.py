@@ -109,6 +109,7 @@ def test_rediss_against_a_plain_server_fails_at_once(server: rs.RedisServer,
         store.ping()
     assert "not retried" in str(info.value) and "after 7 attempt" not in str(info.value)
     assert SECRET not in str(info.value) and SECRET not in repr(store) and SECRET not in caplog.text
+    store.close()
 
 
 def test_an_untrusted_certificate_is_not_retried(tls: rs.RedisServer) -> None:
@@ -116,8 +117,18 @@ def test_an_untrusted_certificate_is_not_retried(tls: rs.RedisServer) -> None:
     with pytest.raises(pl.StoreConnectionError, match=r"certificate is not trusted.*ssl_ca_certs") as info:
         store.ping()
     assert "not retried" in str(info.value) and SECRET not in str(info.value)
-    ok = pl.RedisPatternStore(f"rediss://:{SECRET}@127.0.0.1:{tls.port}/0", ssl_ca_certs=str(tls.tls.ca))
-    assert ok.ping() >= 0  # the same URL with the CA works: the error was the certificate
+    store.close()
+    with pl.RedisPatternStore(f"rediss://:{SECRET}@127.0.0.1:{tls.port}/0",
+                              ssl_ca_certs=str(tls.tls.ca)) as ok:  # type: ignore[union-attr]
+        assert ok.ping() >= 0  # the same URL with the CA works: the error was the certificate
+
+
+def test_redis_against_a_tls_server_fails_at_once(tls: rs.RedisServer) -> None:
+    store = pl.RedisPatternStore(f"redis://:{SECRET}@127.0.0.1:{tls.port}/0", retries=6, backoff=0.5)
+    with pytest.raises(pl.StoreConnectionError, match=r"speaks TLS: use rediss://") as info:
+        store.ping()
+    assert "not retried" in str(info.value) and SECRET not in str(info.value)
+    store.close()
 
 
 def test_a_cluster_url_for_a_plain_server(server: rs.RedisServer) -> None:

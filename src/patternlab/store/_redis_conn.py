@@ -193,6 +193,20 @@ def _speaks_plain_redis(host: str, port: int, timeout: float = 1.0) -> bool:
     return reply.startswith((b"+PONG", b"-NOAUTH", b"-ERR", b"-WRONGPASS", b"-DENIED"))
 
 
+def _speaks_tls(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether ``host:port`` completes a TLS handshake (certificate not checked: this only asks
+    which protocol the server speaks)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock, \
+                ctx.wrap_socket(sock, server_hostname=host):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def hopeless(exc: BaseException, ep: Endpoint, probed: list[bool]) -> str | None:
     """Why ``exc`` (a connection error) cannot go away by retrying, or ``None`` when it may be
     transient: a TLS certificate that is not trusted or names another host, a TLS client talking
@@ -214,6 +228,14 @@ def hopeless(exc: BaseException, ep: Endpoint, probed: list[bool]) -> str | None
                 return (f"{host}:{port} answers plain (unencrypted) Redis, not TLS: use redis:// instead of "
                         "rediss:// (or redis+cluster:// instead of rediss+cluster://), or the server's "
                         "TLS port")
+    plain_failure = ("reset by peer" in low or "closed by server" in low or "connection closed" in low
+                     or isinstance(exc, (rex.TimeoutError, TimeoutError)))
+    if not ep.ssl and not probed and plain_failure and (ep.url is None or not ep.url.startswith("unix")):
+        probed.append(True)
+        for host, port in ep.nodes:
+            if host and _speaks_tls(host, port):
+                return (f"{host}:{port} speaks TLS: use rediss:// instead of redis:// (with "
+                        "ssl_ca_certs= for the server's CA), or rediss+cluster:// for a cluster")
     return None
 
 
