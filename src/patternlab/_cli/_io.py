@@ -18,6 +18,8 @@ from numpy.typing import NDArray
 
 import patternlab as pl
 
+from ..store._redis_url import mask_url
+
 EXIT_OK = 0
 EXIT_FAILURE = 1  # the input was fine but something failed: a server unreachable, a result wrong
 EXIT_USAGE = 2  # a user mistake: a bad option, an unreadable file, a store of another run
@@ -278,8 +280,6 @@ def configured_redis(what: str) -> str:
 
 def hide_password(url: str) -> str:
     """``url`` with its password replaced by ``***`` (for messages)."""
-    from ..store._redis_url import mask_url
-
     return mask_url(url)
 
 
