@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import patternlab as pl
@@ -94,6 +95,10 @@ def test_cluster_config_never_shows_the_password(monkeypatch: pytest.MonkeyPatch
     shown = [repr(cfg), str(cfg), str(cfg.to_dict()), repr(cfg.to_dict())]
     assert all(SECRET not in text for text in shown), shown
     assert cfg.to_dict()["redis_url"] == "redis://app:***@redis.internal:6379/0"
+    ssh = pl.ClusterConfig(ssh={"hosts": ["a"], "connect_options": {"password": SECRET, "known_hosts": None},
+                                "worker_options": {"env": {"API_TOKEN": SECRET}}})
+    assert SECRET not in repr(ssh) and SECRET not in str(ssh.to_dict())
+    assert ssh.ssh["connect_options"]["password"] == SECRET
     monkeypatch.setenv("PATTERNLAB_REDIS_URL", f"redis://app:{SECRET}@redis.internal:637900/0")
     with pytest.raises(pl.ConfigError, match=r"PATTERNLAB_REDIS_URL=.*the port '637900'") as info:
         pl.load_cluster_config()
@@ -139,7 +144,12 @@ def test_a_cluster_url_for_a_plain_server(server: rs.RedisServer) -> None:
 
 def test_the_cli_never_prints_the_password(server: rs.RedisServer, tmp_path: Path) -> None:
     env_good = {"PATTERNLAB_REDIS_URL": server.url}
+    np.save(tmp_path / "all.npy", np.cumsum(np.random.default_rng(0).standard_normal((4, 300)), axis=1))
+    batch = ["batch", str(tmp_path / "all.npy"), "-s", str(tmp_path / "b.zarr"), "-m", "16", "--no-cluster",
+             "--no-progress", "--redis"]
     runs = [
+        ([*batch, f"redis://:{SECRET}@127.0.0.1:{rs.free_port()}/0"], {}),
+        ([*batch, f"redis://:{SECRET}@127.0.0.1:{server.port}/x"], {}),
         (["patterns", "list", f"redis://:{SECRET}@127.0.0.1:{server.port}/notadb"], {}),
         (["patterns", "list", f"redis://:{SECRET}@127.0.0.1:1/0", "--namespace", "x"], {}),
         (["patterns", "list", f"rediss://:{SECRET}@127.0.0.1:{server.port}/0"], {}),

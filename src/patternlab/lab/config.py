@@ -122,8 +122,9 @@ class ClusterConfig:
         return f"ClusterConfig({shown})"
 
     def to_dict(self) -> dict[str, Any]:
-        """The settings as a plain dict, for display: the password in ``redis_url`` is shown as
-        ``***`` (read the :attr:`redis_url` attribute for the URL itself).
+        """The settings as a plain dict, for display: the password in ``redis_url`` (and any
+        value under a key such as ``password``, ``passphrase`` or ``token`` in the ``ssh`` and
+        ``kube`` settings) is shown as ``***``; the attributes keep the values themselves.
 
         Examples
         --------
@@ -132,10 +133,27 @@ class ClusterConfig:
         'redis://:***@redis.internal:6379/0'
         """
         out = dataclasses.asdict(self)
-        out["ssh"], out["kube"] = dict(self.ssh), dict(self.kube)
+        out["ssh"], out["kube"] = _masked(dict(self.ssh)), _masked(dict(self.kube))
         if self.redis_url is not None:
             out["redis_url"] = mask_url(self.redis_url)
         return out
+
+
+_SECRET_WORDS = ("password", "passphrase", "token", "api_key")
+
+
+def _masked(value: Any, key: str = "") -> Any:
+    """``value`` for display: values of keys that name a secret (``password``, ``passphrase``,
+    ``token``, ...) shown as ``***``, at any depth; URLs with their password masked."""
+    if key and any(w in key.lower() for w in _SECRET_WORDS) and value not in (None, ""):
+        return "***"
+    if isinstance(value, Mapping):
+        return {k: _masked(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_masked(v) for v in value)
+    if isinstance(value, str) and "://" in value and "@" in value:
+        return mask_url(value)
+    return value
 
 
 def _int_value(value: Any, name: str, low: int) -> int:
