@@ -149,6 +149,21 @@ def test_wrong_types_of_shard_keys(store: RedisPatternStore, server: rs.RedisSer
     assert store.damaged("audio", W) == []
 
 
+@pytest.mark.parametrize("support", ["9" * 5000, "abc", str(2**63)])
+def test_a_publish_onto_a_damaged_support_names_the_key(store: RedisPatternStore, server: rs.RedisServer,
+                                                        support: str) -> None:
+    good = _published(store, 4)
+    victim = good.ids[1]
+    key = store._pkey("audio", W, victim)
+    server.client().hset(key, "support", support)
+    after = good.copy()
+    after.learn(good[victim].prototype, signal_id=99, offset=0, config=PLAIN)
+    assert after[victim].support == good[victim].support + 1
+    with pytest.raises(StoreDataError, match=f"pattern key '{key}': field 'support'") as info:
+        store.publish(good, after, token="onto-damage")
+    assert len(str(info.value)) < 1000
+
+
 def test_damaged_library_members_are_skipped(store: RedisPatternStore, server: rs.RedisServer,
                                              caplog: pytest.LogCaptureFixture) -> None:
     _published(store, 3)

@@ -602,6 +602,8 @@ class RedisPatternStore:
                     raise rex.TryAgainError(str(r))
                 if isinstance(r, rex.ResponseError) and "WRONGTYPE" in str(r):
                     raise StoreDataError(self._wrong_type(keys))
+                if isinstance(r, rex.ResponseError) and ("not an integer" in str(r) or "overflow" in str(r)):
+                    raise StoreDataError(self._bad_support(keys, str(r)))
                 if isinstance(r, Exception):
                     raise r
             for member in libraries:
@@ -620,6 +622,18 @@ class RedisPatternStore:
                         "delete that key and publish again (the update was not applied to its shard)")
         return (f"a key of shard {keys[0]!r} holds another kind of Redis value: delete the keys patternlab "
                 "did not write")
+
+    def _bad_support(self, keys: Sequence[str], error: str) -> str:
+        """The message for a script whose HINCRBY met a support that is not a (small) integer."""
+        for key in keys[3:]:
+            raw = self._client.hget(key, "support")
+            text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw or "")
+            small = text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS and int(text) < 2**63
+            if raw is not None and not small:
+                return (f"pattern key {key!r}: field 'support' holds {short_value(raw)}, not an integer "
+                        "patternlab wrote; delete that key or restore the pattern from an archive (the "
+                        "update was not applied to its shard)")
+        return f"shard {keys[0]!r}: the update was refused ({error[:200]})"
 
     def _evalsha_all(self, script: Script, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         client = self._client
