@@ -23,9 +23,9 @@ from ._records import (
 from ._redis_conn import TRANSIENT
 from ._redis_lua import FORMAT_VERSION
 
-__all__ = ["FIELDS", "MAX_DIGITS", "MAX_SUPPORT", "SHARDS", "Record", "acc_problem", "bad_key",
+__all__ = ["FIELDS", "MAX_DIGITS", "MAX_SUPPORT", "SHARDS", "Record", "acc_problem", "bad_key", "bad_support",
            "check_library_key", "check_number", "parse_record", "prov_key", "records_to_library",
-           "reraise_transient", "shard_of", "short_value", "text_of"]
+           "reraise_transient", "shard_of", "short_value", "text_of", "wrong_type"]
 
 FIELDS = ("v", "id", "domain", "window", "acc", "support", "first_signal", "first_offset",
           "last_signal", "last_offset", "updated")
@@ -143,3 +143,29 @@ def reraise_transient(results: Sequence[Any]) -> None:
             raise r
         if isinstance(r, TRANSIENT):
             raise r
+
+
+def wrong_type(client: Any, keys: Sequence[str]) -> str:
+    """The message for a publish script that met a key of another Redis type (``keys``: the
+    shard's tokens, index and version keys, then its pattern keys): which key it is."""
+    want = ["zset", "zset", "string"] + ["hash"] * (len(keys) - 3)
+    for key, kind in zip(keys, want):
+        got = client.type(key)
+        got = got.decode() if isinstance(got, bytes) else str(got)
+        if got not in ("none", kind):
+            return (f"key {key!r} is a Redis {got}, not a {kind}: it was not written by patternlab; "
+                    "delete that key and publish again (the update was not applied to its shard)")
+    return (f"a key of shard {keys[0]!r} holds another kind of Redis value: delete the keys patternlab "
+            "did not write")
+
+def bad_support(client: Any, keys: Sequence[str], error: str) -> str:
+    """The message for a script whose HINCRBY met a support that is not a (small) integer."""
+    for key in keys[3:]:
+        raw = client.hget(key, "support")
+        text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw or "")
+        small = text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS and int(text) < 2**63
+        if raw is not None and not small:
+            return (f"pattern key {key!r}: field 'support' holds {short_value(raw)}, not an integer "
+                    "patternlab wrote; delete that key or restore the pattern from an archive (the "
+                    "update was not applied to its shard)")
+    return f"shard {keys[0]!r}: the update was refused ({error[:200]})"

@@ -38,6 +38,7 @@ from ._redis_format import (
     SHARDS,
     Record,
     bad_key,
+    bad_support,
     check_library_key,
     check_number,
     parse_record,
@@ -47,6 +48,7 @@ from ._redis_format import (
     shard_of,
     short_value,
     text_of,
+    wrong_type,
 )
 from ._redis_lua import PUBLISH_SCRIPT, Script
 from .base import PublishResult
@@ -601,39 +603,15 @@ class RedisPatternStore:
                     self._client.nodes_manager.initialize()  # the slots moved: learn where
                     raise rex.TryAgainError(str(r))
                 if isinstance(r, rex.ResponseError) and "WRONGTYPE" in str(r):
-                    raise StoreDataError(self._wrong_type(keys))
+                    raise StoreDataError(wrong_type(self._client, keys))
                 if isinstance(r, rex.ResponseError) and ("not an integer" in str(r) or "overflow" in str(r)):
-                    raise StoreDataError(self._bad_support(keys, str(r)))
+                    raise StoreDataError(bad_support(self._client, keys, str(r)))
                 if isinstance(r, Exception):
                     raise r
             for member in libraries:
                 self._client.sadd(self._libraries_key(), member)
             return res
         raise rex.ConnectionError("the server keeps forgetting its scripts (restarting?)")
-
-    def _wrong_type(self, keys: Sequence[str]) -> str:
-        """The message for a script that met a key of another Redis type: which key it is."""
-        want = ["zset", "zset", "string"] + ["hash"] * (len(keys) - 3)
-        for key, kind in zip(keys, want):
-            got = self._client.type(key)
-            got = got.decode() if isinstance(got, bytes) else str(got)
-            if got not in ("none", kind):
-                return (f"key {key!r} is a Redis {got}, not a {kind}: it was not written by patternlab; "
-                        "delete that key and publish again (the update was not applied to its shard)")
-        return (f"a key of shard {keys[0]!r} holds another kind of Redis value: delete the keys patternlab "
-                "did not write")
-
-    def _bad_support(self, keys: Sequence[str], error: str) -> str:
-        """The message for a script whose HINCRBY met a support that is not a (small) integer."""
-        for key in keys[3:]:
-            raw = self._client.hget(key, "support")
-            text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw or "")
-            small = text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS and int(text) < 2**63
-            if raw is not None and not small:
-                return (f"pattern key {key!r}: field 'support' holds {short_value(raw)}, not an integer "
-                        "patternlab wrote; delete that key or restore the pattern from an archive (the "
-                        "update was not applied to its shard)")
-        return f"shard {keys[0]!r}: the update was refused ({error[:200]})"
 
     def _evalsha_all(self, script: Script, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         client = self._client
