@@ -87,3 +87,32 @@ def test_distance_profile_raises_only_patternlab_errors(Q: Any, T: Any) -> None:
 def test_perceive_raises_only_patternlab_errors(T: Any, window: int, signal_id: Any) -> None:
     cfg = pl.EngineConfig(window=window, top_k=2)
     _only_patternlab_errors(pl.perceive, T, "fuzz", config=cfg, signal_id=signal_id)
+
+
+URL_TEXT = st.text(alphabet=st.sampled_from(list("redis+clustr:/@[]?#=&,.0123456789x-_%\u00b2 ")),
+                   max_size=40)
+URL = st.one_of(URL_TEXT, st.builds(lambda a, b: f"redis://{a}{b}", URL_TEXT, URL_TEXT),
+                st.builds(lambda a: f"redis+cluster://{a}", URL_TEXT),
+                st.builds(lambda a: f"redis://localhost:6379/0?{a}", URL_TEXT))
+
+
+@FUZZ
+@given(URL)
+def test_redis_urls_raise_only_patternlab_errors(url: str) -> None:
+    try:
+        store = pl.RedisPatternStore(url, socket_timeout=0.2)
+    except pl.PatternlabError as exc:
+        assert "hunter2" not in str(exc)
+        return
+    try:  # a URL accepted is one redis-py's connections take too (made here, not connected)
+        if not store.is_cluster:
+            store.client.connection_pool.make_connection().disconnect()
+    finally:
+        store.close()
+
+
+@FUZZ
+@given(ODD, ODD)
+def test_perceive_with_odd_domain_and_library(domain: Any, library: Any) -> None:
+    _only_patternlab_errors(pl.perceive, np.sin(np.arange(200) / 5.0), domain,
+                            library if library is not None else None, pl.EngineConfig(window=16, top_k=2))

@@ -3,6 +3,8 @@ backoff, and the translation of redis-py errors into patternlab errors that neve
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import random
 import socket
 import ssl
@@ -112,6 +114,7 @@ def parse(target: str | Sequence[Any], *, cluster: bool | None, username: str | 
                 raise ConfigError(f"url={mask_url(target)!r}: a unix:// socket cannot be a Redis Cluster "
                                   "node: pass a redis://HOST:PORT URL with cluster=True")
             return Endpoint(True, parsed.nodes, None, user, pw, ssl, opts)
+        _check_url_options(target, parsed.scheme)
         host_port = parsed.nodes[0] if parsed.nodes else ("", 0)
         return Endpoint(False, (host_port,), target, user, pw, ssl, opts)
     if isinstance(target, (list, tuple)) and target:
@@ -133,6 +136,31 @@ def parse(target: str | Sequence[Any], *, cluster: bool | None, username: str | 
         f"url_or_client={type(target).__name__} value: pass a URL ('redis://host:6379/0', "
         "'rediss://...', 'redis+cluster://h1:p1,h2:p2'), a list of cluster startup nodes, or a "
         "redis.Redis / redis.cluster.RedisCluster client")
+
+
+def _check_url_options(target: str, scheme: str) -> None:
+    """The query options of a single-node URL (``?socket_timeout=5``) as redis-py reads them: a
+    value it cannot parse or an option its connections do not take is a ``ConfigError`` now,
+    not a ``TypeError`` at the first command."""
+    try:
+        found = redis.connection.parse_url(target)
+    except ValueError as exc:
+        raise ConfigError(f"url={mask_url(target)!r}: a query option is invalid ({exc}): fix or drop "
+                          "it (options: socket_timeout=, socket_connect_timeout=, health_check_interval=, "
+                          "...)") from None
+    cls = {"rediss": redis.connection.SSLConnection,
+           "unix": redis.connection.UnixDomainSocketConnection}.get(scheme, redis.connection.Connection)
+    accepted = {"connection_class", "max_connections", "host", "port", "db", "username", "password", "path"}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is not None:
+            accepted |= set(inspect.signature(init).parameters)
+    unknown = sorted(set(found) - accepted)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(accepted), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"url={mask_url(target)!r}: unknown query option {unknown[0]!r}: {hint}drop it "
+                          f"(TLS options such as ssl_cert_reqs need rediss://)")
 
 
 def connect(ep: Endpoint) -> redis.Redis | RedisCluster:
