@@ -153,3 +153,31 @@ def test_the_retry_budget_outlasts_a_short_outage(server: rs.RedisServer, tmp_pa
         run(store, sig, store=tmp_path / "run.zarr", publish_retry_seconds=30)
         del store.publish
         assert state(store) == want
+
+
+def test_the_cli_says_to_run_the_command_again(server: rs.RedisServer, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from patternlab._cli.main import main
+
+    np.save(tmp_path / "all.npy", np.stack(signals(8)))
+    url = server.url
+    argv = ["batch", str(tmp_path / "all.npy"), "-s", str(tmp_path / "run.zarr"), "-m", "32", "-b", "4",
+            "--no-cluster", "--no-progress", "--redis", url]
+    original = RedisPatternStore.publish
+
+    def down(self: RedisPatternStore, *args: Any, **kw: Any) -> Any:
+        raise pl.StoreConnectionError("Redis is down")
+
+    monkeypatch.setattr(RedisPatternStore, "publish", down)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "the run finished and is saved in" in err
+    assert "run the same `patternlab batch` command again" in err
+    monkeypatch.setattr(RedisPatternStore, "publish", original)
+    assert main(argv) == 0
+    with RedisPatternStore(url, sync_interval=0) as store:
+        first = store.load_library("default", 32).supports.tolist()
+        assert first
+        assert main(argv) == 0  # a third time: the same token, nothing counted twice
+        assert store.load_library("default", 32).supports.tolist() == first
