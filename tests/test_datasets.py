@@ -166,6 +166,10 @@ CORRUPT = [
     (HEADER + "1,2:3,4:a\n", 7, "multivariate"),
     (HEADER.replace("@univariate true", "@univariate false") + "1,2:3,4:a\n", 4, "multivariate .ts files"),
     ("@seriesLength ten\n@data\n1:a\n", 1, "@serieslength 'ten' must be a positive integer"),
+    ("@seriesLength 1\u00b2\n@data\n1:a\n", 1, "@serieslength '1\u00b2' must be a positive integer"),
+    ("@seriesLength \u0661\u0662\n@data\n1:a\n", 1, "must be a positive integer"),
+    ("@seriesLength " + "9" * 5000 + "\n@data\n1:a\n", 1, "at most 12"),
+    ("@dimensions 1\u00b2\n@data\n1:a\n", 1, "@dimensions '1\u00b2' must be a positive integer"),
     ("@timeStamps true\n@data\n(0,1):a\n", 1, "time-stamped"),
     (b"@data\n1,2\n\xff\xfe\x00garbage\n", 3, "not a text .ts file"),
 ]
@@ -250,3 +254,9 @@ def test_wheel_carries_the_data_files_and_loads_them_installed(tmp_path: Path) -
     where, kernels, values = out.stdout.splitlines()
     assert where.startswith(purelib) and kernels.startswith(purelib), (where, kernels, purelib)
     assert values == "-0.16510875 (150, 150)"
+
+
+def test_read_ts_labels_beyond_int64_stay_text(tmp_path: Path) -> None:
+    big = "9" * 30
+    data = read_ts(_write(tmp_path, f"@classLabel true 1 {big}\n@data\n1,2,3:1\n4,5,6:{big}\n", "big.ts"))
+    assert data.y is not None and data.y.tolist() == ["1", big]

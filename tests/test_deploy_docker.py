@@ -176,6 +176,7 @@ def test_redis_start_script_against_a_real_server(tmp_path: Path) -> None:
             r.ping()  # no password, no access
         with redis.Redis(port=port, password=password) as r:
             assert r.config_get("appendonly")["appendonly"] == "yes"
+            assert r.config_get("appendfsync")["appendfsync"] == "always"  # acknowledged = on disk
         assert conf.stat().st_mode & 0o077 == 0, "the config holding the password is private"
         cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode()
         assert password not in cmdline, "the password is not on the command line"

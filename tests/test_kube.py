@@ -270,6 +270,7 @@ def test_redis_is_password_protected_and_persistent() -> None:
     (redis,) = pod["containers"]
     assert _env(init)["REDIS_PASSWORD"] == {"secretKeyRef": {"name": "patternlab-redis", "key": "password"}}
     assert "requirepass" in init["command"][-1] and "appendonly yes" in init["command"][-1]
+    assert "appendfsync always" in init["command"][-1]  # an acknowledged publish is on disk
     assert redis["args"] == ["/conf/redis.conf"]  # the password is in no command line
     assert _env(redis)["REDISCLI_AUTH"]["secretKeyRef"]["name"] == "patternlab-redis"
     (claim,) = statefulset["spec"]["volumeClaimTemplates"]

@@ -33,6 +33,7 @@ from .errors import (
     StoreConnectionError,
     StoreDataError,
     StoreError,
+    UnknownSettingError,
 )
 from .features import PatternFeatures
 from .lab import ClusterConfig, Lab, batch_perceive, kube_spec, load_cluster_config
@@ -82,6 +83,7 @@ __all__ = [
     "StoreConnectionError",
     "StoreDataError",
     "StoreError",
+    "UnknownSettingError",
     "ZarrCorpus",
     "ZarrPatternStore",
     "__version__",

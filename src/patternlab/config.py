@@ -4,6 +4,8 @@ files, Dask's configuration and the environment."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
 import json
 import numbers
 import os
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UnknownSettingError
 
 __all__ = ["EngineConfig", "load_config"]
 
@@ -26,7 +28,7 @@ class EngineConfig:
     Parameters
     ----------
     window : int
-        Length of a pattern (and of the matrix-profile windows), ``>= 3``.
+        Length of a pattern (and of the matrix-profile windows), ``3 .. 2**24``.
     edge_threshold : float
         An *event* is a sample where the z-normalized signal jumps by more than this, in
         ``[0, 1]`` (a local maximum of the jump within half a window).
@@ -38,11 +40,12 @@ class EngineConfig:
     exploration_rate : float
         Probability, in ``[0, 1]``, of each of ``top_k`` draws of a random candidate window.
     top_k : int
-        Number of motifs, discords and strongest events considered per signal, ``>= 1``.
+        Number of motifs, discords and strongest events considered per signal, ``1 .. 10,000``.
     max_patterns : int
-        Capacity of a library; beyond it the lowest-support pattern is archived, ``>= 1``.
+        Capacity of a library; beyond it the lowest-support pattern is archived, ``1 .. 2**40``.
     seed : int
-        Seed of the exploration draws, ``>= 0``. Same input, config and seed: same result.
+        Seed of the exploration draws, ``0 .. 2**63 - 1``. Same input, config and seed: same
+        result.
     min_complexity : float
         Candidate windows whose complexity estimate (Batista et al.'s ``CE``: the length of the
         z-normalized window's line, ``sqrt(sum(diff(z) ** 2))`` at unit standard deviation) is
@@ -51,13 +54,14 @@ class EngineConfig:
         (median), white noise 11. When ``> 0``, candidates and prototypes are also compared by
         the complexity-invariant correlation ``1 - CF**2 (1 - r)`` (``CF``: the larger ``CE``
         over the smaller), so a simple window is not absorbed by a complex shape nor the
-        reverse. ``0`` turns both off. ``>= 0``.
+        reverse. ``0`` turns both off. ``0 .. 1e6``.
     min_support : int
         A candidate that resembles no pattern waits in a pool of pending candidates, and becomes
-        a pattern when it has been seen this many times, ``>= 1`` (``1``: at once, no pool).
+        a pattern when it has been seen this many times, ``1 .. 2**31 - 1`` (``1``: at once, no
+        pool).
     pool_size : int
         Capacity of the pool of pending candidates; when it is full the least recently seen
-        entry ages out (counted in ``PatternLibrary.counters``), ``>= 1``.
+        entry ages out (counted in ``PatternLibrary.counters``), ``1 .. 10**7``.
     max_lag : int or None
         A candidate and a pattern shifted by up to this many samples are the same shape: learning
         tries the candidate's window shifted by ``-max_lag .. max_lag`` against every pattern,
@@ -66,6 +70,10 @@ class EngineConfig:
 
     With ``min_complexity=0, min_support=1, max_lag=0`` the library learns exactly as
     patternlab 0.x did (every unmatched candidate founds a pattern).
+
+    Every value is checked on construction: one out of range is a :class:`ConfigError`
+    naming it and the range, and a misspelt keyword an :class:`UnknownSettingError` (also a
+    ``TypeError``) naming the closest setting.
 
     Examples
     --------
@@ -94,21 +102,29 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if self.max_lag is not None:
             if isinstance(self.max_lag, bool) or not isinstance(self.max_lag, numbers.Integral):
-                raise ConfigError(f"max_lag={self.max_lag!r} must be an integer or None")
+                raise ConfigError(f"max_lag={shown(self.max_lag)} must be an integer or None")
             object.__setattr__(self, "max_lag", int(self.max_lag))
         for name in ("window", "top_k", "max_patterns", "seed", "min_support", "pool_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise ConfigError(f"{name}={value!r} must be an integer")
+                raise ConfigError(f"{name}={shown(value)} must be an integer")
+            if not -LIMITS[name] <= int(value) <= LIMITS[name]:
+                raise ConfigError(f"{name}={shown(value)} is beyond {LIMITS[name]:,}: pass at most "
+                                  f"{LIMITS[name]:,} (larger values cannot fit in memory or in int64)")
             object.__setattr__(self, name, int(value))
         for name in ("edge_threshold", "cluster_threshold", "learning_rate", "exploration_rate",
                      "min_complexity"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise ConfigError(f"{name}={value!r} must be a number")
-            if value != value:  # NaN
+                raise ConfigError(f"{name}={shown(value)} must be a number")
+            try:
+                number = float(value)
+            except (OverflowError, ValueError):
+                raise ConfigError(f"{name}={shown(value)} is too large for a float: pass a value in the "
+                                  "range the parameters list") from None
+            if number != number:  # NaN
                 raise ConfigError(f"{name}=nan is not a number: pass a value in [0, 1]")
-            object.__setattr__(self, name, float(value))
+            object.__setattr__(self, name, number)
         if self.window < 3:
             raise ConfigError(f"window={self.window} is too short: pass window >= 3")
         for name in ("edge_threshold", "cluster_threshold", "exploration_rate"):
@@ -120,13 +136,16 @@ class EngineConfig:
             raise ConfigError(f"learning_rate={self.learning_rate:g} is outside (0, 1]: pass e.g. 0.1")
         if self.top_k < 1:
             raise ConfigError(f"top_k={self.top_k} must be at least 1")
+        if self.max_lag is not None and abs(self.max_lag) > LIMITS["window"]:
+            raise ConfigError(f"max_lag={shown(self.max_lag)} is outside [0, window // 2]: pass a small "
+                              "shift such as window // 8, 0 (no alignment) or None")
         if self.max_patterns < 1:
             raise ConfigError(f"max_patterns={self.max_patterns} must be at least 1")
         if self.seed < 0:
             raise ConfigError(f"seed={self.seed} must be >= 0")
-        if not 0.0 <= self.min_complexity < float("inf"):
-            raise ConfigError(f"min_complexity={self.min_complexity:g} must be a finite number >= 0 "
-                              "(0 turns the complexity filter off)")
+        if not 0.0 <= self.min_complexity <= 1e6:
+            raise ConfigError(f"min_complexity={self.min_complexity:g} must be a number in [0, 1e6] "
+                              "(0 turns the complexity filter off; white noise scores about 11)")
         if self.min_support < 1:
             raise ConfigError(f"min_support={self.min_support} must be at least 1 (1: no pool)")
         if self.pool_size < 1:
@@ -165,6 +184,31 @@ class EngineConfig:
         return cls(**_dask_section())
 
 
+#: Bounds of the integer settings that keep memory and arithmetic sane: windows of 16 M samples,
+#: 10,000 motifs per signal, 10 M pending candidates, int64 seeds; ``max_patterns`` is a capacity
+#: (a library grows as it learns), bounded at 2**40, which internal merges use as "no bound".
+LIMITS = {"window": 2**24, "top_k": 10_000, "max_patterns": 2**40, "seed": 2**63 - 1,
+          "min_support": 2**31 - 1, "pool_size": 10_000_000}
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for messages, shortened (an integer of thousands of digits is described,
+    not printed: its repr may even be refused by Python)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(int(value)) > 10**30:
+        digits = int(int(value).bit_length() * 0.30103) + 1
+        return f"<an integer of about {digits:,} digits>"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def unknown_setting(name: Any, valid: tuple[str, ...] | list[str], where: str) -> UnknownSettingError:
+    """The error for a setting ``name`` that is not one of ``valid``, naming the closest."""
+    close = difflib.get_close_matches(str(name).replace("-", "_").lower(), list(valid), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return UnknownSettingError(f"{where}: unknown setting {shown(name)}; {hint}valid settings: "
+                               f"{', '.join(valid)}")
+
+
 def _checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     if not isinstance(values, Mapping):
         raise ConfigError(f"{source} must hold a mapping of settings; got {type(values).__name__}")
@@ -173,7 +217,7 @@ def _checked(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     for key, value in values.items():
         k = str(key).replace("-", "_").lower()
         if k not in names:
-            raise ConfigError(f"{source}: unknown setting {key!r}; valid settings: {', '.join(names)}")
+            raise unknown_setting(key, names, source)
         out[k] = value
     return out
 
@@ -263,3 +307,26 @@ NON_ENGINE_KEYS = frozenset({
 def setting_key(name: Any) -> str:
     """A setting name as compared: ``-`` read as ``_``, lower case."""
     return str(name).replace("-", "_").lower()
+
+
+def strict_init(cls: Any) -> None:
+    """Make ``cls(...)`` refuse an unknown keyword with :class:`UnknownSettingError` (a
+    ``ConfigError`` and a ``TypeError``) naming the closest setting, instead of a bare
+    ``TypeError``."""
+    init = cls.__init__
+    names = tuple(f.name for f in dataclasses.fields(cls))
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        for key in kwargs:
+            if key not in names:
+                raise unknown_setting(key, names, f"{cls.__name__}()")
+        if len(args) > len(names):
+            raise UnknownSettingError(f"{cls.__name__}() takes at most {len(names)} settings; got "
+                                      f"{len(args)} positional values: pass them by name")
+        init(self, *args, **kwargs)
+
+    cls.__init__ = __init__
+
+
+strict_init(EngineConfig)

@@ -18,6 +18,7 @@ __all__ = [
     "SignalTypeError",
     "StoreConnectionError",
     "StoreDataError",
+    "UnknownSettingError",
 ]
 
 
@@ -43,6 +44,11 @@ class InvalidParameterError(PatternlabError, ValueError):
 
 class ConfigError(InvalidParameterError):
     """An :class:`~patternlab.EngineConfig` setting, file or environment variable is invalid."""
+
+
+class UnknownSettingError(ConfigError, TypeError):
+    """A keyword or setting name that does not exist (a misspelt one: the message names the
+    closest valid name). Also a ``TypeError``, as Python raises for an unexpected keyword."""
 
 
 class PatternNotFoundError(PatternlabError, KeyError):

@@ -18,6 +18,8 @@ from numpy.typing import NDArray
 
 import patternlab as pl
 
+from ..store._redis_url import mask_url
+
 EXIT_OK = 0
 EXIT_FAILURE = 1  # the input was fine but something failed: a server unreachable, a result wrong
 EXIT_USAGE = 2  # a user mistake: a bad option, an unreadable file, a store of another run
@@ -278,12 +280,7 @@ def configured_redis(what: str) -> str:
 
 def hide_password(url: str) -> str:
     """``url`` with its password replaced by ``***`` (for messages)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    cred, _, host = rest.rpartition("@")
-    user = cred.split(":", 1)[0] if ":" in cred else ""
-    return f"{scheme}://{user}:***@{host}"
+    return mask_url(url)
 
 
 # -- printing ----------------------------------------------------------------------------------

@@ -150,6 +150,14 @@ def _batch(args: argparse.Namespace) -> int:
                                     batch_size=args.batch_size, progress=not args.no_progress, **kwargs)
         except pl.RunMismatchError as exc:
             raise pl.RunMismatchError(f"{exc} (on the command line: --overwrite)") from None
+        except pl.StoreConnectionError as exc:
+            if not hasattr(exc, "result"):
+                raise
+            raise pl.StoreConnectionError(  # the run is complete in --store: only the publish is left
+                f"the run finished and is saved in {args.store}, but publishing it to Redis failed: "
+                f"{exc}. On the command line: run the same `patternlab batch` command again once Redis "
+                "is reachable: it reads the finished run back and publishes it under the same token "
+                "(nothing is counted twice)") from None
     _report(out, args, signals.names)
     return EXIT_OK
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,9 @@ def _redis_library(args: argparse.Namespace, allow_many: bool) -> tuple[pl.Patte
                 raise pl.InvalidParameterError(f"{where} holds {len(found)} libraries: pick one with\n"
                                                f"{listing}")
             domain, window = found[0]
-        lib = store.load_library(domain, window, refresh=True)
+        lib = store.load_library(domain, window, refresh=True, skip_damaged=True)
+        for problem in store.damaged(domain, window):  # what could not be read is named, not hidden
+            print(f"patternlab {args.command}: warning: skipped a damaged value: {problem}", file=sys.stderr)
     return lib, f"{where}, domain {domain!r}, window {window}"
 
 

@@ -4,7 +4,6 @@ Dask or in this process, checkpointed into a run store and published into a Redi
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from ._progress import ProgressBar
 from .checkpoint import RunStore, open_run
 from .graph import log_run, run_on_dask
 from .partition import Delta, apply_delta, merge_deltas, run_partition, tree_reduce
+from .publish import batch_token, check_retry_seconds, publish_result, retry_budget
 from .signals import SignalCollection, SignalsLike, as_collection
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,11 +80,17 @@ Connect = Callable[[], tuple["Client | None", "Callable[[], None] | None"]]
 
 def run_batch(signals: SignalsLike, domain: str, library: PatternLibrary | None, config: EngineConfig | None,
               *, connect: Connect, batch_size: int = 64, progress: bool = True, store: Any = None,
-              overwrite: bool = False, redis: str | RedisPatternStore | None = None) -> BatchResult:
+              overwrite: bool = False, redis: str | RedisPatternStore | None = None,
+              publish_token: str | None = None, publish_retry_seconds: float | None = None) -> BatchResult:
     """The driver of :func:`patternlab.batch_perceive`, which chooses the client (``connect``)
     and documents the arguments."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise InvalidParameterError(f"batch_size={batch_size!r} must be a positive integer")
+    if publish_token is not None and (not isinstance(publish_token, str) or not publish_token):
+        raise InvalidParameterError(f"publish_token={publish_token!r}: pass a non-empty string, or None "
+                                    "(a token derived from the signals, library and config)")
+    if publish_retry_seconds is not None:
+        check_retry_seconds(publish_retry_seconds)
     library, config = library_and_config(library, config, domain)
     rstore, close_redis = as_redis_store(redis)
     try:
@@ -94,7 +100,7 @@ def run_batch(signals: SignalsLike, domain: str, library: PatternLibrary | None,
                 "library; upload a local library first with "
                 "pl.RedisPatternStore(url).publish(None, library, token=...)")
         return _batch(signals, domain, library, config, connect, int(batch_size), progress, store,
-                      overwrite, rstore)
+                      overwrite, rstore, (publish_token, publish_retry_seconds))
     finally:
         if close_redis and rstore is not None:
             rstore.close()
@@ -102,7 +108,8 @@ def run_batch(signals: SignalsLike, domain: str, library: PatternLibrary | None,
 
 def _batch(signals: Any, domain: str, library: PatternLibrary, config: EngineConfig,
            connect: Connect, batch_size: int, progress: bool, store: Any, overwrite: bool,
-           rstore: RedisPatternStore | None) -> BatchResult:
+           rstore: RedisPatternStore | None,
+           publishing: tuple[str | None, float | None] = (None, None)) -> BatchResult:
     source = as_collection(signals)
     n = len(source)
     if n == 0:
@@ -155,19 +162,21 @@ def _batch(signals: Any, domain: str, library: PatternLibrary, config: EngineCon
             run.write_library(result_lib, metrics)
         elif run is not None and not run.library_ok():  # damaged: written again, with its record
             run.write_library(result_lib, dict(run.attrs.get("metrics", metrics)))
-        if rstore is not None:
-            token = f"run:{run.attrs['run_id']}" if run is not None else f"batch:{uuid.uuid4().hex}"
-            rstore.publish(library, result_lib, token=token)
+        summaries: Mapping[str, NDArray[Any]] = merged.summaries
+        if merged.summaries_stored:
+            assert run is not None  # only tasks that wrote into a shared run store leave them there
+            summaries = StoredSummaries(run.url)
+        result = BatchResult(result_lib, summaries, merged.errors, metrics)
+        if rstore is not None:  # the same work publishes under the same token: never counted twice
+            token = publishing[0] or batch_token(source.fingerprint(), origin, cfg, domain, batch_size)
+            publish_result(rstore, library, result, token, retry_budget(wall, publishing[1]),
+                           store if run is not None else None)
         if dask_client is not None:
             log_run(dask_client, metrics, domain, result_lib)
     finally:
         if owned is not None:
             owned()
-    summaries: Mapping[str, NDArray[Any]] = merged.summaries
-    if merged.summaries_stored:
-        assert run is not None  # only tasks that wrote into a shared run store leave them there
-        summaries = StoredSummaries(run.url)
-    return BatchResult(result_lib, summaries, merged.errors, metrics)
+    return result
 
 
 class StoredSummaries(Mapping[str, NDArray[Any]]):

@@ -132,7 +132,7 @@ def _label_type(labels: list[str], classes: tuple[str, ...], target: bool) -> ND
     try:
         if all(str(int(s)) == s.lstrip("+") for s in names):
             return np.asarray([int(s) for s in labels], dtype=np.int64)
-    except ValueError:
+    except (ValueError, OverflowError):  # not integers, or beyond int64: keep them as text
         pass
     return np.asarray(labels, dtype=str)
 
@@ -245,9 +245,10 @@ def _check_header(header: dict[str, str], header_line: dict[str, int], name: str
     for tag in _INTEGER_TAGS:
         if tag in header:
             value = header[tag]
-            if not value.isdigit() or int(value) < 1:
-                raise DataFormatError(f"{name}, line {header_line[tag]}: @{tag} {value!r} must be a "
-                                      "positive integer")
+            # ASCII digits only: str.isdigit also accepts '²' or '١', which int() refuses or reads
+            if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) < 1:
+                raise DataFormatError(f"{name}, line {header_line[tag]}: @{tag} {value[:40]!r} must be a "
+                                      "positive integer (ASCII digits, at most 12 of them)")
     where = f"{name}, line {header_line.get('univariate', header_line.get('dimensions', 0))}"
     if not flags.get("univariate", True) or int(header.get("dimensions", "1")) != 1:
         raise DataFormatError(f"{where}: multivariate .ts files are not supported; pass a univariate "

@@ -30,6 +30,8 @@ def batch_perceive(
     store: Any = None,
     overwrite: bool = False,
     redis: str | RedisPatternStore | None = None,
+    publish_token: str | None = None,
+    publish_retry_seconds: float | None = None,
 ) -> BatchResult:
     """Run :func:`perceive` over a collection of signals on Dask and merge what was learned.
 
@@ -64,8 +66,19 @@ def batch_perceive(
         instead of refusing it.
     redis : str or RedisPatternStore, optional
         Start from the library of ``(domain, config.window)`` in this Redis pattern store
-        (instead of ``library``) and publish what the run learned into it when it ends (under a
-        token naming the run, so a resumed run never publishes twice).
+        (instead of ``library``) and publish what the run learned into it when it ends. The
+        publish token is derived from the work (the signals' content, the library it starts
+        from, the config, domain and batch size), so a retry of the same work -- a resumed run,
+        a rerun after a failed publish, with or without ``store`` -- is counted once. When the
+        final publish fails, the error (a :class:`~patternlab.StoreConnectionError`) carries
+        the result as ``exc.result`` (with ``exc.before`` and ``exc.token``) and its message
+        says how to publish it later.
+    publish_token : str, optional
+        Publish under this token instead of the derived one (e.g. to publish the same signals
+        again on purpose, as new evidence).
+    publish_retry_seconds : float, optional
+        How long the final publish keeps retrying a Redis server that cannot be reached.
+        Default: as long as the run took to compute, at least 60 s and at most 15 minutes.
 
     Returns
     -------
@@ -84,4 +97,4 @@ def batch_perceive(
     """
     return run_batch(signals, domain, library, config, connect=lambda: resolve_client(client),
                      batch_size=batch_size, progress=progress, store=store, overwrite=overwrite,
-                     redis=redis)
+                     redis=redis, publish_token=publish_token, publish_retry_seconds=publish_retry_seconds)

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import setting_key
+from ..config import setting_key, strict_init, unknown_setting
 from ..errors import ConfigError
+from ..store._redis_url import check_url, mask_url
 
 __all__ = ["CLUSTER_ENV", "ClusterConfig", "load_cluster_config"]
 
@@ -94,10 +95,8 @@ class ClusterConfig:
                 and self.min_workers > self.max_workers):
             raise ConfigError(f"min_workers={self.min_workers} is larger than max_workers="
                               f"{self.max_workers}: pass min_workers <= max_workers")
-        url = self.redis_url
-        if url is not None and (not isinstance(url, str) or "://" not in url):
-            raise ConfigError(f"redis_url={self.redis_url!r} is not a URL: pass e.g. "
-                              "'redis://:PASSWORD@HOST:PORT/0'")
+        if self.redis_url is not None:
+            check_url(self.redis_url, "redis_url")  # every part, the password masked in errors
         object.__setattr__(self, "ssh", _sub_mapping(self.ssh, "ssh", _SSH_KEYS))
         object.__setattr__(self, "kube", _sub_mapping(self.kube, "kube", _KUBE_KEYS))
         hosts = self.ssh.get("hosts")
@@ -118,11 +117,43 @@ class ClusterConfig:
         """Whether the settings ask for adaptive scaling (``min_workers`` or ``max_workers``)."""
         return self.min_workers is not None or self.max_workers is not None
 
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
+        return f"ClusterConfig({shown})"
+
     def to_dict(self) -> dict[str, Any]:
-        """The settings as a plain dict."""
+        """The settings as a plain dict, for display: the password in ``redis_url`` (and any
+        value under a key such as ``password``, ``passphrase`` or ``token`` in the ``ssh`` and
+        ``kube`` settings) is shown as ``***``; the attributes keep the values themselves.
+
+        Examples
+        --------
+        >>> from patternlab.lab.config import ClusterConfig
+        >>> ClusterConfig(redis_url="redis://:hunter2@redis.internal:6379/0").to_dict()["redis_url"]
+        'redis://:***@redis.internal:6379/0'
+        """
         out = dataclasses.asdict(self)
-        out["ssh"], out["kube"] = dict(self.ssh), dict(self.kube)
+        out["ssh"], out["kube"] = _masked(dict(self.ssh)), _masked(dict(self.kube))
+        if self.redis_url is not None:
+            out["redis_url"] = mask_url(self.redis_url)
         return out
+
+
+_SECRET_WORDS = ("password", "passphrase", "token", "api_key")
+
+
+def _masked(value: Any, key: str = "") -> Any:
+    """``value`` for display: values of keys that name a secret (``password``, ``passphrase``,
+    ``token``, ...) shown as ``***``, at any depth; URLs with their password masked."""
+    if key and any(w in key.lower() for w in _SECRET_WORDS) and value not in (None, ""):
+        return "***"
+    if isinstance(value, Mapping):
+        return {k: _masked(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_masked(v) for v in value)
+    if isinstance(value, str) and "://" in value and "@" in value:
+        return mask_url(value)
+    return value
 
 
 def _int_value(value: Any, name: str, low: int) -> int:
@@ -159,7 +190,7 @@ def _sub_mapping(values: Any, name: str, keys: tuple[str, ...]) -> dict[str, Any
     for key, value in values.items():
         k = setting_key(key)
         if k not in keys:
-            raise ConfigError(f"{name}: unknown setting {key!r}; valid settings: {', '.join(keys)}")
+            raise unknown_setting(key, keys, name)
         out[k] = value
     return out
 
@@ -198,6 +229,12 @@ def _cluster_env(environ: Mapping[str, str]) -> dict[str, Any]:
                 out[name] = _cluster_value(raw, variable)
             except ConfigError as exc:
                 raise ConfigError(f"environment variable {exc}") from None
+        elif name == "redis_url":
+            try:
+                check_url(raw.strip(), variable)
+            except ConfigError as exc:
+                raise ConfigError(f"environment variable {exc}") from None
+            out[name] = raw.strip()
         else:
             out[name] = raw.strip()
     return out
@@ -233,6 +270,8 @@ def load_cluster_config(**overrides: Any) -> ClusterConfig:
     fields = {f.name for f in dataclasses.fields(ClusterConfig)}
     unknown = sorted(set(values) - fields)
     if unknown:
-        raise ConfigError(f"load_cluster_config(): unknown setting {unknown[0]!r}; valid settings: "
-                          f"{', '.join(sorted(fields))}")
+        raise unknown_setting(unknown[0], sorted(fields), "load_cluster_config()")
     return ClusterConfig(**values)
+
+
+strict_init(ClusterConfig)

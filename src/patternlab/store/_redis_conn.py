@@ -3,12 +3,15 @@ backoff, and the translation of redis-py errors into patternlab errors that neve
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import random
+import socket
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import redis
 import redis.exceptions as rex
@@ -16,12 +19,13 @@ from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
-from ..errors import InvalidParameterError, StoreConnectionError, StoreDataError
+from ..errors import ConfigError, InvalidParameterError, StoreConnectionError, StoreDataError
+from ._redis_url import CLUSTER_SCHEMES, SINGLE_SCHEMES, check_url, mask_url
 
 T = TypeVar("T")
 
-CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
-SINGLE_SCHEMES = ("redis", "rediss", "unix")
+__all__ = ["CLUSTER_SCHEMES", "SINGLE_SCHEMES", "Endpoint", "RetryPolicy", "call", "connect", "parse",
+           "redact"]
 
 # errors worth another attempt: the server is restarting, loading its data, failing over
 TRANSIENT: tuple[type[Exception], ...] = (
@@ -94,40 +98,25 @@ def _split_hostport(text: str, what: str) -> tuple[str, int]:
 
 def parse(target: str | Sequence[Any], *, cluster: bool | None, username: str | None,
           password: str | None, options: dict[str, Any]) -> Endpoint:
-    """Turn a URL, a cluster URL or a list of startup nodes into an :class:`Endpoint`."""
+    """Turn a URL, a cluster URL or a list of startup nodes into an :class:`Endpoint`; every part
+    of a URL is checked first (:func:`._redis_url.check_url`: a wrong part is a ``ConfigError``
+    naming it, the password masked)."""
     if isinstance(target, str):
-        parts = urlsplit(target)
-        scheme = parts.scheme.lower()
-        if scheme in CLUSTER_SCHEMES:
-            netloc = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
-            cred, _, hosts = netloc.rpartition("@")
-            user = pw = None
-            if cred:
-                u, sep, p = cred.partition(":")
-                user, pw = (unquote(u) or None), (unquote(p) if sep else None)
-                if not sep:  # "redis+cluster://secret@h:p": a password alone
-                    user, pw = None, unquote(u)
-            nodes = tuple(_split_hostport(h, "cluster URL") for h in hosts.split(",") if h.strip())
-            if not nodes:
-                raise InvalidParameterError(f"cluster URL {redact(target, pw)!r} names no node: write "
-                                            "redis+cluster://host1:port1,host2:port2")
-            return Endpoint(True, nodes, None, username or user, password or pw,
-                            scheme.startswith("rediss"), tuple(sorted(options.items())))
-        if scheme not in SINGLE_SCHEMES:
-            raise InvalidParameterError(
-                f"url={redact(target, password)!r}: unknown scheme {scheme!r}; use redis://, rediss:// "
-                "(TLS), unix://, or redis+cluster://host:port,host:port (rediss+cluster:// with TLS)")
-        user = unquote(parts.username) if parts.username else None
-        pw = unquote(parts.password) if parts.password is not None else None
-        if parts.username and parts.password is None:  # redis://secret@host: a password alone
-            user, pw = None, unquote(parts.username)
-        ssl = scheme == "rediss"
+        parsed = check_url(target, "url")
+        opts = tuple(sorted(options.items()))
+        if parsed.scheme in CLUSTER_SCHEMES:
+            return Endpoint(True, parsed.nodes, None, username or parsed.username,
+                            password or parsed.password, parsed.scheme.startswith("rediss"), opts)
+        ssl = parsed.scheme == "rediss"
+        user, pw = username or parsed.username, password or parsed.password
         if cluster:
-            host, port = parts.hostname or "localhost", parts.port or 6379
-            return Endpoint(True, ((host, port),), None, username or user, password or pw, ssl,
-                            tuple(sorted(options.items())))
-        return Endpoint(False, ((parts.hostname or "", parts.port or 6379),), target,
-                        username or user, password or pw, ssl, tuple(sorted(options.items())))
+            if parsed.scheme == "unix":
+                raise ConfigError(f"url={mask_url(target)!r}: a unix:// socket cannot be a Redis Cluster "
+                                  "node: pass a redis://HOST:PORT URL with cluster=True")
+            return Endpoint(True, parsed.nodes, None, user, pw, ssl, opts)
+        _check_url_options(target, parsed.scheme)
+        host_port = parsed.nodes[0] if parsed.nodes else ("", 0)
+        return Endpoint(False, (host_port,), target, user, pw, ssl, opts)
     if isinstance(target, (list, tuple)) and target:
         found: list[tuple[str, int]] = []
         for item in target:
@@ -149,9 +138,37 @@ def parse(target: str | Sequence[Any], *, cluster: bool | None, username: str | 
         "redis.Redis / redis.cluster.RedisCluster client")
 
 
+def _check_url_options(target: str, scheme: str) -> None:
+    """The query options of a single-node URL (``?socket_timeout=5``) as redis-py reads them: a
+    value it cannot parse or an option its connections do not take is a ``ConfigError`` now,
+    not a ``TypeError`` at the first command."""
+    try:
+        found = redis.connection.parse_url(target)
+    except ValueError as exc:
+        raise ConfigError(f"url={mask_url(target)!r}: a query option is invalid ({exc}): fix or drop "
+                          "it (options: socket_timeout=, socket_connect_timeout=, health_check_interval=, "
+                          "...)") from None
+    cls = {"rediss": redis.connection.SSLConnection,
+           "unix": redis.connection.UnixDomainSocketConnection}.get(scheme, redis.connection.Connection)
+    accepted = {"connection_class", "max_connections", "host", "port", "db", "username", "password", "path"}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is not None:
+            accepted |= set(inspect.signature(init).parameters)
+    unknown = sorted(set(found) - accepted)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(accepted), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"url={mask_url(target)!r}: unknown query option {unknown[0]!r}: {hint}drop it "
+                          f"(TLS options such as ssl_cert_reqs need rediss://)")
+
+
 def connect(ep: Endpoint) -> redis.Redis | RedisCluster:
     """A client for ``ep``; redis-py's own retries are off (the store retries whole, idempotent
-    operations with its own backoff, so that a retried write is never applied twice)."""
+    operations with its own backoff, so that a retried write is never applied twice).
+
+    A Redis Cluster client reads the slot map at once: a node that is not in cluster mode (a
+    ``redis+cluster://`` URL for a plain server) is a :class:`StoreConnectionError` saying so."""
     opts = dict(ep.options)
     common: dict[str, Any] = {"username": ep.username, "password": ep.password,
                               "retry": Retry(NoBackoff(), 0), **opts}
@@ -160,11 +177,94 @@ def connect(ep: Endpoint) -> redis.Redis | RedisCluster:
             common["ssl"] = True
         nodes = [ClusterNode(h, p) for h, p in ep.nodes]
         common["retry"] = Retry(NoBackoff(), 1)
-        return RedisCluster(startup_nodes=nodes, **common)
+        try:
+            return RedisCluster(startup_nodes=nodes, **common)
+        except rex.RedisClusterException as exc:
+            msg = redact(str(exc), ep.password)
+            if "cluster mode is not enabled" in msg.lower():
+                plain = "rediss" if ep.ssl else "redis"
+                raise StoreConnectionError(
+                    f"Redis at {ep.describe()} is a single server, not a Redis Cluster (cluster mode is "
+                    f"not enabled on it): connect with {plain}://HOST:PORT/0 instead of "
+                    f"{plain}+cluster://") from None
+            raise StoreConnectionError(f"Redis Cluster at {ep.describe()} cannot be reached: {msg}: "
+                                       "check the node addresses, that the nodes run, and the TLS "
+                                       "settings") from None
+        except rex.RedisError as exc:
+            raise StoreConnectionError(f"Redis Cluster at {ep.describe()} failed: {type(exc).__name__}: "
+                                       f"{redact(str(exc), ep.password)}") from None
     assert ep.url is not None
     if ep.url.lower().startswith("unix://"):
         common = {k: v for k, v in common.items() if not k.startswith("ssl")}
     return redis.Redis.from_url(ep.url, **common)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in out:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def _speaks_plain_redis(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether ``host:port`` answers a plain-text PING like a Redis server (``+PONG`` or an error
+    such as ``-NOAUTH``): then a TLS handshake with it can never succeed."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(b"PING\r\n")
+            reply = sock.recv(64)
+    except OSError:
+        return False
+    return reply.startswith((b"+PONG", b"-NOAUTH", b"-ERR", b"-WRONGPASS", b"-DENIED"))
+
+
+def _speaks_tls(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether ``host:port`` completes a TLS handshake (certificate not checked: this only asks
+    which protocol the server speaks)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock, \
+                ctx.wrap_socket(sock, server_hostname=host):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def hopeless(exc: BaseException, ep: Endpoint, probed: list[bool]) -> str | None:
+    """Why ``exc`` (a connection error) cannot go away by retrying, or ``None`` when it may be
+    transient: a TLS certificate that is not trusted or names another host, a TLS client talking
+    to a plain server or the reverse. ``probed`` holds whether the plain-text probe ran already."""
+    chain = _chain(exc)
+    text = " ".join(str(e) for e in chain)
+    low = text.lower()
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "certificate verify failed" in low:
+        return ("its TLS certificate is not trusted or names another host: pass ssl_ca_certs= (the CA "
+                "that signed the server's certificate), check the host name in the URL, or "
+                "ssl_check_hostname=False")
+    if "wrong version number" in low or "unknown protocol" in low or "record layer failure" in low:
+        return ("the TLS handshake failed (wrong version number): the server does not speak TLS on this "
+                "port; use redis:// instead of rediss://, or the server's TLS port")
+    if ep.ssl and not probed and isinstance(exc, (rex.TimeoutError, TimeoutError, rex.ConnectionError)):
+        probed.append(True)
+        for host, port in ep.nodes:
+            if host and _speaks_plain_redis(host, port):
+                return (f"{host}:{port} answers plain (unencrypted) Redis, not TLS: use redis:// instead of "
+                        "rediss:// (or redis+cluster:// instead of rediss+cluster://), or the server's "
+                        "TLS port")
+    plain_failure = ("reset by peer" in low or "closed by server" in low or "connection closed" in low
+                     or isinstance(exc, (rex.TimeoutError, TimeoutError)))
+    if not ep.ssl and not probed and plain_failure and (ep.url is None or not ep.url.startswith("unix")):
+        probed.append(True)
+        for host, port in ep.nodes:
+            if host and _speaks_tls(host, port):
+                return (f"{host}:{port} speaks TLS: use rediss:// instead of redis:// (with "
+                        "ssl_ca_certs= for the server's CA), or rediss+cluster:// for a cluster")
+    return None
 
 
 @dataclass(frozen=True)
@@ -182,6 +282,16 @@ class RetryPolicy:
     def with_retries(self, retries: int) -> RetryPolicy:
         return replace(self, retries=retries)
 
+    def lasting(self, seconds: float) -> RetryPolicy:
+        """This policy with as many retries as it takes for the waits to add up to ``seconds``
+        (at least this policy's own retries)."""
+        step = max(self.backoff, 1e-3)
+        total, k = 0.0, 0
+        while total < seconds and k < 100_000:
+            total += min(max(self.cap, step), step * 2.0**min(k, 60))
+            k += 1
+        return replace(self, retries=max(self.retries, k), backoff=step, cap=max(self.cap, step))
+
 
 def call(fn: Callable[[], T], policy: RetryPolicy, ep: Endpoint, what: str,
          on_retry: Callable[[], None] | None = None) -> T:
@@ -189,6 +299,7 @@ def call(fn: Callable[[], T], policy: RetryPolicy, ep: Endpoint, what: str,
     every redis error into a patternlab error whose message names ``what`` and the endpoint."""
     delays = policy.delays()
     t0 = time.monotonic()
+    probed: list[bool] = []
     for attempt in range(len(delays) + 1):
         try:
             return fn()
@@ -206,11 +317,20 @@ def call(fn: Callable[[], T], policy: RetryPolicy, ep: Endpoint, what: str,
                     "user name, password and ACL") from None
             if "patternlab:" in msg:
                 raise StoreDataError(f"{what}: {msg[msg.index('patternlab:') + 12:]}") from None
+            if "WRONGTYPE" in msg:
+                raise StoreDataError(f"{what}: a key holds another kind of Redis value than patternlab "
+                                     f"writes ({msg[:300]}): delete the keys patternlab did not "
+                                     "write") from None
             if isinstance(exc, TRANSIENT) and attempt < len(delays):
                 _sleep(delays[attempt], on_retry)
                 continue
             raise StoreConnectionError(f"{what}: Redis at {ep.describe()} answered an error: {msg}") from None
         except TRANSIENT as exc:
+            why = hopeless(exc, ep, probed)
+            if why is not None:
+                raise StoreConnectionError(
+                    f"{what}: Redis at {ep.describe()} cannot be used: {why} (not retried; "
+                    f"{type(exc).__name__}: {redact(str(exc), ep.password)})") from None
             if attempt < len(delays):
                 _sleep(delays[attempt], on_retry)
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from ..errors import StoreConnectionError, StoreDataError
 __all__ = ["PatternEvent", "Subscription"]
 
 KINDS = ("created", "updated", "archived")
+_log = logging.getLogger("patternlab.store")
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def parse_events(data: Any, channel: str) -> list[PatternEvent]:
                                     int(obj.get("support", 0)), int(obj.get("dn", 0)),
                                     str(obj.get("token", "")), float(obj["time"])))
         return out
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, OverflowError, RecursionError):
         shown = data[:80] if isinstance(data, (bytes, str)) else type(data).__name__
         raise StoreDataError(f"channel {channel!r} carried {shown!r}, which is not a patternlab event: "
                              "only the store's scripts should publish on it") from None
@@ -75,6 +77,10 @@ class Subscription:
     ``for event in sub`` yields :class:`PatternEvent` objects until :meth:`close` or until
     ``timeout`` seconds pass without one; ``get(timeout)`` returns one event or ``None``.
     Use it as a context manager to close it.
+
+    A message on the channel that is not a patternlab event (published by something else, or
+    corrupt) does not end the subscription: it is logged as a warning on the
+    ``patternlab.store`` logger, counted in :attr:`skipped`, and the iteration goes on.
     """
 
     def __init__(self, pubsub: Any, channel: str, window: int | None, timeout: float | None,
@@ -86,6 +92,9 @@ class Subscription:
         self._where = where
         self._closed = False
         self._pending: list[PatternEvent] = []
+        #: Why each message that was not a patternlab event was skipped (the latest 100).
+        self.skipped: list[str] = []
+        self.n_skipped = 0
 
     def get(self, timeout: float | None = 1.0) -> PatternEvent | None:
         """The next event, waiting at most ``timeout`` seconds (``None``: forever)."""
@@ -102,8 +111,14 @@ class Subscription:
                 raise StoreConnectionError(f"subscription to {self.channel!r} at {self._where} lost its "
                                            f"connection ({type(exc).__name__}): subscribe again") from None
             if msg is not None and msg.get("type") == "message":
-                self._pending.extend(ev for ev in parse_events(msg["data"], self.channel)
-                                     if self.window is None or ev.window == self.window)
+                try:
+                    events = parse_events(msg["data"], self.channel)
+                except StoreDataError as exc:
+                    _log.warning("skipped a message: %s", exc)
+                    self.n_skipped += 1
+                    self.skipped = [*self.skipped[-99:], str(exc)]
+                    continue
+                self._pending.extend(ev for ev in events if self.window is None or ev.window == self.window)
                 continue
             if deadline is not None and time.monotonic() >= deadline:
                 return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import threading
 import time
@@ -33,15 +34,21 @@ from ._records import CHUNK, Change, check_config, check_ids, check_publish, dif
 from ._redis_events import PatternEvent, Subscription
 from ._redis_format import (
     FIELDS,
+    MAX_DIGITS,
     SHARDS,
     Record,
+    bad_key,
+    bad_support,
     check_library_key,
     check_number,
     parse_record,
     prov_key,
     records_to_library,
+    reraise_transient,
     shard_of,
+    short_value,
     text_of,
+    wrong_type,
 )
 from ._redis_lua import PUBLISH_SCRIPT, Script
 from .base import PublishResult
@@ -50,6 +57,7 @@ __all__ = ["CHUNK", "SHARDS", "PatternEvent", "PublishResult", "RedisPatternStor
            "as_redis_store"]
 
 Client = redis.Redis | RedisCluster
+_log = logging.getLogger("patternlab.store")
 
 
 @dataclass
@@ -60,6 +68,8 @@ class _Cached:
     truncated: bool = False
     library: PatternLibrary | None = None
     built_for: EngineConfig | None = None
+    damage: dict[int, list[str]] = field(default_factory=dict)
+    reported: Any = None
 
     def size(self) -> int:
         return sum(len(s) for s in self.shards.values())
@@ -237,10 +247,10 @@ class RedisPatternStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, fn: Any, what: str) -> Any:
+    def _call(self, fn: Any, what: str, policy: conn.RetryPolicy | None = None) -> Any:
         if self._closed:
             raise InvalidParameterError(f"{what}: this RedisPatternStore is closed; open a new one")
-        return conn.call(fn, self._policy, self._ep, what)
+        return conn.call(fn, policy or self._policy, self._ep, what)
 
     def ping(self) -> float:
         """Round-trip time of a PING in seconds (raises :class:`StoreConnectionError` when the
@@ -269,6 +279,12 @@ class RedisPatternStore:
     def _libraries_key(self) -> str:
         return f"{self.namespace}:libraries"
 
+    def _published_key(self) -> str:
+        """Tokens of the publishes applied completely (sorted set token -> time, kept ``token_ttl``
+        seconds): a later publish under such a token changes nothing, even where it touches
+        shards the first one did not (the shards' own tokens cover a publish cut short)."""
+        return f"{self.namespace}:published"
+
     # -- reading ------------------------------------------------------------------------------
     def libraries(self) -> list[tuple[str, int]]:
         """The ``(domain, window)`` libraries ever published into this namespace."""
@@ -277,10 +293,14 @@ class RedisPatternStore:
         for item in raw:
             try:
                 dom, win = json.loads(item)
-                out.append((str(dom), int(win)))
-            except (ValueError, TypeError):
-                raise StoreDataError(f"{self._libraries_key()} holds {item[:40]!r}, which patternlab "
-                                     "did not write: delete that member") from None
+                if not isinstance(dom, str) or isinstance(win, bool) or not isinstance(win, int):
+                    raise TypeError(item)
+                check_library_key(dom, win)
+                out.append((dom, win))
+            except (ValueError, TypeError, OverflowError, RecursionError):
+                _log.warning("Redis store %s: skipped a damaged value: %s holds %s, which patternlab did "
+                             "not write: delete that member", self.namespace, self._libraries_key(),
+                             short_value(item))
         return sorted(out)
 
     def count(self, domain: str, window: int) -> int:
@@ -294,36 +314,79 @@ class RedisPatternStore:
             return int(sum(pipe.execute()))
         return int(self._call(go, f"count {domain!r}/{window}"))
 
-    def _versions(self, domain: str, window: int) -> list[int]:
-        def go() -> list[int]:
+    def _versions(self, domain: str, window: int) -> tuple[list[int], dict[int, list[str]]]:
+        """The shards' version counters; a counter that is not a small integer (another Redis
+        type, text, an over-long number) reads as -1 (so the shard is read again at every sync)
+        and is reported."""
+        def go() -> list[Any]:
             pipe = self._client.pipeline(transaction=False)
             for s in range(SHARDS):
                 pipe.get(self._key(domain, window, s, "ver"))
-            return [int(v or 0) for v in pipe.execute()]
-        return list(self._call(go, f"sync {domain!r}/{window}"))
+            return list(pipe.execute(raise_on_error=False))
+        out: list[int] = []
+        damage: dict[int, list[str]] = {}
+        for s, raw in enumerate(self._call(go, f"sync {domain!r}/{window}")):
+            key = self._key(domain, window, s, "ver")
+            if raw is None:
+                out.append(0)
+                continue
+            if isinstance(raw, Exception):
+                damage.setdefault(s, []).append(bad_key(key, raw, "a string (the shard's version counter)"))
+                out.append(-1)
+                continue
+            text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
+            if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS):
+                damage.setdefault(s, []).append(
+                    f"version counter {key!r} holds {short_value(raw)}, not a non-negative integer: the "
+                    "value was not written by patternlab (or is corrupt); delete that key (the shard is "
+                    "read again at every sync meanwhile)")
+                out.append(-1)
+                continue
+            out.append(int(text))
+        return out, damage
 
-    def _fetch(self, domain: str, window: int, shards: Sequence[int]) -> dict[int, dict[str, Record]]:
-        def go() -> dict[int, dict[str, Record]]:
+    def _fetch(self, domain: str, window: int, shards: Sequence[int]
+               ) -> tuple[dict[int, dict[str, Record]], dict[int, list[str]]]:
+        """The records of ``shards`` and, per shard, what could not be read (a damaged value is
+        left out and described, naming its key)."""
+        def go() -> tuple[dict[int, dict[str, Record]], dict[int, list[str]]]:
+            damage: dict[int, list[str]] = {}
             pipe = self._client.pipeline(transaction=False)
             for s in shards:
                 pipe.zrange(self._key(domain, window, s, "idx"), 0, -1)
-            lists = pipe.execute()
+            lists = pipe.execute(raise_on_error=False)
+            reraise_transient(lists)
             pipe = self._client.pipeline(transaction=False)
             order: list[tuple[int, str, str]] = []
             for s, pids in zip(shards, lists):
+                idx = self._key(domain, window, s, "idx")
+                if isinstance(pids, Exception):
+                    damage.setdefault(s, []).append(bad_key(idx, pids, "a sorted set (the shard's index)"))
+                    continue
                 for raw in pids:
-                    pid = text_of(raw, self._key(domain, window, s, "idx"), "member")
+                    try:
+                        pid = text_of(raw, idx, "member")
+                    except StoreDataError as exc:
+                        damage.setdefault(s, []).append(str(exc))
+                        continue
                     key = self._key(domain, window, s, f"p:{pid}")
                     order.append((s, pid, key))
                     pipe.hmget(key, FIELDS)
-            values = pipe.execute() if order else []
+            values = pipe.execute(raise_on_error=False) if order else []
+            reraise_transient(values)
             out: dict[int, dict[str, Record]] = {s: {} for s in shards}
             for (s, pid, key), vals in zip(order, values):
+                if isinstance(vals, Exception):
+                    damage.setdefault(s, []).append(bad_key(key, vals, "a hash (one pattern)"))
+                    continue
                 if vals[4] is None and vals[5] is None:
                     continue  # archived between the two round trips
-                out[s][pid] = parse_record(key, pid, window, vals)
-            return out
-        return dict(self._call(go, f"load {domain!r}/{window}"))
+                try:
+                    out[s][pid] = parse_record(key, pid, window, vals)
+                except StoreDataError as exc:
+                    damage.setdefault(s, []).append(str(exc))
+            return out, damage
+        return self._call(go, f"load {domain!r}/{window}")  # type: ignore[no-any-return]
 
     def _sync(self, domain: str, window: int, refresh: bool) -> _Cached:
         key = (domain, window)
@@ -333,17 +396,23 @@ class RedisPatternStore:
             self._cache.move_to_end(key)
             if not refresh and now - cached.at < self._opts.sync_interval:
                 return cached
-        versions = self._versions(domain, window)
-        if cached is not None and versions == cached.versions:
+        versions, ver_damage = self._versions(domain, window)
+        if cached is not None and versions == cached.versions and -1 not in versions and not cached.damage:
             cached.at = now
             return cached
         if cached is None or cached.truncated:
-            shards = self._fetch(domain, window, range(SHARDS))
+            shards, damage = self._fetch(domain, window, range(SHARDS))
         else:
-            changed = [s for s in range(SHARDS) if versions[s] != cached.versions[s]]
+            changed = [s for s in range(SHARDS)  # damaged shards are read again until repaired
+                       if versions[s] != cached.versions[s] or versions[s] < 0 or s in cached.damage]
             shards = dict(cached.shards)
-            shards.update(self._fetch(domain, window, changed))
-        entry = _Cached(versions, shards, now)
+            damage = {s: d for s, d in cached.damage.items() if s not in changed}
+            got, new_damage = self._fetch(domain, window, changed)
+            shards.update(got)
+            damage.update(new_damage)
+        for s, msgs in ver_damage.items():
+            damage[s] = msgs + damage.get(s, [])
+        entry = _Cached(versions, shards, now, damage=damage)
         limit = self._opts.max_local_patterns
         if entry.size() > limit:
             recs = sorted((r for d in shards.values() for r in d.values()),
@@ -351,7 +420,7 @@ class RedisPatternStore:
             keep: dict[int, dict[str, Record]] = {s: {} for s in range(SHARDS)}
             for r in recs:
                 keep[shard_of(r.pid)][r.pid] = r
-            entry = _Cached(versions, keep, now, truncated=True)
+            entry = _Cached(versions, keep, now, truncated=True, damage=damage)
         self._cache[key] = entry
         self._cache.move_to_end(key)
         total = sum(c.size() for c in self._cache.values())
@@ -360,8 +429,25 @@ class RedisPatternStore:
             total -= old.size()
         return entry
 
+    def damaged(self, domain: str, window: int) -> list[str]:
+        """What the last :meth:`load_library` of ``(domain, window)`` could not read: one message
+        per damaged value (a key of another Redis type, a pattern hash with a field patternlab did
+        not write, a corrupt version counter), each naming the key and what to do; empty when all
+        was readable (or the library was never loaded).
+
+        Examples
+        --------
+        With a server at ``localhost:6379``::
+
+            lib = store.load_library("audio", 64, skip_damaged=True)
+            for problem in store.damaged("audio", 64):
+                print(problem)
+        """
+        entry = self._cache.get((domain, int(window)))
+        return [] if entry is None else [m for s in sorted(entry.damage) for m in entry.damage[s]]
+
     def load_library(self, domain: str, window: int, config: EngineConfig | None = None, *,
-                     refresh: bool = False) -> PatternLibrary:
+                     refresh: bool = False, skip_damaged: bool = False) -> PatternLibrary:
         """The current library of ``(domain, window)``: a new :class:`PatternLibrary` (yours to
         change), in a fixed order (by first provenance, then id) so that every process that loads
         the same store state gets the same library.
@@ -378,18 +464,40 @@ class RedisPatternStore:
             The library's config (its window is set to ``window``).
         refresh : bool
             Check the store now, whatever the age of the cache.
+        skip_damaged : bool
+            A value in the store that patternlab did not write (another Redis type, a field out
+            of range, bytes that cannot be a prototype) raises :class:`StoreDataError` naming
+            its key; with ``skip_damaged=True`` the damaged patterns are left out, each logged
+            as a warning on the ``patternlab.store`` logger and listed by :meth:`damaged`.
+
+        Raises
+        ------
+        StoreDataError
+            A damaged value (unless ``skip_damaged``); the message names the key and the fix.
+        StoreConnectionError
+            The server cannot be reached after the retries.
         """
         check_library_key(domain, window)
         check_config(config)
         with self._lock:  # one store may serve several threads
             entry = self._sync(domain, int(window), refresh)
+            problems = [m for s in sorted(entry.damage) for m in entry.damage[s]]
+            if problems and not skip_damaged:
+                more = f" ({len(problems) - 1} more damaged value(s))" if len(problems) > 1 else ""
+                raise StoreDataError(f"{problems[0]}{more}; load_library(..., skip_damaged=True) loads "
+                                     "the rest")
+            if problems and entry.reported is not entry.damage:
+                for m in problems:
+                    _log.warning("Redis store %s: skipped a damaged value: %s", self.namespace, m)
+                entry.reported = entry.damage
             if entry.library is None or entry.built_for != config:
                 entry.library = _build(entry, domain, int(window), config)
                 entry.built_for = config
             return entry.library.copy()
 
     # -- writing ------------------------------------------------------------------------------
-    def publish(self, before: PatternLibrary | None, after: PatternLibrary, *, token: str) -> PublishResult:
+    def publish(self, before: PatternLibrary | None, after: PatternLibrary, *, token: str,
+                retry_seconds: float | None = None) -> PublishResult:
         """Write into the store what ``after`` learned relative to ``before``.
 
         Patterns of ``after`` not in ``before`` are created (or, when the store already holds
@@ -408,13 +516,24 @@ class RedisPatternStore:
         token : str
             Names this update (e.g. ``"run-id/partition-7"``). Publishing the same token again
             (a retry after a lost connection or a server restart, even after a partial apply)
-            changes nothing: the store ends as after one complete publish.
+            changes nothing: the store ends as after one complete publish. A token whose
+            publish completed is remembered whole (``token_ttl`` seconds), so a later publish
+            under it changes nothing even where its diff differs (the same work rerun from a
+            library that already holds its result).
+        retry_seconds : float, optional
+            Keep retrying a server that cannot be reached for at least this many seconds (with
+            the store's backoff, each wait at most ``backoff_cap``) instead of the store's
+            ``retries``: for a publish that follows hours of work.
 
         Returns
         -------
         PublishResult
         """
         check_publish(before, after, token)
+        policy = None
+        if retry_seconds is not None:
+            check_number("retry_seconds", retry_seconds, 0.0)
+            policy = self._policy.lasting(float(retry_seconds))
         domain, window = after.domain, after.window
         changes = diff(before, after)
         key = (domain, window)
@@ -425,10 +544,24 @@ class RedisPatternStore:
                 raise InvalidParameterError(f"publish token {token!r}: this RedisPatternStore is closed; "
                                             "open a new one")
             return PublishResult(0, 0, 0, token)
-        return self._apply(domain, window, changes, token)
+        done = self._call(lambda: self._client.zscore(self._published_key(), token),
+                          f"publish {domain!r}/{window} token {token!r}", policy)
+        if done is not None:  # a complete publish under this token: the same work, counted once
+            return PublishResult(0, 0, len(groups(changes, token)), token)
+        out = self._apply(domain, window, changes, token, policy=policy)
+
+        def mark() -> None:  # every shard applied: remember the whole publish
+            now = time.time()
+            pipe = self._client.pipeline(transaction=False)
+            pipe.zadd(self._published_key(), {token: now})
+            pipe.zremrangebyscore(self._published_key(), "-inf", now - self._opts.token_ttl)
+            pipe.execute()
+        self._call(mark, f"publish {domain!r}/{window} token {token!r}", policy)
+        return out
 
     def _apply(self, domain: str, window: int, changes: Sequence[Change], token: str,
-               per_change_tokens: Sequence[str] | None = None) -> PublishResult:
+               per_change_tokens: Sequence[str] | None = None,
+               policy: conn.RetryPolicy | None = None) -> PublishResult:
         """Run the publish script for ``changes``: one call per atomic group of
         :func:`._records.groups` (per shard and chunk of :data:`CHUNK`, or per change with its
         own token from ``per_change_tokens``)."""
@@ -446,7 +579,7 @@ class RedisPatternStore:
             calls.append((keys, [tok, ttl, channel, window, b"".join(meta), b"".join(vecs)]))
         lib_member = json.dumps([domain, window])
         results = self._call(lambda: self._run_scripts(PUBLISH_SCRIPT, calls, (lib_member,)),
-                             f"publish {domain!r}/{window} token {token!r}")
+                             f"publish {domain!r}/{window} token {token!r}", policy)
         key = (domain, window)
         if key in self._cache:
             self._cache[key].at = -math.inf  # read your own writes at the next load
@@ -465,10 +598,14 @@ class RedisPatternStore:
             if any(isinstance(r, rex.NoScriptError) for r in res):
                 self._client.script_load(script.source)
                 continue
-            for r in res:
+            for r, (keys, _args) in zip(res, calls):
                 if isinstance(r, (rex.MovedError, rex.AskError)) and isinstance(self._client, RedisCluster):
                     self._client.nodes_manager.initialize()  # the slots moved: learn where
                     raise rex.TryAgainError(str(r))
+                if isinstance(r, rex.ResponseError) and "WRONGTYPE" in str(r):
+                    raise StoreDataError(wrong_type(self._client, keys))
+                if isinstance(r, rex.ResponseError) and ("not an integer" in str(r) or "overflow" in str(r)):
+                    raise StoreDataError(bad_support(self._client, keys, str(r)))
                 if isinstance(r, Exception):
                     raise r
             for member in libraries:
@@ -599,7 +736,12 @@ _diff = diff
 
 
 def iter_records(store: RedisPatternStore, domain: str, window: int) -> Iterator[tuple[int, Record]]:
-    """Every live record of a library, with its shard (all of them: no cache, no bound)."""
-    for s, recs in store._fetch(domain, window, range(SHARDS)).items():
+    """Every live record of a library, with its shard (all of them: no cache, no bound); a damaged
+    value raises :class:`StoreDataError` naming its key."""
+    recs_by_shard, damage = store._fetch(domain, window, range(SHARDS))
+    if damage:
+        first = next(iter(damage.values()))[0]
+        raise StoreDataError(first)
+    for s, recs in recs_by_shard.items():
         for r in recs.values():
             yield s, r
