@@ -77,8 +77,11 @@ class StoreConnectionError(PatternlabError, ConnectionError):
 
 
 class StoreDataError(PatternlabError, ValueError):
-    """A value in a pattern store was not written by patternlab (or is corrupt): it is refused,
-    never interpreted as code."""
+    """Stored data is missing, damaged or not patternlab's: a zarr chunk or array that is absent
+    or fails its checksum or digest (library, run store, pattern store, archive, corpus), a
+    loaded library that breaks its invariants, or a Redis value of another type or shape. It is
+    refused, never read back as zeros or interpreted as code; the message names the path or key
+    (and the array and chunk where known) and what to do."""
 
 
 class DataFormatError(PatternlabError, ValueError):
