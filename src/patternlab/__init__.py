@@ -7,6 +7,7 @@ The public API::
     mp.P, mp.I, mp.motifs(3), mp.discords(3)
     pl.distance_profile(Q, T)
     pl.motifs(T, m, k), pl.discords(T, m, k)
+    pl.match(Q, T)                            # every occurrence of Q in T (or in a list of series)
 
     lib = pl.PatternLibrary(window=64)
     res = pl.perceive(signal, domain="audio", library=lib)   # detect, discover, match, learn
@@ -41,8 +42,11 @@ from .profiles import (
     Discord,
     MatrixProfile,
     Motif,
+    Occurrence,
+    SeriesOccurrence,
     discords,
     distance_profile,
+    match,
     matrix_profile,
     motifs,
 )
@@ -67,6 +71,7 @@ __all__ = [
     "MatrixProfile",
     "MemoryPatternStore",
     "Motif",
+    "Occurrence",
     "Pattern",
     "PatternFeatures",
     "PatternLibrary",
@@ -78,6 +83,7 @@ __all__ = [
     "RedisPatternStore",
     "Run",
     "RunMismatchError",
+    "SeriesOccurrence",
     "SignalTypeError",
     "StoreConnectionError",
     "StoreDataError",
@@ -92,6 +98,7 @@ __all__ = [
     "kube_spec",
     "load_cluster_config",
     "load_config",
+    "match",
     "matrix_profile",
     "motifs",
     "open_run",
