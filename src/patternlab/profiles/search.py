@@ -9,6 +9,7 @@ blocks of windows, each window by the same kernel, so the result is identical to
 
 from __future__ import annotations
 
+import math
 import numbers
 import uuid
 from collections.abc import Callable, Sequence
@@ -145,7 +146,8 @@ def _threshold(D: NDArray[np.float64], max_distance: Any) -> float:
         return _default_threshold(D)
     value = max_distance(D.copy()) if callable(max_distance) else max_distance
     what = "max_distance(D)" if callable(max_distance) else "max_distance"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or np.isnan(value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or math.isnan(float(value)):
         raise InvalidParameterError(
             f"{what} must be a real number (or None for the default); got {value!r:.40}: pass "
             "a distance such as 2.5, np.inf for every occurrence, or a function of the profile D"
@@ -160,7 +162,8 @@ def _max_matches(max_matches: Any) -> int:
 
 
 def _atol(atol: Any) -> float:
-    if isinstance(atol, (bool, np.bool_)) or not isinstance(atol, numbers.Real) or not atol >= 0:
+    if isinstance(atol, (bool, np.bool_)) or not isinstance(atol, numbers.Real) \
+            or not float(atol) >= 0:
         raise InvalidParameterError(f"atol must be a real number >= 0; got {atol!r:.40}")
     return float(atol)
 
