@@ -170,6 +170,22 @@ def test_callable_receives_the_distance_profile() -> None:
     assert len(seen[0]) == len(T) - 40 + 1
 
 
+@pytest.mark.parametrize("m", [3, 4, 7, 16, 33, 100, 257])
+def test_query_kernel_equals_the_distance_profile_bit_for_bit(m: int) -> None:
+    rng = np.random.default_rng(m)
+    T = np.cumsum(rng.standard_normal(3000)) + 1e3
+    T[[10, 700, 701, 2500]] = [np.nan, np.inf, np.nan, -np.inf]
+    T[1200:1200 + 2 * m] = 4.0  # constant windows
+    for Q in (T[300:300 + m] + rng.normal(0, 0.1, m), T[1200:1200 + m], rng.standard_normal(m) * 1e-3):
+        D = search._profile(search._query_windows(Q, m), search._windows(T, m), m)
+        npt.assert_array_equal(D, pl.distance_profile(Q, T))
+        t = search._windows(T, m)
+        q = search._query_windows(Q, m)
+        npt.assert_array_equal(sk.query_profile(q.qn, q.e, t.Tc, t.mu, t.s, t.e, m),
+                               sk.query_profile_serial(q.qn, q.e, t.Tc, t.mu, t.s, t.e, m))
+    npt.assert_allclose(D, ref.distance_profile(Q, T), rtol=0, atol=1e-9)
+
+
 @settings(max_examples=60, deadline=None)
 @given(D=hnp.arrays(np.float64, st.integers(1, 60),
                     elements=st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, np.inf, np.nan])),
@@ -289,7 +305,7 @@ def test_profiles_on_cluster_are_identical(client: Client, monkeypatch: pytest.M
     series = [*_collection(), _walk(5000, 1)]
     series[4][[7, 2000, 4999]] = np.nan
     Q = np.hanning(30)
-    q = search._windows(Q, 30)
+    q = search._query_windows(Q, 30)
     prepared = [search._windows(t, 30) for t in series]
     remote = search._profiles_on_cluster(client, q, prepared, 30)
     for T, D in zip(series, remote):

@@ -21,8 +21,8 @@ from numpy.typing import ArrayLike, NDArray
 from .. import _validation as v
 from .._numba import pick
 from ..errors import InvalidParameterError, InvalidSignalError
-from ..kernels import exact, stats
 from ..kernels import search as sk
+from ..kernels import stats
 from .matrix import _stats
 
 __all__ = ["Occurrence", "SeriesOccurrence", "match"]
@@ -66,20 +66,29 @@ def _windows(T: NDArray[np.float64], m: int) -> _Series:
     return _Series(Tc, mu, s, e)
 
 
-def _profile(q: _Series, t: _Series, m: int) -> NDArray[np.float64]:
-    kernel = pick(exact.distance_profile, exact.distance_profile_serial, len(t.s) * m)
-    D: NDArray[np.float64] = kernel(q.Tc, q.mu, q.s, q.e, t.Tc, t.mu, t.s, t.e, m)
+class _Query(NamedTuple):
+    qn: NDArray[np.float64]  # z-normalized samples, as the distance kernel scales them
+    e: float  # correlation term: < 0 holds NaN/inf (never: queries are finite), > 0 constant
+
+
+def _query_windows(Q: NDArray[np.float64], m: int) -> _Query:
+    q = _windows(Q, m)
+    return _Query(sk.normalized_query(q.Tc, q.mu, q.s, m), float(q.e[0]))
+
+
+def _profile(q: _Query, t: _Series, m: int) -> NDArray[np.float64]:
+    kernel = pick(sk.query_profile, sk.query_profile_serial, len(t.s) * m)
+    D: NDArray[np.float64] = kernel(q.qn, q.e, t.Tc, t.mu, t.s, t.e, m)
     return D
 
 
-def _block_task(q: _Series, m: int, pieces: list[_Series]) -> list[NDArray[np.float64]]:
+def _block_task(q: _Query, m: int, pieces: list[_Series]) -> list[NDArray[np.float64]]:
     """The distance profiles of one task's slices of windows, on the worker's calling thread
     (every window's distance depends only on its own samples and statistics)."""
-    return [exact.distance_profile_serial(q.Tc, q.mu, q.s, q.e, p.Tc, p.mu, p.s, p.e, m)
-            for p in pieces]
+    return [sk.query_profile_serial(q.qn, q.e, p.Tc, p.mu, p.s, p.e, m) for p in pieces]
 
 
-def _profiles_on_cluster(client: Any, q: _Series, series: list[_Series],
+def _profiles_on_cluster(client: Any, q: _Query, series: list[_Series],
                          m: int) -> list[NDArray[np.float64]]:
     """The distance profile of every series, computed on ``client`` in blocks of windows: each
     task receives only the samples and statistics of its windows."""
@@ -262,7 +271,7 @@ def match(
     top = _max_matches(max_matches)
     atol = _atol(atol)
     client = _client(client)
-    q = _windows(Qa, m)
+    q = _query_windows(Qa, m)
     prepared = [_windows(t, m) for t in series]
     if client is not None:
         profiles = _profiles_on_cluster(client, q, prepared, m)
