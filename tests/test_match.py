@@ -10,6 +10,7 @@ and the profiles computed on a real two-process LocalCluster, bit for bit.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import numpy.testing as npt
@@ -319,3 +320,15 @@ def test_a_lab_is_accepted_as_client(client: Client, monkeypatch: pytest.MonkeyP
     lab = pl.Lab(client)
     T = _walk(3000, 9)
     assert pl.match(T[10:60], T, client=lab) == pl.match(T[10:60], T)
+
+
+def test_compare_match_script_agrees(capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/compare_match.py runs on the series it was asked for and finds STUMPY's
+    occurrences."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    from benchmarks import compare_match
+
+    assert compare_match.main(["--n", "4000", "--m", "40", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ") and "random walk n=4,000, m=40" in out and "results agree" in out
