@@ -315,6 +315,23 @@ def test_profiles_on_cluster_are_identical(client: Client, monkeypatch: pytest.M
     assert pl.match(Q, series[4], np.inf, client=client) == pl.match(Q, series[4], np.inf)
 
 
+def test_tasks_receive_only_their_windows(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "BLOCK_WINDOWS", 400)
+    sizes: list[list[int]] = []
+    real_submit = client.submit
+
+    def spy(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sizes.append([len(p.Tc) for p in args[2]])
+        return real_submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(client, "submit", spy)
+    series = [_walk(1000, 3), _walk(150, 4), _walk(900, 5)]
+    assert pl.match(np.hanning(20), series, client=client) == pl.match(np.hanning(20), series)
+    windows = [sum(n - 19 for n in task) for task in sizes]
+    assert len(sizes) >= -(-sum(len(t) - 19 for t in series) // 400)  # at most 400 windows a task
+    assert max(windows) <= 400 and sum(windows) == sum(len(t) - 19 for t in series)
+
+
 def test_a_lab_is_accepted_as_client(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search, "BLOCK_WINDOWS", 500)
     lab = pl.Lab(client)

@@ -98,7 +98,7 @@ def _profiles_on_cluster(client: Any, q: _Query, series: list[_Series],
         threads = max(1, sum(client.nthreads().values()))
         block = max(MIN_BLOCK, -(-total // (TASKS_PER_THREAD * threads)))
     out = [np.empty(len(t.s)) for t in series]
-    q_future = client.scatter(q, broadcast=True, hash=False)
+    [q_future] = client.scatter([q], broadcast=True, hash=False)  # one object, on every worker
     run = uuid.uuid4().hex[:8]
     tasks: list[tuple[Any, list[tuple[int, int]]]] = []
     pieces: list[_Series] = []
@@ -126,6 +126,7 @@ def _profiles_on_cluster(client: Any, q: _Query, series: list[_Series],
         for (k, lo), D in zip(spots, fut.result()):
             out[k][lo:lo + len(D)] = D
         fut.release()
+    q_future.release()
     return out
 
 
