@@ -188,6 +188,24 @@ def test_query_kernel_equals_the_distance_profile_bit_for_bit(m: int) -> None:
 
 
 @settings(max_examples=60, deadline=None)
+@given(D=hnp.arrays(np.float64, st.integers(1, 80),
+                    elements=st.one_of(st.floats(0, 30), st.sampled_from([np.inf, np.nan]))))
+def test_finite_statistics_match_numpy(D: np.ndarray) -> None:
+    mean, std, low, k = sk.finite_mean_std(D)
+    finite = D[np.isfinite(D)]
+    assert k == finite.size
+    if k == 0:
+        assert np.isnan(mean) and np.isnan(std) and low == np.inf
+        return
+    npt.assert_allclose([mean, std], [finite.mean(), finite.std()], rtol=1e-12, atol=1e-12)
+    assert low == finite.min()
+    Dn = np.where(np.isinf(D), np.nan, D)  # STUMPY's formula
+    stumpy_rule = np.nanmax([np.nanmean(Dn) - 2.0 * np.nanstd(Dn), np.nanmin(Dn)])
+    npt.assert_allclose(search._default_threshold(D), stumpy_rule, rtol=1e-12, atol=1e-12)
+    assert search._default_threshold(D) == pytest.approx(ref.default_max_distance(D), rel=1e-12, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
 @given(D=hnp.arrays(np.float64, st.integers(1, 60),
                     elements=st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, np.inf, np.nan])),
        excl=st.integers(0, 5), limit=st.sampled_from([0.0, 0.7, 1.5, np.inf]),

@@ -96,3 +96,25 @@ def find_matches(D, excl, threshold, max_matches):  # pragma: no cover - compile
         for y in range(max(0, x - excl), min(n, x + excl + 1)):
             used[y] = True
     return out_d[:found], out_i[:found]
+
+
+@numba.njit(**JIT)
+def finite_mean_std(D):  # pragma: no cover - compiled
+    """``(mean, std, min, count)`` of the finite values of ``D`` (two passes; std with ``ddof=0``,
+    as ``np.nanstd``); NaN, NaN, inf, 0 when there are none."""
+    total = 0.0
+    low = np.inf
+    k = 0
+    for x in D:
+        if np.isfinite(x):
+            total += x
+            low = min(low, x)
+            k += 1
+    if k == 0:
+        return np.nan, np.nan, np.inf, 0
+    mean = total / k
+    ss = 0.0
+    for x in D:
+        if np.isfinite(x):
+            ss += (x - mean) * (x - mean)
+    return mean, np.sqrt(ss / k), low, k

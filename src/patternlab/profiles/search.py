@@ -147,8 +147,8 @@ def _client(client: Any) -> Any:
 def _default_threshold(D: NDArray[np.float64]) -> float:
     """STUMPY's default: ``max(nanmean(D) - 2 * nanstd(D), nanmin(D))`` over the finite
     distances (inf counts as missing)."""
-    Dn = np.where(np.isinf(D), np.nan, D)
-    return float(np.nanmax([np.nanmean(Dn) - 2.0 * np.nanstd(Dn), np.nanmin(Dn)]))
+    mean, std, low, _ = sk.finite_mean_std(D)
+    return float(max(mean - 2.0 * std, low))
 
 
 def _threshold(D: NDArray[np.float64], max_distance: Any) -> float:
