@@ -203,6 +203,61 @@ def matrix_profile(T_A, m: int, T_B=None) -> Profile:
     return Profile(P, I, PL, IL, PR, IR, D, kind_A, kind_B, W_B)
 
 
+# ------------------------------------------------------------------------------------ search
+
+
+def find_matches(D, excl: int, limit: float, max_matches: int | None = None) -> list[tuple[float, int]]:
+    """STUMPY's search, literally: repeatedly take the window of smallest distance (``argmin``:
+    the first on ties); stop when it is above ``limit``, not finite, or ``max_matches`` are
+    taken; otherwise keep it and set ``D`` to inf within ``excl`` of it. NaN counts as inf (a
+    distance profile never holds NaN; NumPy's argmin would stop at one)."""
+    D = np.array(D, dtype=np.float64)
+    D[np.isnan(D)] = math.inf
+    out: list[tuple[float, int]] = []
+    while max_matches is None or len(out) < max_matches:
+        i = int(np.argmin(D))
+        if not math.isfinite(D[i]) or D[i] > limit:
+            break
+        out.append((float(D[i]), i))
+        D[max(0, i - excl):i + excl + 1] = math.inf
+    return out
+
+
+def default_max_distance(D) -> float:
+    """STUMPY's default ``max_distance``: ``max(mean - 2 std, min)`` of the finite distances."""
+    finite = np.asarray(D, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return max(float(finite.mean() - 2.0 * finite.std()), float(finite.min()))
+
+
+def match(Q, T, max_distance=None, max_matches: int | None = None,
+          atol: float = 1e-8) -> list[tuple[float, int]]:
+    """Every occurrence ``(distance, index)`` of ``Q`` in ``T``, as ``patternlab.match``."""
+    D = distance_profile(Q, T)
+    if max_distance is None:
+        max_distance = default_max_distance(D)
+    elif callable(max_distance):
+        max_distance = max_distance(D)
+    return find_matches(D, exclusion_zone(len(Q)), max_distance + atol, max_matches)
+
+
+def match_collection(Q, series, max_distance=None, max_matches: int | None = None,
+                     atol: float = 1e-8) -> list[tuple[float, int, int]]:
+    """Every occurrence ``(distance, series, index)`` of ``Q`` in a collection: one threshold
+    for all the profiles together, each series searched alone, then sorted by distance, series
+    and index."""
+    profiles = [distance_profile(Q, T) for T in series]
+    pooled = np.concatenate(profiles)
+    if max_distance is None:
+        max_distance = default_max_distance(pooled)
+    elif callable(max_distance):
+        max_distance = max_distance(pooled)
+    out = [(d, k, i) for k, D in enumerate(profiles)
+           for d, i in find_matches(D, exclusion_zone(len(Q)), max_distance + atol)]
+    out.sort()
+    return out[:max_matches]
+
+
 # --------------------------------------------------------------------------- motifs, discords
 
 

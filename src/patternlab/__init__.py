@@ -7,6 +7,7 @@ The public API::
     mp.P, mp.I, mp.motifs(3), mp.discords(3)
     pl.distance_profile(Q, T)
     pl.motifs(T, m, k), pl.discords(T, m, k)
+    pl.match(Q, T)                            # every occurrence of Q in T (or in a list of series)
 
     lib = pl.PatternLibrary(window=64)
     res = pl.perceive(signal, domain="audio", library=lib)   # detect, discover, match, learn
@@ -42,8 +43,11 @@ from .profiles import (
     Discord,
     MatrixProfile,
     Motif,
+    Occurrence,
+    SeriesOccurrence,
     discords,
     distance_profile,
+    match,
     matrix_profile,
     motifs,
 )
@@ -68,6 +72,7 @@ __all__ = [
     "MatrixProfile",
     "MemoryPatternStore",
     "Motif",
+    "Occurrence",
     "Pattern",
     "PatternFeatures",
     "PatternLibrary",
@@ -79,6 +84,7 @@ __all__ = [
     "RedisPatternStore",
     "Run",
     "RunMismatchError",
+    "SeriesOccurrence",
     "SignalTypeError",
     "StoreConnectionError",
     "StoreDataError",
@@ -94,6 +100,7 @@ __all__ = [
     "kube_spec",
     "load_cluster_config",
     "load_config",
+    "match",
     "matrix_profile",
     "motifs",
     "open_run",

@@ -4,4 +4,5 @@
 ``matrix_profile``  the tiled exact matrix profile in correlation space
 ``exact``           direct float64 distances: final neighbour resolution, distance profiles
 ``topk``            top-k motifs and discords from a profile
+``search``          every non-overlapping occurrence of a query in a distance profile
 """
