@@ -14,23 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import numpy as np
 
 try:  # imported as part of the benchmarks package (asv, tests), or run as a script
-    from benchmarks._machine import describe
+    from benchmarks._machine import best_of, describe
 except ImportError:  # pragma: no cover
-    from _machine import describe  # type: ignore[no-redef]
-
-
-def _best(fn, repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    from _machine import best_of, describe  # type: ignore[no-redef]
 
 
 def compare(n: int, m: int, repeat: int, seed: int) -> dict[str, float]:
@@ -51,8 +41,8 @@ def compare(n: int, m: int, repeat: int, seed: int) -> dict[str, float]:
     stumpy.match(Q, small)
     pl.match(Q, small)
 
-    t_st, st = _best(lambda: stumpy.match(Q, T), repeat)
-    t_pl, ours = _best(lambda: pl.match(Q, T), repeat)
+    t_st, st = best_of(lambda: stumpy.match(Q, T), repeat)
+    t_pl, ours = best_of(lambda: pl.match(Q, T), repeat)
     theirs = np.asarray(st, dtype=np.float64).reshape(-1, 2)
     mine = np.array([[o.distance, o.index] for o in ours], dtype=np.float64).reshape(-1, 2)
     same = mine.shape == theirs.shape and bool((mine[:, 1] == theirs[:, 1]).all())

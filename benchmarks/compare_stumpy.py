@@ -18,23 +18,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
 try:  # imported as part of the benchmarks package (asv, tests), or run as a script
-    from benchmarks._machine import describe
+    from benchmarks._machine import best_of, describe
 except ImportError:  # pragma: no cover
-    from _machine import describe  # type: ignore[no-redef]
-
-
-def _best(fn, repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    from _machine import best_of, describe  # type: ignore[no-redef]
 
 
 def _ties_ok(T: np.ndarray, m: int, i_ours: np.ndarray, i_theirs: np.ndarray, P: np.ndarray) -> int:
@@ -72,11 +62,11 @@ def compare(n: int, m: int, repeat: int, seed: int) -> dict[str, float]:
     pl.matrix_profile(small, m)
     pl.matrix_profile(small, m, dtype="float32")
 
-    t_st, st = _best(lambda: stumpy.stump(T, m), repeat)
+    t_st, st = best_of(lambda: stumpy.stump(T, m), repeat)
     P_st = st[:, 0].astype(np.float64)
     I_st = st[:, 1].astype(np.int64)
-    t_64, mp64 = _best(lambda: pl.matrix_profile(T, m), repeat)
-    t_32, mp32 = _best(lambda: pl.matrix_profile(T, m, dtype="float32"), repeat)
+    t_64, mp64 = best_of(lambda: pl.matrix_profile(T, m), repeat)
+    t_32, mp32 = best_of(lambda: pl.matrix_profile(T, m, dtype="float32"), repeat)
 
     d64 = float(np.max(np.abs(mp64.P - P_st)))
     d32 = float(np.max(np.abs(mp32.P - P_st)))

@@ -1,7 +1,7 @@
 """A million signals: batch_perceive over an on-disk corpus on Lab.local(2 workers) with a run store.
 
-    python benchmarks/million_signals.py                          # 1,000,000 signals (about an hour on 2 cores)
-    python benchmarks/million_signals.py --signals 10000 50000    # smaller runs, to see the trend
+    python benchmarks/million_signals.py                        # 1,000,000 signals (an hour on 2 cores)
+    python benchmarks/million_signals.py --signals 10000 50000  # smaller runs, to see the trend
 
 For each size a fresh process writes the corpus with ``pl.write_signals`` (streamed: signals of
 1,000 samples, random walks carrying two noisy copies of one of four planted shapes, generated a

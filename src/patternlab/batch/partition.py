@@ -105,26 +105,18 @@ def run_partition(index: int, source: SignalCollection, start: int, stop: int,
     w = lib.window
     upd_ids, upd_rows, upd_n, upd_last = [], [], [], []
     fresh = PatternLibrary(w, domain, config=local_cfg)
-    for p in lib:
-        if p.id in base_support:
+    # the snapshot's patterns and pending candidates it reinforced, and what it founded
+    for group, found in ((list(lib), fresh.insert), (lib.pending, fresh.add_pending)):
+        for p in group:
+            if p.id not in base_support:
+                found(p)
+                continue
             dn = p.support - base_support[p.id]
             if dn > 0:
                 upd_ids.append(p.id)
                 upd_rows.append(dn * np.asarray(p.prototype))
                 upd_n.append(dn)
                 upd_last.append(p.last_updated)
-        else:
-            fresh.insert(p)
-    for p in lib.pending:
-        if p.id in base_support:
-            dn = p.support - base_support[p.id]
-            if dn > 0:
-                upd_ids.append(p.id)
-                upd_rows.append(dn * np.asarray(p.prototype))
-                upd_n.append(dn)
-                upd_last.append(p.last_updated)
-        else:
-            fresh.add_pending(p)
     # the delta's counters: what this partition did, except what became of the snapshot's pending
     # candidates (promoted, aged out), which is decided once, when the merged delta is applied
     counts = lib.counters

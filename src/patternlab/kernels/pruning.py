@@ -305,22 +305,27 @@ def match_prototypes_pruned_serial(Z, Tc, s, usable, threshold):  # pragma: no c
 
 # -- nearest prototypes ---------------------------------------------------------------------------
 @numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def pair_bound(Yc, qc, rc, Yz, qz, rz, c, p, w):  # pragma: no cover - compiled
+    """An upper bound of the correlation (``_dot``) of candidate ``c`` and prototype ``p`` from
+    their segment coordinates (:func:`_nearest_setup`), with a margin covering every rounding."""
+    g = 0.0
+    for j in range(Yz.shape[1]):
+        d = Yc[c, j] - Yz[p, j]
+        g += d * d
+    d = rc[c] - rz[p]
+    g += d * d
+    return 0.5 * (qc[c] + qz[p] - g) + 1e-9 + 1024.0 * w * _EPS * (1.0 + qc[c] + qz[p])
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
 def _nearest_pruned_range(C, Z, nz, Yc, qc, rc, Yz, qz, rz, c0, c1, best, bval):  # pragma: no cover
-    k = Yz.shape[1]
     w = Z.shape[1]
     ub = np.empty(nz)
     for c in range(c0, c1):
         # an upper bound of each correlation; the prototype of the largest is measured first
         top = -1
         for p in range(nz):
-            g = 0.0
-            for j in range(k):
-                d = Yc[c, j] - Yz[p, j]
-                g += d * d
-            d = rc[c] - rz[p]
-            g += d * d
-            margin = 1e-9 + 1024.0 * w * _EPS * (1.0 + qc[c] + qz[p])
-            ub[p] = 0.5 * (qc[c] + qz[p] - g) + margin
+            ub[p] = pair_bound(Yc, qc, rc, Yz, qz, rz, c, p, w)
             if top < 0 or ub[p] > ub[top]:
                 top = p
         if top < 0:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._numba import FASTMATH_SAFE, JIT
 from .matching import _dot, unit_normalize
-from .pruning import _EPS, _nearest_setup
+from .pruning import _nearest_setup, pair_bound
 
 
 @numba.njit(**JIT)
@@ -83,19 +83,12 @@ def nearest_corrected_pruned(C, cc, Z, cz, nz, threshold):  # pragma: no cover -
     if nz == 0:
         return best, bval
     Yc, qc, rc, Yz, qz, rz = _nearest_setup(C, Z, nz)
-    k = Yz.shape[1]
     for c in range(nc):
         for p in range(nz):
             lo = min(cc[c], cz[p])
             hi = max(cc[c], cz[p])
             if lo > 0.0:
-                g = 0.0
-                for j in range(k):
-                    d = Yc[c, j] - Yz[p, j]
-                    g += d * d
-                d = rc[c] - rz[p]
-                g += d * d
-                ub = 0.5 * (qc[c] + qz[p] - g) + 1e-9 + 1024.0 * w * _EPS * (1.0 + qc[c] + qz[p])
+                ub = pair_bound(Yc, qc, rc, Yz, qz, rz, c, p, w)
                 cf = hi / lo
                 if threshold > -1.0 and ub < 1.0 - (1.0 - threshold) / (cf * cf):
                     continue  # (r' is clamped at -1: every pair reaches a threshold of -1)
