@@ -144,6 +144,25 @@ def test_ssh_adapt_scales_up_and_down_over_tls(sshd: LoopbackSSHServer) -> None:
     _wait_gone(pids, sshd)
 
 
+def test_a_worker_still_starting_when_the_cluster_closes_exits(sshd: LoopbackSSHServer) -> None:
+    """Closed while adapt's second worker is starting (its command sent, not yet registered): the
+    scheduler cannot tell that worker to stop and the SSH signal reaches only the remote shell;
+    the worker exits on its own once its scheduler is gone (DEATH_TIMEOUT)."""
+    lab = _ssh_lab(sshd, 1)
+    try:
+        pids = _dask_pids(lab)
+        lab.adapt(1, 2, queue_depth_per_worker=1, interval="100ms", wait_count=2)
+        futures = [lab.client.submit(time.sleep, 5, pure=False) for _ in range(4)]
+        deadline = time.monotonic() + 60
+        while sum("distributed.cli.dask_spec" in c for c in sshd.commands) < 3:
+            assert time.monotonic() < deadline, "adapt did not start a second worker"
+            time.sleep(0.02)
+    finally:
+        del futures
+        lab.close()
+    _wait_gone(pids, sshd, timeout=45)
+
+
 def test_ssh_bad_arguments_and_unreachable_host(sshd: LoopbackSSHServer) -> None:
     with pytest.raises(pl.InvalidParameterError, match="at least two host"):
         pl.Lab.ssh(["127.0.0.1"], connect_options=sshd.connect_options)

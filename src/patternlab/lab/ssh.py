@@ -29,13 +29,21 @@ _TLS_CONFIG = {
 }
 
 
+#: How long a remote worker waits for its scheduler before it exits (unless ``worker_options``
+#: says otherwise): a worker that was still starting when the cluster closed has no scheduler to
+#: tell it to stop, and the SSH signal that closes it reaches only the remote shell.
+DEATH_TIMEOUT = "15s"
+
+
 class NamedSSHWorker(_dssh.Worker):
-    """``distributed.deploy.ssh.Worker`` whose remote worker registers under its spec name."""
+    """``distributed.deploy.ssh.Worker`` whose remote worker registers under its spec name and
+    exits when its scheduler is gone for :data:`DEATH_TIMEOUT`."""
 
     def __init__(self, scheduler: str, address: str, connect_options: dict[str, Any],
                  kwargs: dict[str, Any], worker_class: str = "distributed.Nanny",
                  remote_python: str | None = None, name: Any = None) -> None:
         kwargs = dict(kwargs)
+        kwargs.setdefault("death_timeout", DEATH_TIMEOUT)
         if name is not None:
             kwargs.setdefault("name", name)
         super().__init__(scheduler, address, connect_options, kwargs, worker_class=worker_class,
