@@ -1,4 +1,5 @@
-"""Assertions shared by the test modules: a library profile against the naive reference."""
+"""Assertions and inputs shared by the test modules: a library profile against the naive reference,
+and random walks carrying a planted sine for the learning and store tests."""
 
 from __future__ import annotations
 
@@ -112,3 +113,17 @@ def check_profile_invariants(mp, n_A: int, m: int, n_B: int | None = None) -> No
         assert mp.exclusion_zone == 0
         assert np.isinf(mp.PL).all() and np.isinf(mp.PR).all()
         assert (mp.IL == -1).all() and (mp.IR == -1).all()
+
+
+def planted_sines(n: int, length: int, seed: int = 0, *, vary: bool = True) -> list[np.ndarray]:
+    """``n`` random walks of ``length`` samples, each carrying three copies of one sine period of
+    32 samples (amplitude 4, or 4, 4.4, 4.8 in turn with ``vary``)."""
+    rng = np.random.default_rng(seed)
+    shape = np.sin(np.linspace(0, 2 * np.pi, 32))
+    out = []
+    for i in range(n):
+        T = np.cumsum(rng.standard_normal(length)) * 0.3
+        for at in rng.choice(length - 40, 3, replace=False):
+            T[at:at + 32] += 4 * shape * (1 + 0.1 * (i % 3)) if vary else 4 * shape
+        out.append(T)
+    return out

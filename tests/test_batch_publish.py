@@ -18,6 +18,7 @@ import redis.exceptions
 
 import patternlab as pl
 import redis_servers as rs
+from checks import planted_sines
 from patternlab.batch.publish import batch_token, retry_budget
 from patternlab.store._redis_conn import RetryPolicy
 from patternlab.store.redis import RedisPatternStore
@@ -29,15 +30,7 @@ pytestmark = pytest.mark.skipif(rs.server_binary() is None,
 
 
 def signals(n: int = 12, length: int = 400, seed: int = 0) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    shape = np.sin(np.linspace(0, 2 * np.pi, 32))
-    out = []
-    for _ in range(n):
-        T = np.cumsum(rng.standard_normal(length)) * 0.3
-        for at in rng.choice(length - 40, 3, replace=False):
-            T[at:at + 32] += 4 * shape
-        out.append(T)
-    return out
+    return planted_sines(n, length, seed, vary=False)
 
 
 @pytest.fixture

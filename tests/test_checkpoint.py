@@ -16,6 +16,7 @@ import pytest
 import zarr
 
 import patternlab as pl
+from checks import planted_sines
 from patternlab.batch.checkpoint import SUMMARY_DTYPES
 from patternlab.store.zarr import open_group
 
@@ -23,15 +24,7 @@ CFG = pl.EngineConfig(window=32, max_patterns=4)  # small: the libraries archive
 
 
 def signals(n: int = 40, length: int = 400, seed: int = 0) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    shape = np.sin(np.linspace(0, 2 * np.pi, 32))
-    out = []
-    for i in range(n):
-        T = np.cumsum(rng.standard_normal(length)) * 0.3
-        for at in rng.choice(length - 40, 3, replace=False):
-            T[at:at + 32] += 4 * shape * (1 + 0.1 * (i % 3))
-        out.append(T)
-    return out
+    return planted_sines(n, length, seed)
 
 
 def assert_same_library(a: pl.PatternLibrary, b: pl.PatternLibrary) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import patternlab as pl
+from checks import planted_sines
 from patternlab.store.zarr import open_group
 from redis_servers import RedisServer, free_port, running
 
@@ -20,15 +21,7 @@ CFG = pl.EngineConfig(window=32, min_complexity=0.0, min_support=1, max_lag=0)
 
 
 def signals(n: int = 24, length: int = 400, seed: int = 0) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    shape = np.sin(np.linspace(0, 2 * np.pi, 32))
-    out = []
-    for _ in range(n):
-        T = np.cumsum(rng.standard_normal(length)) * 0.3
-        for at in rng.choice(length - 40, 3, replace=False):
-            T[at:at + 32] += 4 * shape
-        out.append(T)
-    return out
+    return planted_sines(n, length, seed, vary=False)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import patternlab as pl
+from checks import planted_sines
 from patternlab.batch.checkpoint import SUMMARY_DTYPES, RunStore
 from patternlab.store._integrity import seal_attrs
 
@@ -31,15 +32,7 @@ BATCH = 4
 
 
 def signals(n: int, length: int = 300, seed: int = 0) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    shape = np.sin(np.linspace(0, 2 * np.pi, 32))
-    out = []
-    for i in range(n):
-        T = np.cumsum(rng.standard_normal(length)) * 0.3
-        for at in rng.choice(length - 40, 3, replace=False):
-            T[at:at + 32] += 4 * shape * (1 + 0.1 * (i % 3))
-        out.append(T)
-    return out
+    return planted_sines(n, length, seed)
 
 
 SIGNALS = signals(12)
