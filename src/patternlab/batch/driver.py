@@ -19,7 +19,7 @@ from ..store.zarr import library_fingerprint
 from ._progress import ProgressBar
 from .checkpoint import RunStore, open_run
 from .graph import log_run, run_on_dask
-from .partition import Delta, apply_delta, merge_deltas, run_partition, tree_reduce
+from .partition import Delta, apply_delta, merge_deltas, run_partition, tree_reduce, without_summaries
 from .publish import batch_token, check_retry_seconds, publish_result, retry_budget
 from .signals import SignalCollection, SignalsLike, as_collection
 
@@ -238,16 +238,23 @@ def _run_in_process(source: SignalCollection, bounds: list[tuple[int, int, int]]
                     progress: bool, run: Any = None, done: Any = None,
                     read: dict[int, Delta] | None = None) -> Delta:
     """Every partition in this process: those done read back (``read``: already read and
-    verified), the others computed and checkpointed."""
-    deltas: list[Delta] = []
+    verified), the others computed and checkpointed. Deltas are merged as soon as their pair of
+    the fixed tree is complete (the same merges as on Dask), so memory holds about ``log2`` of
+    the partitions' deltas; with a run store other processes can read, the per-signal summaries
+    stay in the store, as on a cluster."""
     read = read if read is not None else {}
-    with ProgressBar(len(bounds), enabled=progress, total_signals=bounds[-1][2]) as bar:
+    shared = run is not None and run.shared
+
+    def deltas(bar: ProgressBar) -> Iterator[Delta]:
         for k, s, e in bounds:
             if run is not None and done[k]:
-                deltas.append(read.pop(k) if k in read else run.read_partition(k, s, e))
+                delta = read.pop(k) if k in read else run.read_partition(k, s, e)
             else:
-                deltas.append(run_partition(k, source, s, e, snapshot, cfg, domain, threads=None))
+                delta = run_partition(k, source, s, e, snapshot, cfg, domain, threads=None)
                 if run is not None:
-                    run.write_partition(deltas[-1], s, e)
+                    run.write_partition(delta, s, e)
             bar.update(e - s)
-    return tree_reduce(deltas, lambda a, b, depth, k: merge_deltas(a, b, cfg, domain))
+            yield without_summaries(delta) if shared else delta
+
+    with ProgressBar(len(bounds), enabled=progress, total_signals=bounds[-1][2]) as bar:
+        return tree_reduce(deltas(bar), lambda a, b, depth, k: merge_deltas(a, b, cfg, domain))

@@ -12,7 +12,7 @@ process, on one worker or on many, and after a worker dies mid-run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -204,19 +204,42 @@ def apply_delta(snapshot: PatternLibrary, delta: Delta) -> PatternLibrary:
     return out
 
 
-def tree_reduce(items: list[T], combine: Callable[[T, T, int, int], T]) -> T:
+def tree_reduce(items: Iterable[T], combine: Callable[[T, T, int, int], T]) -> T:
     """Reduce pairwise by position: ``((0, 1), (2, 3)), ...``; an odd item out moves up a level
     as it is. The shape depends only on the number of items, never on when they are ready, so
     a reduction in process and one submitted to Dask combine the same pairs in the same order.
-    ``combine(a, b, depth, k)`` gets the level and the pair's index within it (a task key)."""
-    if not items:
+    ``combine(a, b, depth, k)`` gets the level and the pair's index within it (a task key).
+
+    Items are combined as soon as their pair is complete, as they arrive from ``items`` (an
+    iterator is read once): at most one unpaired node per level is held, so reducing ``n``
+    partition deltas one after the other keeps ``log2(n)`` of them in memory, not ``n``.
+
+    Examples
+    --------
+    >>> from patternlab.batch.partition import tree_reduce
+    >>> tree_reduce("abcde", lambda a, b, depth, k: f"({a}{b})")
+    '(((ab)(cd))e)'
+    """
+    stack: list[tuple[int, int, T]] = []  # (level, index within the level, node): levels decrease
+    n = 0
+    for item in items:
+        level, index, node = 0, n, item
+        n += 1
+        while stack and stack[-1][0] == level:  # a complete pair: combine it now
+            _, left, first = stack.pop()
+            node = combine(first, node, level, left // 2)
+            level, index = level + 1, left // 2
+        stack.append((level, index, node))
+    if not n:
         raise PatternlabError("internal: nothing to reduce")
-    level = list(items)
-    depth = 0
-    while len(level) > 1:
-        nxt = [combine(level[k], level[k + 1], depth, k // 2) for k in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-        depth += 1
-    return level[0]
+    # what is left: at most one node per level (the binary digits of n); from the lowest level up,
+    # a node carried from below pairs with the unpaired node of its level, as the level-by-level
+    # reduction pairs the last two nodes of a level
+    carry: T | None = None
+    found = False
+    for level, index, node in reversed(stack):
+        if not found:
+            carry, found = node, True
+        else:
+            carry = combine(node, carry, level, index // 2)  # type: ignore[arg-type]
+    return carry  # type: ignore[return-value]
