@@ -672,3 +672,30 @@ def test_rounding_jitter_on_a_large_offset_is_no_shape_to_match():
     res = pl.perceive(T, library=lib, learn=False)
     assert res.profile is not None and res.profile.P[200] == 0.0  # constant beside constant
     assert not [m for m in res.matches if 195 <= m.offset <= 240], res.matches
+
+
+def test_an_event_window_is_cut_where_the_shape_recurs():
+    """A shape planted twice with a level step at its onset: the candidate learned from that jump
+    is the window that recurs best in the signal, within the lag that learning aligns
+    (``window // 4``) of the shape itself, not the window centred on the jump (half background,
+    half shape)."""
+    from patternlab.datasets.synthetic import corpus_shapes
+    from patternlab.engine import _event_window
+
+    w = 64
+    floor = pl.EngineConfig().min_complexity
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal(1200)
+        starts = (300, 800)
+        for s in starts:
+            x[s:s + w] += 3.0 * corpus_shapes(w)["square"] + 1.5 + rng.normal(0, 0.3, w)
+        mp = pl.matrix_profile(x, w)
+        ok = np.ones(len(mp.P), dtype=bool)
+        for s in starts:
+            chosen = _event_window(s, w, len(mp.P), mp.P, x, floor, ok)  # the jump onto x[s]
+            assert s - w + 1 <= chosen <= s and abs(chosen - s) <= w // 4, (seed, s, chosen)
+    # no window around the event has a neighbour: the centred window
+    inf = np.full(len(mp.P), np.inf)
+    assert _event_window(500, w, len(inf), inf, x, floor, ok) == 500 - w // 2
+    assert _event_window(0, w, len(inf), inf, x, floor, ok) == 0

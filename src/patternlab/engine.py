@@ -89,8 +89,9 @@ def _seed_for(seed: int, signal_id: SignalId) -> np.random.Generator:
 
 def _candidates(n_windows: int, window: int, motifs: list[Motif], events: NDArray[np.int64],
                 strength: NDArray[np.float64], cfg: EngineConfig, rng: np.random.Generator,
-                usable: NDArray[np.bool_]) -> list[int]:
-    """Candidate offsets in learning order: motif members, windows centred on the strongest
+                usable: NDArray[np.bool_], profile: NDArray[np.float64],
+                S: NDArray[np.float64]) -> list[int]:
+    """Candidate offsets in learning order: motif members, a window around each of the strongest
     events, then exploration draws; unusable (non-finite, constant) and near-duplicate windows
     (closer than half a window to an earlier candidate) are dropped."""
     raw: list[int] = []
@@ -98,7 +99,9 @@ def _candidates(n_windows: int, window: int, motifs: list[Motif], events: NDArra
         raw += [mo.a, mo.b]
     if len(events):
         order = np.argsort(-strength, kind="mergesort")[: cfg.top_k]
-        raw += [int(np.clip(events[k] - window // 2, 0, n_windows - 1)) for k in order]
+        raw += [_event_window(int(events[k]), window, n_windows, profile, S, cfg.min_complexity,
+                              usable)
+                for k in order]
     for _ in range(cfg.top_k):
         if rng.random() < cfg.exploration_rate:
             raw.append(int(rng.integers(0, n_windows)))
@@ -107,6 +110,28 @@ def _candidates(n_windows: int, window: int, motifs: list[Motif], events: NDArra
         if usable[off] and all(abs(off - o) >= max(1, window // 2) for o in out):
             out.append(off)
     return out
+
+
+def _event_window(event: int, window: int, n_windows: int, profile: NDArray[np.float64],
+                  S: NDArray[np.float64], min_complexity: float, usable: NDArray[np.bool_]) -> int:
+    """The window learned from an event: of the windows that hold the event's jump and that
+    learning would take (complexity estimate at least ``min_complexity``), the one whose shape
+    recurs best in the signal (the smallest matrix-profile distance; the first on ties), so that
+    what happens at the event is cut where it recurs, not split by a window centred on its edge
+    (a shape whose onset is the jump would otherwise be learned half background, half shape).
+    The centred window when no such window has a neighbour."""
+    lo = max(0, event - window + 1)
+    hi = min(n_windows, event + 1)
+    seg = profile[lo:hi]
+    ok = np.isfinite(seg) & usable[lo:hi]
+    if ok.any() and min_complexity > 0.0:
+        X = np.lib.stride_tricks.sliding_window_view(S[lo:hi + window - 1], window)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ce = np.sqrt(np.sum(np.diff(X, axis=1) ** 2, axis=1) / np.var(X, axis=1))
+        ok &= ce >= min_complexity
+    if not ok.any():
+        return int(np.clip(event - window // 2, 0, n_windows - 1))
+    return lo + int(np.argmin(np.where(ok, seg, np.inf)))
 
 
 def perceive(
@@ -125,7 +150,8 @@ def perceive(
     1. events: jumps of the z-normalized signal larger than ``edge_threshold`` (the largest
        within half a window);
     2. discover: the top-k motifs and discords of the exact matrix profile; candidate windows
-       are the motif members, windows centred on the top-k events and, each of ``top_k`` times
+       are the motif members, for each of the top-k events the window around it that recurs
+       best (of those holding its sample, the smallest profile distance) and, each of ``top_k`` times
        with probability ``exploration_rate`` (seeded by ``seed`` and ``signal_id``), a random
        window;
     3. match: every library pattern is searched in the signal in one kernel; non-overlapping
@@ -228,7 +254,7 @@ def perceive(
     updated: list[str] = []
     if learn:
         rng = _seed_for(config.seed, sid)
-        cands = _candidates(len(usable), w, motifs, events, strength, config, rng, usable)
+        cands = _candidates(len(usable), w, motifs, events, strength, config, rng, usable, mp.P, S)
         if max_lag_of(config, w) and matches:
             cands = _snapped(cands, matches, w)
         work = library.copy()  # learn tentatively: a failure leaves the library as it was
