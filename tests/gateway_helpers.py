@@ -56,7 +56,8 @@ def check_against_schema(method: str, path: str, answer: Answer) -> None:
         return
     responses = op["responses"]
     if answer.status == 401 and "401" not in responses:   # auth fails before routing
-        responses = {"401": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
+        error = {"schema": {"$ref": "#/components/schemas/Error"}}
+        responses = {"401": {"content": {"application/json": error}}}
     assert str(answer.status) in responses, (method, path, answer.status, answer.body[:300])
     content = responses[str(answer.status)].get("content", {})
     if "application/json" in content:

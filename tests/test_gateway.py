@@ -13,12 +13,16 @@ import ssl
 import threading
 import time
 import urllib.error
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as fuzz_settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 import patternlab as pl
@@ -98,7 +102,8 @@ def test_perceive_is_pl_perceive_on_the_cluster(server: GatewayServer, store: pl
     assert ra["events"] == ref.events.tolist()
     assert [(m["a"], m["b"]) for m in ra["motifs"]] == [(m.a, m.b) for m in ref.motifs]
     assert [m["distance"] for m in ra["motifs"]] == [m.distance for m in ref.motifs]
-    assert [(d["index"], d["distance"]) for d in ra["discords"]] == [(d.index, d.distance) for d in ref.discords]
+    assert [(d["index"], d["distance"]) for d in ra["discords"]] == [(d.index, d.distance)
+                                                                     for d in ref.discords]
     assert totals(store, "same") == (0, 0)          # learn=false stores nothing
 
 
@@ -286,7 +291,8 @@ def test_a_batch_over_a_corpus_learns_into_the_store(server: GatewayServer, data
         time.sleep(0.2)
     assert st["state"] == "done", st
     assert st["progress"] == {"partitions_done": 3, "partitions": 3}
-    assert st["metrics"]["signals"] == 12 and st["patterns"] == len(store.load_library("batch", 32, refresh=True))
+    assert st["metrics"]["signals"] == 12
+    assert st["patterns"] == len(store.load_library("batch", 32, refresh=True))
     assert (data_dir / "runs" / "walks-1.zarr").is_dir()
     assert [b["name"] for b in call(base, "/v1/batches").json["batches"]] == ["walks-1"]
     # the same batch again resumes from its run store and publishes nothing twice
@@ -351,8 +357,8 @@ def test_health_says_what_is_down(settings: GatewaySettings, lab: pl.Lab, tmp_pa
     with running(tmp_path / "r") as rs:
         s = settings.replace(redis_url=rs.url)
         with Gateway(s, lab=lab) as gw, GatewayServer(s, gw) as srv:
-            assert call(srv.url, "/health", key=None).json == {"status": "ok", "scheduler": True, "redis": True,
-                                                                "workers": 1}
+            assert call(srv.url, "/health", key=None).json == {"status": "ok", "scheduler": True,
+                                                                "redis": True, "workers": 1}
             rs.stop(kill=True)
             down = call(srv.url, "/health", key=None)
             assert down.status == 503 and down.json["redis"] is False and down.json["scheduler"] is True
@@ -400,3 +406,83 @@ def test_two_gateways_share_one_library(settings: GatewaySettings, gateway: Gate
         assert errors == []
         assert len(added) == 12
         assert totals(store, "shared")[1] == sum(added) > 0
+
+
+# -- fuzz --------------------------------------------------------------------------------------------
+_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _text,
+                     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(_text, inner, max_size=5),
+                     max_leaves=30)
+_number = st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=64),
+                    st.integers(-10 ** 30, 10 ** 30))
+_numbers = st.lists(_number, max_size=40) | st.lists(_number, min_size=41, max_size=300) | st.builds(
+    lambda seed, scale, spikes: (signal(seed, 300) * scale).tolist() + spikes,
+    st.integers(0, 10), st.sampled_from([1.0, 1e-300, 1e300, -1e12]), st.lists(_number, max_size=3))
+
+
+@st.composite
+def _requests(draw: st.DrawFn) -> tuple[str, str, bytes | None, str | None, dict[str, str]]:
+    seg = draw(st.sampled_from(["audio", "shared", "", "x" * 200]) | _text)
+    q = urllib.parse.quote
+    route = draw(st.sampled_from(["perceive"] * 5 + ["patterns", "pattern", "batches", "batch", "libraries"]))
+    names = st.sampled_from(["domain", "window", "learn", "limit", "offset", "prototypes", "x"]) | _text
+    values = st.sampled_from(["32", "3", "0", "-1", "true", "no", "9" * 30]) | _text
+    params = {} if draw(st.booleans()) else draw(st.dictionaries(names, values, max_size=3))
+    query = ("?" + urllib.parse.urlencode(params)) if params else ""
+    method, body, ctype = "GET", None, None
+    if route == "perceive":
+        method, path = "POST", "/v1/perceive"
+        kind = draw(st.sampled_from(["numbers", "json", "bytes", "npy"]))
+        if kind == "numbers":
+            body, ctype = json.dumps(draw(_numbers)).encode(), "application/json"
+        elif kind == "json":
+            body = json.dumps(draw(_json)).encode()
+            ctype = draw(st.sampled_from(["application/json", "text/plain"]))
+        elif kind == "bytes":
+            body, ctype = draw(st.binary(max_size=300)), draw(st.sampled_from(["application/json",
+                                                                               "application/x-npy", ""]))
+        else:
+            dtype = draw(st.sampled_from(["<f8", ">f4", "<i2", "|u1", "<c16", "|b1", "<M8[s]", "<U3"]))
+            n = draw(st.integers(0, 250))
+            arr = np.frombuffer(draw(st.binary(min_size=n * np.dtype(dtype).itemsize,
+                                               max_size=n * np.dtype(dtype).itemsize)), dtype=dtype)
+            raw = _npy(arr)
+            cut = draw(st.integers(0, len(raw)))
+            body, ctype = raw[:cut] if draw(st.booleans()) else raw, "application/x-npy"
+    elif route == "patterns":
+        path = f"/v1/patterns/{q(seg, safe='')}"
+    elif route == "pattern":
+        path = f"/v1/patterns/{q(seg, safe='')}/{q(draw(_text), safe='')}"
+    elif route == "batch":
+        path = f"/v1/batches/{q(seg, safe='')}"
+    elif route == "libraries":
+        path = "/v1/patterns"
+    else:
+        method, path = "POST", "/v1/batches"
+        body, ctype = json.dumps(draw(_json)).encode(), "application/json"
+    headers = {}
+    if draw(st.integers(0, 3)) == 0:
+        headers["Idempotency-Key"] = draw(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
+                                                  max_size=250))
+    return method, path + query, body, ctype, headers
+
+
+@fuzz_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(req=_requests())
+def test_fuzzed_requests_are_never_a_server_error(server: GatewayServer, redis_server: RedisServer,
+                                                  req: tuple[str, str, bytes | None, str | None,
+                                                             dict[str, str]]) -> None:
+    """Whatever a client sends: never a 5xx (Redis and the cluster are up), a JSON error naming the
+    problem for a 4xx, the answer one the OpenAPI document describes, and nothing written to
+    Redis by a refused request."""
+    method, path, body, ctype, headers = req
+    with redis_server.client() as admin:
+        keys = admin.dbsize()
+        ans = call(server.url, path, body, method=method, content_type=ctype, headers=headers)
+        event(f"{method} {path.split('/')[2].split('?')[0]} {ans.status}")
+        assert ans.status < 500, (path, ans.body[:300])
+        if ans.status >= 400:
+            assert ans.json["message"] and ans.json["status"] == ans.status
+            if path.startswith("/v1/perceive"):
+                assert admin.dbsize() == keys

@@ -55,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add("--no-auth", action="store_true", help="serve without API keys (only on a loopback --host)")
     add("--certfile", default=None, help="serve HTTPS with this PEM certificate chain")
     add("--keyfile", default=None, help="the private key of --certfile (PEM)")
-    add("--redis", default=None, metavar="URL", help="the Redis pattern store (default: $PATTERNLAB_REDIS_URL)")
+    add("--redis", default=None, metavar="URL",
+        help="the Redis pattern store (default: $PATTERNLAB_REDIS_URL)")
     add("--namespace", default="patternlab", help="the store's namespace (default 'patternlab')")
     add("--scheduler", default=None, metavar="ADDRESS",
         help="a Dask scheduler (default: $PATTERNLAB_CLUSTER, else an embedded LocalCluster)")

@@ -79,7 +79,8 @@ def status_of(exc: BaseException) -> int:
 
 
 def _error(status: int, error: str, message: str, **headers: str) -> web.Response:
-    return web.Response(status=status, text=json_dumps({"error": error, "message": message, "status": status}),
+    body = json_dumps({"error": error, "message": message, "status": status})
+    return web.Response(status=status, text=body,
                         content_type="application/json", headers=headers or None)
 
 
@@ -100,7 +101,8 @@ class GatewayApp:
         self.gateway = gateway
         self.settings = settings or gateway.settings
         self.metrics = GatewayMetrics()
-        self.executor = ThreadPoolExecutor(self.settings.max_in_flight, thread_name_prefix="patternlab-gateway")
+        self.executor = ThreadPoolExecutor(self.settings.max_in_flight,
+                                           thread_name_prefix="patternlab-gateway")
         self._keys = [k.encode() for k in self.settings.api_keys]
 
     async def _run(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
@@ -160,7 +162,8 @@ class GatewayApp:
                 ok |= hmac.compare_digest(given, key)
             if scheme.lower() != "bearer" or not ok:
                 return _error(401, "Unauthorized", "a valid API key is required: send the header "
-                              "'Authorization: Bearer KEY'", **{"WWW-Authenticate": 'Bearer realm="patternlab"'})
+                              "'Authorization: Bearer KEY'",
+                              **{"WWW-Authenticate": 'Bearer realm="patternlab"'})
         return await handler(request)
 
     # -- handlers -----------------------------------------------------------------------------
@@ -290,7 +293,8 @@ def make_app(gateway: Gateway) -> web.Application:
     Examples
     --------
     >>> from patternlab.gateway import Gateway, GatewaySettings, make_app
-    >>> app = make_app(Gateway(GatewaySettings(redis_url="redis://localhost:6379/0", auth=False)))  # doctest: +SKIP
+    >>> settings = GatewaySettings(redis_url="redis://localhost:6379/0", auth=False)
+    >>> app = make_app(Gateway(settings))  # doctest: +SKIP
     """
     return GatewayApp(gateway).app()
 
@@ -314,7 +318,8 @@ class GatewayServer:
     Examples
     --------
     >>> from patternlab.gateway import GatewayServer, GatewaySettings
-    >>> with GatewayServer(GatewaySettings(redis_url="redis://localhost:6379/0", auth=False, port=0)) as srv:  # doctest: +SKIP
+    >>> settings = GatewaySettings(redis_url="redis://localhost:6379/0", auth=False, port=0)
+    >>> with GatewayServer(settings) as srv:  # doctest: +SKIP
     ...     print(srv.url)
     """
 

@@ -53,7 +53,8 @@ class GatewayMetrics:
                               ["route", "error"], registry=r)
         self.in_flight = Gauge("patternlab_gateway_requests_in_flight",
                                d["patternlab_gateway_requests_in_flight"], registry=r)
-        self.signals = Counter("patternlab_gateway_signals", d["patternlab_gateway_signals_total"], registry=r)
+        self.signals = Counter("patternlab_gateway_signals", d["patternlab_gateway_signals_total"],
+                               registry=r)
         self.created = Counter("patternlab_gateway_patterns_created",
                                d["patternlab_gateway_patterns_created_total"], registry=r)
         self.updated = Counter("patternlab_gateway_patterns_updated",

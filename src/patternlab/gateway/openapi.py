@@ -37,13 +37,15 @@ SCHEMAS: dict[str, Any] = {
                      "prototype": {"type": "array", "items": _NUM}},
                     ["id", "domain", "window", "support", "first_seen", "last_updated"]),
     "Published": _obj({"created": _INT, "updated": _INT, "skipped": _INT,
-                       "support_added": {"type": ["integer", "null"]}, "token": {"type": ["string", "null"]}}),
+                       "support_added": {"type": ["integer", "null"]},
+                       "token": {"type": ["string", "null"]}}),
     "Perception": _obj({
         "signal_id": _STR, "domain": _STR, "window": _INT,
         "events": {"type": "array", "items": _INT},
         "motifs": {"type": "array", "items": _obj({"a": _INT, "b": _INT, "distance": _NUM})},
         "discords": {"type": "array", "items": _obj({"index": _INT, "distance": _NUM, "neighbor": _INT})},
-        "matches": {"type": "array", "items": _obj({"pattern_id": _STR, "offset": _INT, "correlation": _NUM})},
+        "matches": {"type": "array",
+                    "items": _obj({"pattern_id": _STR, "offset": _INT, "correlation": _NUM})},
         "new_patterns": {"type": "array", "items": _ref("Pattern")},
         "updated_patterns": {"type": "array", "items": _ref("Pattern")},
         "published": _ref("Published"),
@@ -52,7 +54,8 @@ SCHEMAS: dict[str, Any] = {
                          "support": _INT, "patterns": {"type": "array", "items": _ref("Pattern")}}),
     "Libraries": _obj({"libraries": {"type": "array", "items": _obj({"domain": _STR, "window": _INT,
                                                                       "patterns": _INT})}}),
-    "Health": _obj({"status": {"type": "string", "enum": ["ok", "unavailable"]}, "scheduler": {"type": "boolean"},
+    "Health": _obj({"status": {"type": "string", "enum": ["ok", "unavailable"]},
+                    "scheduler": {"type": "boolean"},
                     "redis": {"type": "boolean"}, "workers": {"type": ["integer", "null"]}}),
     "BatchRequest": {"type": "object", "required": ["name", "corpus"], "additionalProperties": False,
                      "properties": {
@@ -87,7 +90,8 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 def _ok(schema: str, code: int = 200, description: str = "OK") -> dict[str, Any]:
-    return {str(code): {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}}
+    return {str(code): {"description": description,
+                        "content": {"application/json": {"schema": _ref(schema)}}}}
 
 
 def _param(name: str, where: str, schema: dict[str, Any], description: str,
@@ -113,7 +117,7 @@ def openapi() -> dict[str, Any]:
     ('3.1.0', ['/health', '/metrics'])
     """
     v = f"/{API_VERSION}"
-    secured = [{"apiKey": []}]
+    secured: list[dict[str, list[str]]] = [{"apiKey": []}]
     paths: dict[str, Any] = {
         "/health": {"get": {"summary": "whether the scheduler and Redis answer (no API key needed)",
                             "operationId": "health", "security": [],
@@ -129,19 +133,24 @@ def openapi() -> dict[str, Any]:
                                                                 "schema": {"type": "object"}}}},
                                                     **_errors(401)}}},
         f"{v}/perceive": {"post": {
-            "summary": "perceive one signal: events, motifs, discords, matches; learn into the shared library",
+            "summary": "perceive one signal: events, motifs, discords, matches; learn into the "
+                       "shared library",
             "operationId": "perceive",
             "parameters": [
                 _param("domain", "query", _DOMAIN_SCHEMA, "the signal's domain (default 'default')"),
                 _WINDOW,
-                _param("learn", "query", {"type": "boolean"}, "publish what the signal taught (default true)"),
+                _param("learn", "query", {"type": "boolean"},
+                       "publish what the signal taught (default true)"),
                 _param("Idempotency-Key", "header", {"type": "string", "maxLength": 200},
                        "the same key again (same domain and window) is counted once by the store"),
             ],
-            "requestBody": {"required": True, "content": {
-                "application/json": {"schema": {"type": "array", "items": {"type": "number"}}},
-                "application/x-npy": {"schema": {"type": "string", "format": "binary"},
-                                      "description": "np.save of a 1-D numeric array"}}},
+            "requestBody": {"required": True,
+                            "description": "the signal: a JSON array of numbers, or np.save of a 1-D numeric "
+                                           "array (.npy)",
+                            "content": {
+                                "application/json": {"schema": {"type": "array",
+                                                                "items": {"type": "number"}}},
+                                "application/x-npy": {"schema": {"type": "string", "format": "binary"}}}},
             "responses": {**_ok("Perception"), **_errors(400, 401, 413, 503, 504)}}},
         f"{v}/patterns": {"get": {"summary": "the libraries in the store", "operationId": "libraries",
                                   "responses": {**_ok("Libraries"), **_errors(401, 503)}}},
@@ -159,7 +168,8 @@ def openapi() -> dict[str, Any]:
             "parameters": [_DOMAIN, _param("pattern_id", "path", _STR, "the pattern's id"), _WINDOW],
             "responses": {**_ok("Pattern"), **_errors(400, 401, 404, 503)}}},
         f"{v}/batches": {
-            "post": {"summary": "start a batch over a corpus in the data directory", "operationId": "startBatch",
+            "post": {"summary": "start a batch over a corpus in the data directory",
+                     "operationId": "startBatch",
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": _ref("BatchRequest")}}},
                      "responses": {**_ok("Batch", 202, "started"), **_errors(400, 401, 403, 409)}},

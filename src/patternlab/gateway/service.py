@@ -107,7 +107,8 @@ class Gateway:
                 if settings.scheduler is not None:
                     lab = Lab.connect(settings.scheduler)
                 else:
-                    overrides = {} if settings.n_workers is None else {"n_workers": settings.n_workers}
+                    overrides: dict[str, Any] = ({} if settings.n_workers is None
+                                                 else {"n_workers": settings.n_workers})
                     lab = Lab.from_config(**overrides)
             self.lab = lab
             self.plugin = plugin_name(self.store)
@@ -213,8 +214,8 @@ class Gateway:
     # -- batches ------------------------------------------------------------------------------
     def _data_dir(self) -> Path:
         if self.settings.data_dir is None:
-            raise BatchesOffError("batches are off on this gateway: start it with --data-dir DIR (the directory "
-                             "of the corpora and run stores)")
+            raise BatchesOffError("batches are off on this gateway: start it with --data-dir DIR (the "
+                                  "directory of the corpora and run stores)")
         return Path(self.settings.data_dir).resolve()
 
     def _inside(self, relative: Any, what: str) -> Path:
@@ -241,7 +242,8 @@ class Gateway:
                                         "or '-', starting with a letter or digit")
         domain = check_domain(domain)
         config = _window_config(self.settings.config, window)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= 1_000_000:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) \
+                or not 1 <= batch_size <= 1_000_000:
             raise InvalidParameterError(f"batch_size={batch_size!r}: pass an integer in 1 .. 1000000")
         path = self._inside(corpus, "corpus")
         if not path.exists():

@@ -134,8 +134,12 @@ class GatewaySettings:
     --------
     >>> from patternlab.gateway import GatewaySettings
     >>> s = GatewaySettings(redis_url="redis://:pw@localhost:6379/0", api_keys=("k" * 32,))
-    >>> s
-    GatewaySettings(http://127.0.0.1:8080, auth on (1 key), redis://:***@localhost:6379/0 namespace 'patternlab', scheduler from the configuration, batches off)
+    >>> print(repr(s).replace(", ", ",\n"))
+    GatewaySettings(http://127.0.0.1:8080,
+    auth on (1 key),
+    redis://:***@localhost:6379/0 namespace 'patternlab',
+    scheduler from the configuration,
+    batches off)
     """
 
     redis_url: str = field(repr=False)
