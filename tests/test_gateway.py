@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import openapi_spec_validator
 import pytest
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as fuzz_settings
@@ -370,6 +371,7 @@ def test_health_says_what_is_down(settings: GatewaySettings, lab: pl.Lab, tmp_pa
 def test_the_openapi_document_is_the_servers_routes(server: GatewayServer) -> None:
     doc = call(server.url, "/v1/openapi.json").json
     assert doc == json.loads(json.dumps(openapi()))
+    openapi_spec_validator.validate(doc)   # a valid OpenAPI 3.1 document
     app = server.http.app() if server.http is not None else None
     assert app is not None
     routes = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None
