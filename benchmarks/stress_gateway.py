@@ -231,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     print(describe())
     print(f"{args.clients} clients for {args.seconds:g} s against {args.replicas} gateway(s); "
-          f"LocalCluster of {args.workers} worker(s) x 1 thread; signals of {args.length} samples, window {args.window}")
+          f"LocalCluster of {args.workers} worker(s) x 1 thread; signals of {args.length} samples, "
+          f"window {args.window}")
     r = run(args.seconds, args.clients, args.workers, args.replicas, args.length, args.window, args.signals)
     print(f"requests        {r['requests']} in {r['seconds']:.1f} s: {r['requests_per_sec']:.1f} requests/s")
     print(f"latency         P50 {r['p50_ms']:.0f} ms, P95 {r['p95_ms']:.0f} ms, P99 {r['p99_ms']:.0f} ms")
