@@ -28,7 +28,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import patternlab as pl
 from gateway_helpers import KEY, OTHER_KEY, call, signal
-from patternlab.gateway import Gateway, GatewayServer, GatewaySettings, load_api_keys, openapi
+from patternlab._cli.main import main
+from patternlab.gateway import Gateway, GatewayServer, GatewaySettings, load_api_keys, openapi, service
 from redis_servers import RedisServer, make_certificates, running
 
 CFG = pl.EngineConfig(window=32)
@@ -106,6 +107,14 @@ def test_perceive_is_pl_perceive_on_the_cluster(server: GatewayServer, store: pl
     assert [(d["index"], d["distance"]) for d in ra["discords"]] == [(d.index, d.distance)
                                                                      for d in ref.discords]
     assert totals(store, "same") == (0, 0)          # learn=false stores nothing
+
+
+def test_a_long_signal_is_scattered_first(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    direct = gateway.perceive(signal(5), "scatter", learn=False)
+    monkeypatch.setattr(service, "_SCATTER_FROM", 0)   # every signal counts as long
+    scattered = gateway.perceive(signal(5), "scatter", learn=False)
+    for field in ("events", "motifs", "discords", "matches"):
+        assert scattered[field] == direct[field]
 
 
 def test_learning_into_the_store_adds_up(server: GatewayServer, store: pl.RedisPatternStore) -> None:
@@ -488,3 +497,29 @@ def test_fuzzed_requests_are_never_a_server_error(server: GatewayServer, redis_s
             assert ans.json["message"] and ans.json["status"] == ans.status
             if path.startswith("/v1/perceive"):
                 assert admin.dbsize() == keys
+
+
+# -- the command line -------------------------------------------------------------------------------
+def test_serve_refuses_bad_settings_with_exit_code_2(tmp_path: Path, redis_server: RedisServer,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PATTERNLAB_API_KEY", raising=False)
+    monkeypatch.delenv("PATTERNLAB_REDIS_URL", raising=False)
+    keys = tmp_path / "keys"
+    keys.write_text(KEY + "\n")
+    cases = [
+        (["--redis", redis_server.url], "no API key"),
+        (["--redis", redis_server.url, "--host", "0.0.0.0", "--no-auth"], "only on loopback"),
+        (["--api-key-file", str(keys)], "needs a Redis pattern store"),
+        (["--redis", "redis://localhost:notaport/0", "--api-key-file", str(keys)], "port"),
+        (["--redis", redis_server.url, "--api-key-file", str(tmp_path / "none")], "cannot be read"),
+        (["--redis", redis_server.url, "--api-key-file", str(keys), "--max-body-bytes", "0"],
+         "max_body_bytes=0"),
+    ]
+    for argv, needle in cases:
+        assert main(["serve", *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert needle in err and KEY not in err, (argv, err)
+    with pytest.raises(SystemExit) as done:
+        main(["serve", "--help"])
+    assert done.value.code == 0 and "--api-key-file" in capsys.readouterr().out

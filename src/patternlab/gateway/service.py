@@ -39,6 +39,7 @@ _log = logging.getLogger("patternlab.gateway")
 #: What a batch name may hold: it names the run store ``runs/<name>.zarr`` under the data directory.
 BATCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_SCATTER_FROM = 1 << 20   # bytes
 
 
 class GatewayTimeoutError(PatternlabError, TimeoutError):
@@ -169,9 +170,11 @@ class Gateway:
         else:
             digest = uuid.uuid4().hex
         token = f"gateway/{digest[:32]}"
-        fut = self.lab.client.submit(perceive_task, self.plugin, signal, domain, config, learn, token,
-                                     f"gw:{digest[:24]}", key=f"{TASK_PREFIX}-{uuid.uuid4().hex}",
-                                     pure=False)
+        client = self.lab.client
+        # a long signal travels to a worker on its own rather than inside the task's message
+        data: Any = client.scatter(signal, hash=False) if signal.nbytes > _SCATTER_FROM else signal
+        fut = client.submit(perceive_task, self.plugin, data, domain, config, learn, token,
+                            f"gw:{digest[:24]}", key=f"{TASK_PREFIX}-{uuid.uuid4().hex}", pure=False)
         try:
             out: dict[str, Any] = fut.result(timeout=self.settings.request_timeout)
         except TimeoutError:
