@@ -30,6 +30,7 @@ import patternlab as pl
 from gateway_helpers import KEY, OTHER_KEY, call, signal
 from patternlab._cli.main import main
 from patternlab.gateway import Gateway, GatewayServer, GatewaySettings, load_api_keys, openapi, service
+from patternlab.gateway.tasks import MAX_POOLS, GatewayStorePlugin
 from redis_servers import RedisServer, make_certificates, running
 
 CFG = pl.EngineConfig(window=32)
@@ -394,29 +395,56 @@ def test_the_openapi_document_is_the_servers_routes(server: GatewayServer) -> No
 
 def test_two_gateways_share_one_library(settings: GatewaySettings, gateway: Gateway, server: GatewayServer,
                                         lab: pl.Lab, store: pl.RedisPatternStore) -> None:
-    """Two replicas in front of one store, requests on both at once: the store's supports are the
-    sum of what every answer says it added."""
+    """Two replicas in front of one store, requests on both at once, the second replica starting
+    (and registering its worker plugin) while the first serves: the store's supports are the sum
+    of what every answer says it added."""
+    added: list[int] = []
+    errors: list[Any] = []
+
+    def client(base: str, seeds: range) -> None:
+        for k in seeds:
+            ans = call(base, "/v1/perceive?domain=shared", signal(k))
+            if ans.status != 200:
+                errors.append(ans.body)
+            else:
+                added.append(ans.json["published"]["support_added"])
+
+    first = [threading.Thread(target=client, args=(server.url, range(300 + 10 * i, 304 + 10 * i)))
+             for i in range(2)]
+    for t in first:
+        t.start()
     with Gateway(settings, lab=lab) as gw2, GatewayServer(settings, gw2) as second:
-        added: list[int] = []
-        errors: list[Any] = []
-
-        def client(base: str, seeds: range) -> None:
-            for k in seeds:
-                ans = call(base, "/v1/perceive?domain=shared", signal(k))
-                if ans.status != 200:
-                    errors.append(ans.body)
-                else:
-                    added.append(ans.json["published"]["support_added"])
-
-        threads = [threading.Thread(target=client, args=(base, range(300 + 10 * i, 303 + 10 * i)))
-                   for i, base in enumerate([server.url, second.url] * 2)]
-        for t in threads:
+        more = [threading.Thread(target=client, args=(second.url, range(400 + 10 * i, 403 + 10 * i)))
+                for i in range(2)]
+        for t in more:
             t.start()
-        for t in threads:
+        for t in first + more:
             t.join(300)
-        assert errors == []
-        assert len(added) == 12
-        assert totals(store, "shared")[1] == sum(added) > 0
+    assert errors == []
+    assert len(added) == 14
+    assert totals(store, "shared")[1] == sum(added) > 0
+
+
+def test_a_replaced_worker_plugin_leaves_its_store_open_and_its_pools_behind(
+        redis_server: RedisServer) -> None:
+    """Another replica registering the plugin replaces it on every worker (Dask tears the old one
+    down first): a task still holding the old plugin's store must be able to finish, and the
+    candidates pending on the worker carry over to the new plugin."""
+    old_store = pl.RedisPatternStore(redis_server.url, namespace="gw")
+    old = GatewayStorePlugin(old_store, "patternlab-gateway-replaced")
+    key = ("d", CFG)
+    lib = pl.PatternLibrary(config=CFG)
+    old.keep(key, lib)
+    old.teardown(None)
+    assert old_store.ping() >= 0 and old_store.count("audio", 32) >= 0   # still usable
+    new = GatewayStorePlugin(pl.RedisPatternStore(redis_server.url, namespace="gw"),
+                             "patternlab-gateway-replaced")
+    assert new.pool(key) is lib and new.lock(key) is old.lock(key)
+    for k in range(MAX_POOLS + 5):   # the pools kept are bounded
+        new.keep((f"d{k}", CFG), lib)
+    assert new.pool(key) is None and new.pool((f"d{MAX_POOLS + 4}", CFG)) is lib
+    old_store.close()
+    new.store.close()
 
 
 # -- fuzz --------------------------------------------------------------------------------------------

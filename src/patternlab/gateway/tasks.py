@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -41,15 +42,29 @@ def plugin_name(store: RedisPatternStore) -> str:
     return f"patternlab-gateway-{digest}"
 
 
+#: Libraries whose pending pools a worker keeps (the least recently used beyond it are dropped).
+MAX_POOLS = 256
+#: Per worker process, by plugin name: the pending pools and their locks. They outlive a plugin
+#: object: another gateway replica registering the same plugin (same store) replaces it on every
+#: worker, and the pools of the candidates seen so far carry over.
+_POOLS: dict[str, OrderedDict[tuple[str, EngineConfig], PatternLibrary]] = {}
+_LOCKS: dict[str, dict[tuple[str, EngineConfig], threading.Lock]] = {}
+_GUARD = threading.Lock()
+
+
 class GatewayStorePlugin(WorkerPlugin):
-    """The Redis pattern store on a worker, and the pending pools of the libraries it served."""
+    """The Redis pattern store on a worker, and the pending pools of the libraries it served.
+
+    Replacing it (another replica registering it) does not close the store under a task still
+    using it: the old store's connections close when the last reference to it goes.
+    """
 
     def __init__(self, store: RedisPatternStore, name: str) -> None:
         self.store = store
         self.name = name
-        self._pools: dict[tuple[str, EngineConfig], PatternLibrary] = {}
-        self._locks: dict[tuple[str, EngineConfig], threading.Lock] = {}
-        self._guard = threading.Lock()
+        with _GUARD:
+            self._pools = _POOLS.setdefault(name, OrderedDict())
+            self._locks = _LOCKS.setdefault(name, {})
 
     def __getstate__(self) -> dict[str, Any]:
         return {"store": self.store, "name": self.name}
@@ -57,18 +72,21 @@ class GatewayStorePlugin(WorkerPlugin):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["store"], state["name"])  # type: ignore[misc]
 
-    def teardown(self, worker: Any = None) -> None:
-        self.store.close()
-
     def lock(self, key: tuple[str, EngineConfig]) -> threading.Lock:
-        with self._guard:
+        with _GUARD:
             return self._locks.setdefault(key, threading.Lock())
 
     def pool(self, key: tuple[str, EngineConfig]) -> PatternLibrary | None:
         return self._pools.get(key)
 
     def keep(self, key: tuple[str, EngineConfig], library: PatternLibrary) -> None:
-        self._pools[key] = library
+        """Keep ``library``'s pool for the next request of ``key`` (the most recent
+        :data:`MAX_POOLS` libraries are kept: clients choose domains freely)."""
+        with _GUARD:
+            self._pools[key] = library
+            self._pools.move_to_end(key)
+            while len(self._pools) > MAX_POOLS:
+                self._pools.popitem(last=False)
 
 
 def _plugin(name: str) -> GatewayStorePlugin:
