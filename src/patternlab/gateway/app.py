@@ -146,7 +146,10 @@ class GatewayApp:
         if error is not None and response.status < 400:
             error = None
         self.metrics.observe(request.method, route, response.status, seconds, error)
-        _access.info("%s %s %s %d %.1f ms", request.remote, request.method, request.path, response.status,
+        # the path as sent (percent-encoded: no line breaks a client could forge log lines with),
+        # without the query string
+        path = request.raw_path.split("?")[0][:200]
+        _access.info("%s %s %s %d %.1f ms", request.remote, request.method, path, response.status,
                      1e3 * seconds)
         return response
 
