@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import openapi_spec_validator
 import pytest
+from distributed import Event
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as fuzz_settings
 from hypothesis import strategies as st
@@ -29,6 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import patternlab as pl
 from gateway_helpers import KEY, OTHER_KEY, call, signal
 from patternlab._cli.main import main
+from patternlab.dashboard import status
 from patternlab.gateway import Gateway, GatewayServer, GatewaySettings, load_api_keys, openapi, service
 from patternlab.gateway.tasks import MAX_POOLS, GatewayStorePlugin
 from redis_servers import RedisServer, make_certificates, running
@@ -376,6 +378,33 @@ def test_health_says_what_is_down(settings: GatewaySettings, lab: pl.Lab, tmp_pa
             ans = call(srv.url, "/v1/perceive?domain=x", signal(1))
             assert ans.status == 503 and ans.json["error"] == "StoreConnectionError", ans.json
             assert "***" in ans.json["message"] or ":" in ans.json["message"]
+
+
+def test_probes_answer_while_every_request_waits_for_the_cluster(settings: GatewaySettings, gateway: Gateway,
+                                                                 lab: pl.Lab) -> None:
+    """The one request thread waits for a worker that is busy: /health and /metrics still answer,
+    and the waiting request counts in the scheduler's patternlab queue depth."""
+    go = Event("gateway-go", client=lab.client)
+    blocker = lab.client.submit(Event.wait, go, 60, key="gateway-blocker")
+    with GatewayServer(settings.replace(max_in_flight=1), gateway) as srv:
+        answers: list[int] = []
+        waiting = threading.Thread(target=lambda: answers.append(
+            call(srv.url, "/v1/perceive?domain=busy&learn=false", signal(7)).status))
+        waiting.start()
+        try:
+            deadline = time.monotonic() + 60
+            while status(lab.client)["queue_depth"] < 1:
+                assert time.monotonic() < deadline, "the request never reached the scheduler"
+                time.sleep(0.1)
+            t0 = time.monotonic()
+            assert call(srv.url, "/health", key=None).status == 200
+            assert call(srv.url, "/metrics").status == 200
+            assert time.monotonic() - t0 < 10
+            assert answers == []   # still waiting
+        finally:
+            go.set()
+            waiting.join(120)
+    assert blocker.result() is True and answers == [200]
 
 
 def test_the_openapi_document_is_the_servers_routes(server: GatewayServer) -> None:

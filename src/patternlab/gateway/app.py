@@ -103,11 +103,23 @@ class GatewayApp:
         self.metrics = GatewayMetrics()
         self.executor = ThreadPoolExecutor(self.settings.max_in_flight,
                                            thread_name_prefix="patternlab-gateway")
+        # probes (/health, /metrics) on threads of their own: they answer while every request
+        # thread waits for a busy cluster
+        self.probes = ThreadPoolExecutor(2, thread_name_prefix="patternlab-gateway-probe")
         self._keys = [k.encode() for k in self.settings.api_keys]
 
     async def _run(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+
+    async def _probe(self) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        try:
+            h = await asyncio.wait_for(loop.run_in_executor(self.probes, self.gateway.health), timeout=5.0)
+        except asyncio.TimeoutError:
+            h = {"status": "unavailable", "scheduler": False, "redis": False, "workers": None}
+        self.metrics.probed(h, self.gateway.batch_states())
+        return h
 
     # -- middlewares --------------------------------------------------------------------------
     @web.middleware
@@ -181,14 +193,6 @@ class GatewayApp:
     async def health(self, request: web.Request) -> web.Response:
         h = await self._probe()
         return _json(h, 200 if h["status"] == "ok" else 503)
-
-    async def _probe(self) -> dict[str, Any]:
-        try:
-            h = await asyncio.wait_for(self._run(self.gateway.health), timeout=5.0)
-        except asyncio.TimeoutError:
-            h = {"status": "unavailable", "scheduler": False, "redis": False, "workers": None}
-        self.metrics.probed(h, self.gateway.batch_states())
-        return h
 
     async def metrics_page(self, request: web.Request) -> web.Response:
         await self._probe()
@@ -264,6 +268,7 @@ class GatewayApp:
 
     async def _cleanup(self, app: web.Application) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.probes.shutdown(wait=False, cancel_futures=True)
 
 
 _BATCH_KEYS = {"name": str, "corpus": str, "domain": str, "window": int, "batch_size": int, "overwrite": bool}
