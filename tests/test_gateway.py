@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import openapi_spec_validator
 import pytest
-from distributed import Event
+from distributed import Event, LocalCluster
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as fuzz_settings
 from hypothesis import strategies as st
@@ -45,12 +45,6 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[pl.Lab]:
-    with pl.Lab.local(n_workers=1, dashboard_address="127.0.0.1:0") as lab:
-        yield lab
-
-
-@pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("gateway-data")
 
@@ -63,9 +57,22 @@ def settings(redis_server: RedisServer, data_dir: Path) -> GatewaySettings:
 
 
 @pytest.fixture(scope="module")
-def gateway(settings: GatewaySettings, lab: pl.Lab) -> Iterator[Gateway]:
-    with Gateway(settings, lab=lab) as gw:
+def gateway(settings: GatewaySettings) -> Iterator[Gateway]:
+    """The gateway as ``patternlab serve`` makes it without --scheduler: on an embedded LocalCluster
+    of its own (Lab.from_config), closed with it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("PATTERNLAB_CLUSTER", raising=False)
+        gw = Gateway(settings.replace(n_workers=1))
+    with gw:
+        cluster = gw.lab.cluster
         yield gw
+    assert cluster is not None and cluster.status.name == "closed"
+
+
+@pytest.fixture(scope="module")
+def lab(gateway: Gateway) -> pl.Lab:
+    """The gateway's cluster (its LocalCluster of one worker process), for the other gateways."""
+    return gateway.lab
 
 
 @pytest.fixture(scope="module")
@@ -405,6 +412,13 @@ def test_probes_answer_while_every_request_waits_for_the_cluster(settings: Gatew
             go.set()
             waiting.join(120)
     assert blocker.result() is True and answers == [200]
+
+
+def test_an_embedded_local_cluster_by_default(gateway: Gateway) -> None:
+    """No scheduler and no PATTERNLAB_CLUSTER: the gateway started its own LocalCluster (the
+    module's fixture checks that closing the gateway closes it)."""
+    assert gateway.lab.kind == "local" and gateway.health()["workers"] == 1
+    assert isinstance(gateway.lab.cluster, LocalCluster)
 
 
 def test_the_openapi_document_is_the_servers_routes(server: GatewayServer) -> None:
