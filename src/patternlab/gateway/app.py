@@ -413,9 +413,17 @@ class GatewayServer:
 
 
 def serve(settings: GatewaySettings, *, announce: Callable[[str], None] = print) -> int:
-    """Serve the gateway in the foreground until SIGINT or SIGTERM; return 0.
+    """Serve the gateway in the foreground until SIGINT or SIGTERM; return 0 (what
+    ``patternlab serve`` runs).
 
     ``announce`` receives the lines to show at start (the URL, the cluster, the store; never a key).
+
+    Examples
+    --------
+    >>> from patternlab.gateway import GatewaySettings, serve
+    >>> serve(GatewaySettings(redis_url="redis://localhost:6379/0", auth=False))  # doctest: +SKIP
+    patternlab gateway at http://127.0.0.1:8080 (plain HTTP)
+    ...
     """
     server = GatewayServer(settings).start()
     stop = threading.Event()

@@ -19,7 +19,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import _validation as v
-from ..config import EngineConfig
 from ..engine import Perception
 from ..errors import InvalidParameterError, InvalidSignalError
 from ..library import Pattern, encode_signal_id
@@ -63,7 +62,13 @@ def check_domain(domain: Any) -> str:
 
 
 def parse_bool(name: str, value: str | None, default: bool) -> bool:
-    """A boolean query parameter: ``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off``."""
+    """A boolean query parameter: ``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off``.
+
+    Examples
+    --------
+    >>> parse_bool("learn", "off", True), parse_bool("learn", None, True)
+    (False, True)
+    """
     if value is None:
         return default
     low = value.strip().lower()
@@ -75,7 +80,17 @@ def parse_bool(name: str, value: str | None, default: bool) -> bool:
 
 
 def parse_int(name: str, value: str | None, default: int | None, low: int, high: int) -> int | None:
-    """An integer query parameter in ``low .. high``."""
+    """An integer query parameter in ``low .. high``.
+
+    Examples
+    --------
+    >>> parse_int("window", "64", None, 3, 2 ** 24)
+    64
+    >>> parse_int("window", "2", None, 3, 2 ** 24)
+    Traceback (most recent call last):
+    ...
+    patternlab.errors.InvalidParameterError: window=2: pass 3 .. 16777216
+    """
     if value is None or value == "":
         return default
     try:
@@ -170,7 +185,17 @@ def _num(x: float) -> float | None:
 
 
 def pattern_json(p: Pattern, prototype: bool = True, digits: int | None = None) -> dict[str, Any]:
-    """A pattern as JSON: id, domain, window, support, provenance and (optionally) prototype."""
+    """A pattern as JSON: id, domain, window, support, provenance and (optionally) prototype.
+
+    Examples
+    --------
+    >>> import numpy as np, patternlab as pl
+    >>> lib = pl.PatternLibrary(window=8, domain="audio")
+    >>> p = lib.add(np.sin(np.arange(8.0)), signal_id=3, offset=40)
+    >>> out = pattern_json(p, digits=2)
+    >>> out["support"], out["first_seen"], len(out["prototype"])
+    (1, {'signal': 'i:3', 'offset': 40}, 8)
+    """
     out: dict[str, Any] = {
         "id": p.id, "domain": p.domain, "window": int(p.window), "support": int(p.support),
         "first_seen": {"signal": encode_signal_id(p.first_seen[0]), "offset": int(p.first_seen[1])},
@@ -183,7 +208,15 @@ def pattern_json(p: Pattern, prototype: bool = True, digits: int | None = None) 
 
 
 def perception_json(res: Perception) -> dict[str, Any]:
-    """A :class:`~patternlab.Perception` as JSON (its matrix profile left out)."""
+    """A :class:`~patternlab.Perception` as JSON (its matrix profile left out).
+
+    Examples
+    --------
+    >>> import numpy as np, patternlab as pl
+    >>> res = pl.perceive(np.sin(np.arange(200) / 3.0), config=pl.EngineConfig(window=16), learn=False)
+    >>> sorted(perception_json(res))[:4]
+    ['discords', 'domain', 'events', 'matches']
+    """
     by_id = {p.id: p for p in res.patterns}
     return {
         "signal_id": encode_signal_id(res.signal_id),
@@ -200,11 +233,12 @@ def perception_json(res: Perception) -> dict[str, Any]:
     }
 
 
-def config_json(config: EngineConfig) -> dict[str, Any]:
-    """The engine settings as JSON."""
-    return {k: val for k, val in config.to_dict().items()}
-
-
 def json_dumps(obj: Mapping[str, Any] | list[Any]) -> str:
-    """Strict JSON (``NaN``/``Infinity`` are refused: encode them as ``null`` first)."""
+    """Strict JSON (``NaN``/``Infinity`` are refused: encode them as ``null`` first).
+
+    Examples
+    --------
+    >>> json_dumps({"a": [1, None]})
+    '{"a":[1,null]}'
+    """
     return json.dumps(obj, allow_nan=False, separators=(",", ":"))

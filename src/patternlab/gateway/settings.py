@@ -134,7 +134,7 @@ class GatewaySettings:
     --------
     >>> from patternlab.gateway import GatewaySettings
     >>> s = GatewaySettings(redis_url="redis://:pw@localhost:6379/0", api_keys=("k" * 32,))
-    >>> print(repr(s).replace(", ", ",\n"))
+    >>> print(repr(s).replace(", ", ",\\n"))
     GatewaySettings(http://127.0.0.1:8080,
     auth on (1 key),
     redis://:***@localhost:6379/0 namespace 'patternlab',
