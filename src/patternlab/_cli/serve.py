@@ -66,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add("--config", default=None, metavar="FILE", help="engine settings (JSON or YAML)")
     add("--window", "-m", type=int, default=None, help="default pattern window")
     add("--max-body-bytes", type=int, default=16 << 20, help="largest request body (default 16 MiB)")
-    add("--max-signal-length", type=int, default=1_000_000, help="most samples a signal (default 1,000,000)")
+    add("--max-signal-length", type=int, default=100_000,
+        help="most samples a signal (default 100,000: the cost of a request grows with its square)")
     add("--request-timeout", type=float, default=120.0, help="seconds a perceive waits for the cluster")
     add("--max-in-flight", type=int, default=32, help="requests worked on at once (default 32)")
     add("--log-level", default="info", choices=["debug", "info", "warning", "error"])

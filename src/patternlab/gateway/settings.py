@@ -110,7 +110,10 @@ class GatewaySettings:
     max_body_bytes : int
         Largest request body; a larger one is answered 413.
     max_signal_length : int
-        Most samples in a perceived signal; a longer one is answered 413.
+        Most samples in a perceived signal; a longer one is answered 413. A signal's exact
+        matrix profile costs about ``n**2 / 2`` distance updates on one worker thread (about 2 s
+        at 100,000 samples, the default; 100 times that at 1,000,000), and a running task
+        cannot be stopped: keep it at what one request may cost.
     request_timeout : float
         Seconds a perceive request may wait for the cluster (then 504).
     max_in_flight : int
@@ -150,7 +153,7 @@ class GatewaySettings:
     certfile: str | None = None
     keyfile: str | None = None
     max_body_bytes: int = 16 << 20
-    max_signal_length: int = 1_000_000
+    max_signal_length: int = 100_000
     request_timeout: float = 120.0
     max_in_flight: int = 32
     namespace: str = "patternlab"
