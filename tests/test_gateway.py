@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import ssl
+import sys
 import threading
 import time
 import urllib.error
@@ -594,3 +595,15 @@ def test_serve_refuses_bad_settings_with_exit_code_2(tmp_path: Path, redis_serve
     with pytest.raises(SystemExit) as done:
         main(["serve", "--help"])
     assert done.value.code == 0 and "--api-key-file" in capsys.readouterr().out
+
+
+def test_serve_without_the_serve_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """aiohttp missing: the other commands work (the gateway is imported only by serve), serve
+    says which extra to install."""
+    for name in [m for m in sys.modules if m.startswith("patternlab.gateway")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.delattr(pl, "gateway", raising=False)
+    monkeypatch.setitem(sys.modules, "aiohttp", None)   # import aiohttp fails
+    assert main(["serve", "--no-auth", "--redis", "redis://127.0.0.1:6379/0"]) == 2
+    assert "pip install 'patternlab[serve]'" in capsys.readouterr().err

@@ -9,19 +9,16 @@ from typing import Any
 
 import patternlab as pl
 
-try:
-    from .. import gateway
-except ModuleNotFoundError as exc:  # the serve extra (aiohttp) is not installed
-    if exc.name != "aiohttp":
-        raise
-    gateway = None  # type: ignore[assignment]
-
 __all__ = ["register"]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    if gateway is None:
-        raise pl.ConfigError("patternlab serve needs aiohttp: pip install 'patternlab[serve]'")
+    try:  # here, not at the top: aiohttp is optional and takes a while to import (tests/test_layout.py)
+        from .. import gateway
+    except ModuleNotFoundError as exc:  # the serve extra is not installed
+        if exc.name != "aiohttp":
+            raise
+        raise pl.ConfigError("patternlab serve needs aiohttp: pip install 'patternlab[serve]'") from None
     redis_url = args.redis or pl.load_cluster_config().redis_url   # PATTERNLAB_REDIS_URL, Dask's config
     keys: tuple[str, ...] = () if args.no_auth else gateway.load_api_keys(args.api_key_file)
     config = pl.load_config(args.config, **({} if args.window is None else {"window": args.window}))
