@@ -107,7 +107,11 @@ def test_only_the_gateway_is_reachable_from_outside() -> None:
     assert op == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dask-operator"}}}
     (scrape,) = prometheus["from"]
     assert scrape["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
-    assert [p["port"] for p in prometheus["ports"]] == [8787]   # the scheduler's /metrics only
+    # the dashboard ports of the scheduler and the workers (their /metrics) only
+    dashboard_ports = {p["containerPort"] for c in (sched_dep, worker_dep)
+                       for p in c["spec"]["template"]["spec"]["containers"][0]["ports"]
+                       if p["name"] == "http-dashboard"}
+    assert {p["port"] for p in prometheus["ports"]} == dashboard_ports == {8787, 8788}
     # Redis: the scheduler, the workers and the gateway
     (redis_rule,) = redis_policy["spec"]["ingress"]
     for labels in (sched, worker, gateway_pod):
