@@ -299,7 +299,8 @@ def test_tls_and_loopback_without_auth(settings: GatewaySettings, gateway: Gatew
 
 # -- batches ---------------------------------------------------------------------------------------------
 def test_a_batch_over_a_corpus_learns_into_the_store(server: GatewayServer, data_dir: Path,
-                                                     store: pl.RedisPatternStore) -> None:
+                                                     store: pl.RedisPatternStore, settings: GatewaySettings,
+                                                     lab: pl.Lab) -> None:
     base = server.url
     pl.write_signals(data_dir / "corpora" / "walks.zarr", [signal(100 + k) for k in range(12)])
     spec = {"name": "walks-1", "corpus": "corpora/walks.zarr", "domain": "batch", "batch_size": 4}
@@ -319,9 +320,22 @@ def test_a_batch_over_a_corpus_learns_into_the_store(server: GatewayServer, data
     # the same batch again resumes from its run store and publishes nothing twice
     before = totals(store, "batch")
     assert call(base, "/v1/batches", spec).status == 202
-    while call(base, "/v1/batches/walks-1").json["state"] == "running":
+    while (again := call(base, "/v1/batches/walks-1").json)["state"] == "running":
         time.sleep(0.2)
+    assert again["state"] == "done" and again["metrics"]["partitions_resumed"] == 3
     assert totals(store, "batch") == before
+    # other work under the same name: the job fails with the reason, the store is left alone
+    pl.write_signals(data_dir / "corpora" / "other.zarr", [signal(200 + k) for k in range(4)])
+    assert call(base, "/v1/batches", {**spec, "corpus": "corpora/other.zarr"}).status == 202
+    while (failed := call(base, "/v1/batches/walks-1").json)["state"] == "running":
+        time.sleep(0.2)
+    assert failed["state"] == "failed" and failed["error"]["error"] == "RunMismatchError", failed
+    assert "overwrite" in failed["error"]["message"] and totals(store, "batch") == before
+    # another replica, sharing the data directory, follows the batch by its run store
+    with Gateway(settings, lab=lab) as gw2, GatewayServer(settings, gw2) as replica:
+        seen = call(replica.url, "/v1/batches/walks-1").json
+        assert seen["state"] == "done" and seen["progress"] == {"partitions_done": 3, "partitions": 3}
+        assert seen["metrics"]["signals"] == 12 and "corpus" not in seen
 
 
 @pytest.mark.parametrize("spec, status, needle", [
