@@ -46,7 +46,7 @@ def _unescape(text: str) -> str:
 def test_compose_services_healthchecks_and_scaling() -> None:
     doc = _compose()
     services = doc["services"]
-    assert set(services) == {"redis", "scheduler", "worker", "jupyter"}
+    assert set(services) == {"redis", "scheduler", "worker", "gateway", "jupyter", "prometheus", "grafana"}
     for name, svc in services.items():
         hc = svc.get("healthcheck")
         assert hc and hc["test"][0] in ("CMD", "CMD-SHELL"), f"{name} has no healthcheck"
@@ -65,7 +65,7 @@ def test_compose_services_healthchecks_and_scaling() -> None:
     assert services["scheduler"]["depends_on"]["redis"]["condition"] == "service_healthy"
 
     # every process of ours finds the scheduler and Redis in its environment
-    for name in ("scheduler", "worker", "jupyter"):
+    for name in ("scheduler", "worker", "gateway", "jupyter"):
         env = services[name]["environment"]
         assert env["PATTERNLAB_CLUSTER"] == env["DASK_SCHEDULER_ADDRESS"] == "tcp://scheduler:8786"
         assert env["PATTERNLAB_REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
@@ -73,7 +73,7 @@ def test_compose_services_healthchecks_and_scaling() -> None:
 
     # Redis only on the internal network; the others published on 127.0.0.1 unless told otherwise
     assert "ports" not in services["redis"]
-    for name in ("scheduler", "jupyter"):
+    for name in ("scheduler", "gateway", "jupyter", "prometheus", "grafana"):
         for port in services[name]["ports"]:
             assert port.startswith("${PUBLISH_ADDRESS:-127.0.0.1}:")
     # workers and JupyterLab share /data, so the notebook reads the run stores the workers write
@@ -81,7 +81,7 @@ def test_compose_services_healthchecks_and_scaling() -> None:
         assert "data:/data" in services[name]["volumes"]
 
     # the build points at this repository and this Dockerfile; the notebooks mount exists
-    for name in ("scheduler", "worker", "jupyter"):
+    for name in ("scheduler", "worker", "gateway", "jupyter"):
         build = services[name]["build"]
         assert (DOCKER / build["context"]).resolve() == ROOT
         assert (ROOT / build["dockerfile"]).resolve() == DOCKERFILE
@@ -97,7 +97,7 @@ def test_no_password_or_token_is_written_in_the_files() -> None:
             cred = url.split("://", 1)[1].rsplit("@", 1)[0]
             assert cred.startswith(":${REDIS_PASSWORD:?"), url
     # secrets come only from required variables: `docker compose` refuses to start without them
-    for var in ("REDIS_PASSWORD", "JUPYTER_TOKEN"):
+    for var in ("REDIS_PASSWORD", "JUPYTER_TOKEN", "GRAFANA_ADMIN_PASSWORD"):
         uses = re.findall(r"\$\{" + var + r"([^}]*)\}", text)
         assert uses and all(u.startswith(":?") for u in uses), f"{var} must be required"
     for name, svc in _compose()["services"].items():
@@ -107,7 +107,7 @@ def test_no_password_or_token_is_written_in_the_files() -> None:
     assert "requirepass" not in " ".join(_compose()["services"]["redis"]["command"][:2])
     example = dict(line.split("=", 1) for line in (DOCKER / "env.example").read_text().splitlines()
                    if line and not line.startswith("#"))
-    assert example["REDIS_PASSWORD"] == "" and example["JUPYTER_TOKEN"] == ""
+    assert example["REDIS_PASSWORD"] == example["JUPYTER_TOKEN"] == example["GRAFANA_ADMIN_PASSWORD"] == ""
     assert ".env" in (DOCKER / ".gitignore").read_text().split()
 
 
@@ -124,8 +124,10 @@ def _compose_command() -> list[str]:
 def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
     cmd = _compose_command()
     env_file = tmp_path / "test.env"
-    env_file.write_text("REDIS_PASSWORD=t3stPassw0rd\nJUPYTER_TOKEN=t0ken\nWORKER_MEMORY=1GiB\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_PASSWORD", "JUPYTER_TOKEN")}
+    env_file.write_text("REDIS_PASSWORD=t3stPassw0rd\nJUPYTER_TOKEN=t0ken\nWORKER_MEMORY=1GiB\n"
+                        "GRAFANA_ADMIN_PASSWORD=gr4f\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REDIS_PASSWORD", "JUPYTER_TOKEN", "GRAFANA_ADMIN_PASSWORD")}
     out = subprocess.run([*cmd, "--env-file", str(env_file), "-f", str(COMPOSE), "config"],
                          capture_output=True, text=True, timeout=120, env=env, cwd=DOCKER)
     assert out.returncode == 0, out.stderr
@@ -138,7 +140,7 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
 
     # without the password the file is refused, with the reason
     empty = tmp_path / "empty.env"
-    empty.write_text("JUPYTER_TOKEN=t0ken\n")
+    empty.write_text("JUPYTER_TOKEN=t0ken\nGRAFANA_ADMIN_PASSWORD=gr4f\n")
     out = subprocess.run([*cmd, "--env-file", str(empty), "-f", str(COMPOSE), "config"],
                          capture_output=True, text=True, timeout=120, env=env, cwd=DOCKER)
     assert out.returncode != 0

@@ -19,7 +19,8 @@ EXIT_ERROR = 1
 
 #: Subcommands that live in their own module ``patternlab._cli.<name>``; each module defines
 #: ``register(subparsers)``, which adds its parser and sets ``func`` (returning an exit code).
-COMMAND_MODULES: tuple[str, ...] = ("demo", "status", "start", "perceive", "batch", "patterns", "bench")
+COMMAND_MODULES: tuple[str, ...] = ("demo", "status", "start", "perceive", "batch", "patterns", "bench",
+                                    "serve")
 
 EPILOG = """\
 Run `patternlab COMMAND --help` for a command's options and examples.

@@ -27,8 +27,9 @@ STATUS_HANDLER = "patternlab_status"
 #: ``{"handler": STATUS_HANDLER, "page": "patternlab" or None}``.
 METADATA_KEY = "patternlab-monitoring"
 
-#: Task-name prefixes of patternlab's tasks (``key_split`` of their keys).
-TASK_PREFIXES = ("perceive-partition", "merge-deltas")
+#: Task-name prefixes of patternlab's tasks (``key_split`` of their keys): batch partitions and merges,
+#: and the gateway's perceive requests.
+TASK_PREFIXES = ("perceive-partition", "merge-deltas", "perceive-request")
 #: Scheduler task states that count as "not finished yet" in the queue depth.
 PENDING_STATES = ("waiting", "queued", "no-worker", "processing")
 _MAX_RUNS_TRACKED = 256      # runs whose partitions are remembered to drop duplicate events
