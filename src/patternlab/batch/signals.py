@@ -44,7 +44,7 @@ class SignalCollection:
         raise NotImplementedError
 
     def read(self, start: int, stop: int) -> list[NDArray[np.float64]]:  # pragma: no cover
-        """Signals ``start .. stop - 1`` as float64 arrays."""
+        """The signals from ``start`` to ``stop - 1``, as float64 arrays."""
         raise NotImplementedError
 
     def fingerprint(self) -> str:
