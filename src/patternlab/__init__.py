@@ -15,6 +15,9 @@ The public API::
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import datasets
 from ._version import __version__
 from .batch import BatchResult, Run, ZarrCorpus, open_run, write_signals
@@ -36,7 +39,6 @@ from .errors import (
     StoreError,
     UnknownSettingError,
 )
-from .features import PatternFeatures
 from .lab import ClusterConfig, Lab, batch_perceive, kube_spec, load_cluster_config
 from .library import Pattern, PatternLibrary
 from .profiles import (
@@ -55,6 +57,26 @@ from .store.base import PatternStore, PublishResult
 from .store.memory import MemoryPatternStore
 from .store.redis import RedisPatternStore
 from .store.zarr_store import ZarrPatternStore
+
+if TYPE_CHECKING:  # imported on first use (below): scikit-learn takes seconds to import
+    from .features import PatternFeatures
+
+#: Public names whose module is imported on first use, not by ``import patternlab``: what they
+#: import is slow to load (scikit-learn) and not needed by the rest.
+_ON_FIRST_USE = {"PatternFeatures": "patternlab.features"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ON_FIRST_USE:
+        value = getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'patternlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_ON_FIRST_USE))
+
 
 __all__ = [
     "BatchResult",
