@@ -41,6 +41,7 @@ import numba
 import numpy as np
 
 from .._numba import FASTMATH_FINITE, JIT
+from ._simd import fmax
 from .exact import znorm_distance
 from .stats import CONSTANT_TERM, INVALID_TERM, _stats_range
 
@@ -56,8 +57,8 @@ NO_NEIGHBOUR = -2.0
 NEVER = 16.0
 
 # rows of the float state (one value per window slot)
-MU, SIG2, S, E, DF, DG, Q, PL, PR, THR, C0, C1, R = range(13)
-FLOAT_ROWS = 13
+MU, SIG2, S, E, DF, DG, Q, PL, PR, THR, C0, C1, R, XM = range(14)
+FLOAT_ROWS = 14
 # rows of the int state
 IL, IR, RN, RF, RT = range(5)
 INT_ROWS = 5
@@ -252,21 +253,27 @@ def _row_update(Cold, Cnew, dfi, dgi, df, dg, lo, hi):  # pragma: no cover - com
 
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
-def _block_pass(C, s, e, q, thr, Rr, si, ei, qi, et, floor, k0, k1):  # pragma: no cover - compiled
-    """Correlations of cells ``k0 <= k < k1`` into ``Rr``; returns the largest
-    ``r + tol - thr`` (some right-neighbour candidate when >= 0) and the largest upper and lower
-    bounds ``r +- tol`` over the non-constant valid cells (for the records)."""
+def _correlations(C, s, e, Rr, si, ei, lo, hi):  # pragma: no cover - compiled
+    """``Rr[k]``: the correlation of the new window with window ``k`` (encoded as in the tile
+    kernel: below -2 where either holds NaN/inf), for slots ``lo <= k <= hi``."""
+    for k in range(lo, hi + 1):
+        Rr[k] = C[k] * (si * s[k]) + (ei + e[k])
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def _block_bounds(Rr, xm, q, thr, qi, et, floor, k0, k1):  # pragma: no cover - compiled
+    """Over cells ``k0 <= k < k1``: the largest ``r + tol - thr`` (some right-neighbour candidate
+    when >= 0) and the largest upper and lower bounds ``r +- tol`` of the non-constant valid
+    cells (``xm`` is 0 there and far below elsewhere), for the records. One vectorized pass."""
     flag = EMPTY
     up = EMPTY
     low = EMPTY
     for k in range(k0, k1):
-        r = C[k] * (si * s[k]) + (ei + e[k])
-        Rr[k] = r
+        r = Rr[k]
         tol = et * (qi * q[k]) + floor
-        flag = max(flag, r + tol - thr[k])
-        plain = e[k] == 0.0
-        up = max(up, r + tol if plain else EMPTY)
-        low = max(low, r - tol if plain else EMPTY)
+        flag = fmax(flag, r + tol - thr[k])
+        up = fmax(up, r + tol + xm[k])
+        low = fmax(low, r - tol + xm[k])
     return flag, up, low
 
 
@@ -313,6 +320,7 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
         meta[BLOCKID] = bid
     fmeta[HCUR] = max(fmeta[HCUR], amp)
     F[Q, i] = max(fmeta[HPREV], fmeta[HCUR]) * s[i]
+    F[XM, i] = 0.0 if valid and not const else 4.0 * EMPTY
     F[PL, i] = np.inf
     F[PR, i] = np.inf
     F[THR, i] = NO_NEIGHBOUR if valid else NEVER
@@ -359,11 +367,13 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     thr = F[THR]
     Rr = F[R]
     q = F[Q]
+    xm = F[XM]
+    _correlations(Cnew, s, e, Rr, si, ei, lo, hi)
     nb = (hi - lo + BLOCK) // BLOCK
     for b in range(nb):
         k0 = lo + b * BLOCK
         k1 = min(k0 + BLOCK, hi + 1)
-        flag, bu[b], bl[b] = _block_pass(Cnew, s, e, q, thr, Rr, si, ei, qi, et, floor, k0, k1)
+        flag, bu[b], bl[b] = _block_bounds(Rr, xm, q, thr, qi, et, floor, k0, k1)
         if flag >= 0.0:
             for k in range(k0, k1):
                 if Rr[k] + (et * (qi * q[k]) + floor) >= thr[k]:

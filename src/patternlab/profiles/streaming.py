@@ -179,7 +179,8 @@ class IncrementalProfile:
             done += part.shape[0]
 
     def _room(self) -> int:
-        return int(self._Sx.shape[1] - (self._meta[sk.NSAMP] - self._meta[sk.BASE]))
+        """Samples that fit before the window slots are full."""
+        return int(self._F.shape[1] + self._m - 1 - (self._meta[sk.NSAMP] - self._meta[sk.BASE]))
 
     def _make_room(self, wanted: int) -> None:
         if self._egress and sk.compact(self._F, self._G, self._B, self._Sx, self._SI, self._recK,
