@@ -619,3 +619,34 @@ def best_matches(Z, T, threshold: float):
                 taken.append(i)
         count.append(len(taken))
     return np.array(best), np.array(pos, dtype=np.int64), np.array(count, dtype=np.int64)
+
+
+# ------------------------------------------------------------------------- streaming profiles
+
+
+def kept_series(stream, n_initial: int, egress: bool) -> np.ndarray:
+    """The samples a streaming profile keeps after receiving ``stream`` (its first
+    ``n_initial`` samples were the initial history): all of them, or with egress the last
+    ``n_initial``."""
+    stream = np.asarray(stream, dtype=np.float64)
+    return stream[len(stream) - n_initial:] if egress else stream
+
+
+def streaming_profile(stream, n_initial: int, m: int, egress: bool) -> Profile:
+    """Twin of :func:`patternlab.kernels.streaming.extend`: the naive matrix profile of the kept
+    samples (indices relative to the first kept sample)."""
+    return matrix_profile(kept_series(stream, n_initial, egress), m)
+
+
+def left_records(row: np.ndarray, lo: int, hi: int) -> list[int]:
+    """The *records* of a window's left distances ``row[lo:hi]`` (indices into ``row``): the
+    ``k`` nearer than every ``k' > k`` in range, ties kept (the smaller index wins a tie), so
+    that the nearest left neighbour among windows ``>= s`` is the first record ``>= s``. Infinite
+    distances are never records. Ascending."""
+    out = []
+    best = math.inf
+    for k in range(hi - 1, lo - 1, -1):
+        if math.isfinite(row[k]) and row[k] <= best:
+            best = row[k]
+            out.append(k)
+    return out[::-1]

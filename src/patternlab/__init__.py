@@ -57,6 +57,7 @@ from .store.base import PatternStore, PublishResult
 from .store.memory import MemoryPatternStore
 from .store.redis import RedisPatternStore
 from .store.zarr_store import ZarrPatternStore
+from .stream import StreamingProfile
 
 if TYPE_CHECKING:  # imported on first use (below): scikit-learn takes seconds to import
     from .features import PatternFeatures
@@ -111,6 +112,7 @@ __all__ = [
     "StoreConnectionError",
     "StoreDataError",
     "StoreError",
+    "StreamingProfile",
     "UnknownSettingError",
     "ZarrCorpus",
     "ZarrPatternStore",

@@ -453,7 +453,7 @@ def extend(values, F, G, B, Sx, SI, recK, recD, meta, fmeta):  # pragma: no cove
         else:
             SI[CH, slot] = 0
         meta[NSAMP] = ns + 1
-        if ns + 1 < m:
+        if ns + 1 - m < meta[START]:  # no complete window yet (a stream starts at window START)
             continue
         newest = ns - m  # the newest window before this sample
         if meta[LIMIT] > 0 and ns + 1 - meta[START] > meta[LIMIT]:

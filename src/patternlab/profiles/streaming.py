@@ -65,6 +65,9 @@ class IncrementalProfile:
     profile math (:mod:`patternlab.kernels.streaming`).
     """
 
+    #: Records kept per window with egress (see :data:`RECORDS`).
+    records_kept: int = RECORDS
+
     def __init__(self, T: ArrayLike, m: int, *, egress: bool = True, normalize: bool = True) -> None:
         T = v.as_signal(T, "T")
         m = v.as_window(m, T.shape[0])
@@ -85,7 +88,7 @@ class IncrementalProfile:
     def _new(self, cap_w: int, shift: int) -> None:
         (self._F, self._G, self._B, self._Sx, self._SI, self._recK, self._recD, self._meta,
          self._fmeta) = sk.new_state(cap_w, self._m, self._excl, self._limit,
-                                     RECORDS if self._egress else 1, shift)
+                                     self.records_kept if self._egress else 1, shift)
 
     def state(self) -> dict[str, Any]:
         """The whole state as plain arrays (the slots in use only) and numbers, from which
@@ -119,6 +122,7 @@ class IncrementalProfile:
         _check_state(a, m, self._egress, self._limit)
         nw = a["F"].shape[1]
         cap_w = nw + max(SPARE, nw if not self._egress else 0)
+        self.records_kept = int(meta[sk.KREC])
         self._new(cap_w, int(meta[sk.SHIFT]))
         self._F[:, :nw] = a["F"]
         self._G[:, :nw] = a["G"]
@@ -344,7 +348,7 @@ def _check_state(a: dict[str, Any], m: int, egress: bool, limit: int) -> None:
           and int(meta[sk.NSAMP]) - int(meta[sk.BASE]) == ns and a["SI"].shape[1] == ns + 1
           and max(0, ns - m + 1) == nw and a["G"].shape[1] == nw and a["B"].shape[1] == nw
           and a["recK"].shape[0] == nw and a["recD"].shape == a["recK"].shape
-          and a["recK"].shape[1] == (RECORDS if egress else 1)
+          and a["recK"].shape[1] == int(meta[sk.KREC]) >= 1
           and int(meta[sk.BASE]) <= int(meta[sk.START]) <= max(int(meta[sk.BASE]), int(meta[sk.NSAMP]))
           and math.isfinite(float(a["fmeta"][0])))
     if not ok:
