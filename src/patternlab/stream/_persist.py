@@ -35,7 +35,7 @@ from zarr.core.sync import sync
 
 from .._version import __version__
 from ..errors import InvalidParameterError, StoreDataError, StoreError
-from ..store._integrity import check_attrs, create_checked, digest, read_checked, seal_attrs
+from ..store._integrity import check_attrs, create_checked, digest, open_array, read_checked, seal_attrs
 from ..store.redis import RedisPatternStore
 from ..store.zarr import describe_url, open_group
 
@@ -153,10 +153,12 @@ class ZarrBackend(Backend):
         sync(self.store.delete_dir(self._key("journal")))
 
     def _checkpoints(self) -> list[int]:
-        if "checkpoints" not in self.root:
-            return []
-        names = [k for k in self.root["checkpoints"].group_keys() if k.isdigit()]
-        return sorted((int(k) for k in names), reverse=True)
+        """The sample counts of the checkpoints present (complete or not), newest first: from the
+        store's listing, so that a checkpoint whose metadata is damaged is still seen."""
+        async def listing() -> list[str]:
+            return [k async for k in self.store.list_dir(self._key("checkpoints"))]
+        names = {k.strip("/") for k in sync(listing())}
+        return sorted((int(k) for k in names if k.isdigit()), reverse=True)
 
     def write_checkpoint(self, n: int, scalars: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]) -> None:
         parent = self.root.require_group("checkpoints")
@@ -201,13 +203,17 @@ class ZarrBackend(Backend):
         for n in self._checkpoints():
             where = f"{self.where}/checkpoints/{n:020d}"
             try:
-                g = self.root["checkpoints"][f"{n:020d}"]
+                try:
+                    g = open_group(self.root.store_path / f"checkpoints/{n:020d}", mode="r")
+                except Exception as exc:  # unreadable metadata of a damaged checkpoint
+                    raise StoreDataError(f"{where} cannot be opened ({type(exc).__name__})") from None
                 attrs = g.attrs.asdict()
                 if not attrs.get("complete"):
                     problems.append(f"{where}: incomplete")
                     continue
                 check_attrs(attrs, where, _fix(where))
-                arrays = {name: read_checked(g, name, where, _fix(where), dtype=g[name].dtype)
+                arrays = {name: read_checked(g, name, where, _fix(where),
+                                             dtype=open_array(g, name, where, _fix(where)).dtype)
                           for name in attrs["arrays"]}
             except StoreDataError as exc:
                 problems.append(str(exc))
