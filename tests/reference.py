@@ -650,3 +650,25 @@ def left_records(row: np.ndarray, lo: int, hi: int) -> list[int]:
             best = row[k]
             out.append(k)
     return out[::-1]
+
+
+# --------------------------------------------------------------------------- anytime profiles
+
+
+def restricted_profile(T, m: int, diags) -> Profile:
+    """Twin of :func:`patternlab.kernels.anytime.diagonals_serial` from an empty profile: the
+    naive self-join profile over the cells ``(i, i + d)`` of the diagonals ``d`` in ``diags`` only
+    (ties to the smallest index)."""
+    full = matrix_profile(T, m)
+    D = full.D.copy()
+    i, j = np.indices(D.shape)
+    keep = np.isin(np.abs(j - i), np.asarray(diags))
+    D[~keep] = math.inf
+    n = D.shape[0]
+    P, PL, PR = np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf)
+    I, IL, IR = (np.full(n, -1, dtype=np.int64) for _ in range(3))
+    for a in range(n):
+        P[a], I[a] = nearest(D[a])
+        PL[a], IL[a] = nearest(D[a, :a])
+        PR[a], IR[a] = nearest(D[a, a + 1 :], offset=a + 1)
+    return Profile(P, I, PL, IL, PR, IR, D, full.kind_A, full.kind_B, full.W_B)

@@ -57,7 +57,7 @@ from .store.base import PatternStore, PublishResult
 from .store.memory import MemoryPatternStore
 from .store.redis import RedisPatternStore
 from .store.zarr_store import ZarrPatternStore
-from .stream import StreamingProfile
+from .stream import ApproximateProfile, StreamingProfile, approximate_profile
 
 if TYPE_CHECKING:  # imported on first use (below): scikit-learn takes seconds to import
     from .features import PatternFeatures
@@ -80,6 +80,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ApproximateProfile",
     "BatchResult",
     "ClusterConfig",
     "ClusterConnectionError",
@@ -117,6 +118,7 @@ __all__ = [
     "ZarrCorpus",
     "ZarrPatternStore",
     "__version__",
+    "approximate_profile",
     "batch_perceive",
     "datasets",
     "discords",

@@ -1,12 +1,15 @@
 """Streams and anytime profiles whose state survives a restart.
 
 :mod:`.profile` holds :class:`StreamingProfile` (the exact profile of a stream, checkpointed to
-zarr or Redis with a journal of samples); :mod:`._persist` the checkpoint and journal formats.
-The profile math itself is :mod:`patternlab.profiles.streaming`'s.
+zarr or Redis with a journal of samples), :mod:`.anytime` :func:`approximate_profile` (the
+anytime profile, checkpointable), :mod:`.patterns` :class:`PatternStream` (library matches and
+left-discords as events); :mod:`._persist` the checkpoint and journal formats. The profile
+math itself is :mod:`patternlab.profiles`'s.
 """
 
 from __future__ import annotations
 
+from .anytime import ApproximateProfile, approximate_profile
 from .profile import StreamingProfile
 
-__all__ = ["StreamingProfile"]
+__all__ = ["ApproximateProfile", "StreamingProfile", "approximate_profile"]
