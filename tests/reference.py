@@ -672,3 +672,17 @@ def restricted_profile(T, m: int, diags) -> Profile:
         PL[a], IL[a] = nearest(D[a, :a])
         PR[a], IR[a] = nearest(D[a, a + 1 :], offset=a + 1)
     return Profile(P, I, PL, IL, PR, IR, D, full.kind_A, full.kind_B, full.W_B)
+
+
+def stream_matches(corr, threshold: float, w: int, lo: int, hi: int) -> list[int]:
+    """The matches :class:`patternlab.PatternStream` reports among windows ``lo <= c < hi``
+    (correlations ``corr`` of one prototype with every window of the stream): ``corr[c] >=
+    threshold``, larger than every window up to ``w - 1`` before it and at least as large as every
+    window up to ``w - 1`` after it (so the earlier wins a tie; two never overlap)."""
+    out = []
+    for c in range(lo, hi):
+        before = corr[max(0, c - w + 1):c]
+        after = corr[c + 1:c + w]
+        if corr[c] >= threshold and all(corr[c] > x for x in before) and all(corr[c] >= x for x in after):
+            out.append(c)
+    return out

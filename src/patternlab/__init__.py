@@ -57,7 +57,7 @@ from .store.base import PatternStore, PublishResult
 from .store.memory import MemoryPatternStore
 from .store.redis import RedisPatternStore
 from .store.zarr_store import ZarrPatternStore
-from .stream import ApproximateProfile, StreamingProfile, approximate_profile
+from .stream import ApproximateProfile, PatternStream, StreamEvent, StreamingProfile, approximate_profile
 
 if TYPE_CHECKING:  # imported on first use (below): scikit-learn takes seconds to import
     from .features import PatternFeatures
@@ -102,6 +102,7 @@ __all__ = [
     "PatternLibrary",
     "PatternNotFoundError",
     "PatternStore",
+    "PatternStream",
     "PatternlabError",
     "Perception",
     "PublishResult",
@@ -113,6 +114,7 @@ __all__ = [
     "StoreConnectionError",
     "StoreDataError",
     "StoreError",
+    "StreamEvent",
     "StreamingProfile",
     "UnknownSettingError",
     "ZarrCorpus",

@@ -57,8 +57,8 @@ NO_NEIGHBOUR = -2.0
 NEVER = 16.0
 
 # rows of the float state (one value per window slot)
-MU, SIG2, S, E, DF, DG, Q, PL, PR, THR, C0, C1, R, XM = range(14)
-FLOAT_ROWS = 14
+MU, SIG2, S, E, DF, DG, Q, PL, PR, THR, C0, C1, R, XM, PA = range(15)
+FLOAT_ROWS = 15
 # rows of the int state
 IL, IR, RN, RF, RT = range(5)
 INT_ROWS = 5
@@ -322,6 +322,7 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     F[Q, i] = max(fmeta[HPREV], fmeta[HCUR]) * s[i]
     F[XM, i] = 0.0 if valid and not const else 4.0 * EMPTY
     F[PL, i] = np.inf
+    F[PA, i] = np.inf
     F[PR, i] = np.inf
     F[THR, i] = NO_NEIGHBOUR if valid else NEVER
     G[IL, i] = -1
@@ -386,6 +387,7 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     if const:
         d, k = _virtual_left(B, meta, g, g)
         F[PL, i] = d
+        F[PA, i] = d
         G[IL, i] = k
         return
     # candidates: cells whose upper bound reaches every lower bound to their right
@@ -422,6 +424,7 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
         bd = ds[n - 1]
         bk = ks[n - 1]
     F[PL, i] = bd
+    F[PA, i] = bd  # the left distance on arrival: the online anomaly score, kept as it was
     G[IL, i] = bk
 
 
@@ -486,3 +489,37 @@ def compact(F, G, B, Sx, SI, recK, recD, meta):  # pragma: no cover - compiled
         SI[r, :ns + 1] = SI[r, d:d + ns + 1].copy()
     meta[BASE] = keep_from
     return d
+
+
+@numba.njit(**JIT)
+def prototype_correlations(Z, Tc, mu, s, usable, lo, hi):  # pragma: no cover - compiled
+    """Pearson correlation of every unit prototype (rows of ``Z``) with the windows in slots
+    ``lo <= i < hi``: ``sum(z * (Tc[i:i+m] - mu[i])) * s[i]``, clipped to [-1, 1]; ``-inf`` for
+    windows that are not ``usable`` (NaN/inf inside, or constant). Four interleaved partial sums
+    in a fixed order, no fastmath: a window's value does not depend on the batch it came in."""
+    P = Z.shape[0]
+    m = Z.shape[1]
+    out = np.empty((P, hi - lo))
+    for i in range(lo, hi):
+        if not usable[i]:
+            for p in range(P):
+                out[p, i - lo] = -np.inf
+            continue
+        c = mu[i]
+        for p in range(P):
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            t = 0
+            while t + 4 <= m:
+                a0 += Z[p, t] * (Tc[i + t] - c)
+                a1 += Z[p, t + 1] * (Tc[i + t + 1] - c)
+                a2 += Z[p, t + 2] * (Tc[i + t + 2] - c)
+                a3 += Z[p, t + 3] * (Tc[i + t + 3] - c)
+                t += 4
+            while t < m:
+                a0 += Z[p, t] * (Tc[i + t] - c)
+                t += 1
+            out[p, i - lo] = min(1.0, max(-1.0, ((a0 + a1) + (a2 + a3)) * s[i]))
+    return out

@@ -10,6 +10,7 @@ math itself is :mod:`patternlab.profiles`'s.
 from __future__ import annotations
 
 from .anytime import ApproximateProfile, approximate_profile
+from .patterns import PatternStream, StreamEvent
 from .profile import StreamingProfile
 
-__all__ = ["ApproximateProfile", "StreamingProfile", "approximate_profile"]
+__all__ = ["ApproximateProfile", "PatternStream", "StreamEvent", "StreamingProfile", "approximate_profile"]
