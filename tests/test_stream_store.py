@@ -138,7 +138,7 @@ def test_load_errors(tmp_path, redis_url):
         pl.StreamingProfile.load(redis_url, name="never-written")
     with pl.RedisPatternStore(redis_url, namespace="t") as store:
         pl.StreamingProfile(stream()[:N0], M).save(store, name="bad")
-        key = f"t:stream:{{streaming-profile:bad}}:ckpt"
+        key = "t:stream:{streaming-profile:bad}:ckpt"
         store.client.hset(key, "a:F", b"\x00" * 16)
         with pytest.raises(pl.StoreDataError, match="damaged"):
             pl.StreamingProfile.load(store, name="bad")

@@ -112,7 +112,7 @@ class AnytimeProfile:
         m, n, excl = self._m, self._n, self._excl
         finite = np.isfinite(self._T)
         centred = Tc - (Tc[finite].mean() if finite.any() else 0.0)
-        nfft = 1 << int(math.ceil(math.log2(centred.shape[0] + m)))
+        nfft = 1 << math.ceil(math.log2(centred.shape[0] + m))
         FT = np.fft.rfft(centred, nfft)
         idx = np.arange(n)
         step = excl

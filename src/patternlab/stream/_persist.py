@@ -87,7 +87,8 @@ class Backend:
 
     where: str
 
-    def write_checkpoint(self, n: int, scalars: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]) -> None:
+    def write_checkpoint(self, n: int, scalars: Mapping[str, Any],
+                         arrays: Mapping[str, NDArray[Any]]) -> None:
         raise NotImplementedError
 
     def read(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]], NDArray[np.float64]]:
@@ -121,7 +122,8 @@ class ZarrBackend(Backend):
         try:
             self.root = open_group(url, mode="a" if create else "r+")
         except FileNotFoundError:
-            raise StoreError(f"no stream checkpoint at {self.where}: check the path (save() writes one)") from None
+            raise StoreError(f"no stream checkpoint at {self.where}: check the path (save() writes "
+                             "one)") from None
         except StoreError:
             raise
         except Exception as exc:  # not a zarr v3 group, unreadable metadata
@@ -160,7 +162,8 @@ class ZarrBackend(Backend):
         names = {k.strip("/") for k in sync(listing())}
         return sorted((int(k) for k in names if k.isdigit()), reverse=True)
 
-    def write_checkpoint(self, n: int, scalars: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]) -> None:
+    def write_checkpoint(self, n: int, scalars: Mapping[str, Any],
+                         arrays: Mapping[str, NDArray[Any]]) -> None:
         parent = self.root.require_group("checkpoints")
         g = parent.require_group(f"{n:020d}")
         for name, a in arrays.items():
@@ -262,7 +265,8 @@ class RedisBackend(Backend):
     def clear(self) -> None:
         self.store._call(lambda: self.store.client.delete(self.ckpt, self.journal), "stream clear")
 
-    def write_checkpoint(self, n: int, scalars: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]) -> None:
+    def write_checkpoint(self, n: int, scalars: Mapping[str, Any],
+                         arrays: Mapping[str, NDArray[Any]]) -> None:
         header = {**scalars, "n": int(n), "format": FORMAT, "schema_version": SCHEMA_VERSION,
                   "kind": self.kind,
                   "arrays": {k: [np.asarray(a).dtype.str, list(np.shape(a)), digest(np.asarray(a))]
@@ -276,7 +280,7 @@ class RedisBackend(Backend):
             records = client.lrange(self.journal, 0, -1)
             drop = 0
             for raw in records:
-                rec = unpack_record(raw)
+                rec = unpack_record(bytes(raw))
                 if rec is not None and rec[0] + rec[1].shape[0] > n:
                     break
                 drop += 1
@@ -290,7 +294,8 @@ class RedisBackend(Backend):
 
     def append(self, first: int, values: NDArray[np.float64]) -> None:
         data = pack_record(first, values)
-        self.store._call(lambda: self.store.client.rpush(self.journal, data), f"journal of stream {self.name!r}")
+        self.store._call(lambda: self.store.client.rpush(self.journal, data),
+                         f"journal of stream {self.name!r}")
 
     def read(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]], NDArray[np.float64]]:
         client = self.store.client
@@ -319,16 +324,16 @@ class RedisBackend(Backend):
                 arrays[k] = a
         except (KeyError, ValueError, TypeError) as exc:
             raise StoreDataError(f"{fix} ({exc})") from None
-        records = [r for r in (unpack_record(x) for x in journal) if r is not None]
+        records = [r for r in (unpack_record(bytes(x)) for x in journal) if r is not None]
         return header, arrays, replay(int(header["n"]), records)
 
 
 def backend_for(target: Any, kind: str, *, name: str | None, create: bool) -> Backend:
     """The backend of ``target``: a RedisPatternStore or a ``redis://``-style URL (with ``name``),
     else a zarr path or URL."""
+    schemes = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
     if isinstance(target, RedisPatternStore) or (
-            isinstance(target, str) and target.split("://", 1)[0] in ("redis", "rediss", "unix", "redis+cluster",
-                                                                    "rediss+cluster")):
+            isinstance(target, str) and target.split("://", 1)[0] in schemes):
         if name is None:
             raise InvalidParameterError("a stream kept in Redis needs name=: pass name='my-stream'")
         return RedisBackend(target, name, kind)

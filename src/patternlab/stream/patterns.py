@@ -114,8 +114,8 @@ class PatternStream:
             raise InvalidParameterError(f"threshold={thr!r:.40} must be a correlation in [-1, 1]")
         if discord_threshold is not None and (isinstance(discord_threshold, bool) or not isinstance(
                 discord_threshold, (int, float)) or not float(discord_threshold) >= 0.0):
-            raise InvalidParameterError(f"discord_threshold={discord_threshold!r:.40} must be a distance >= 0 "
-                                        "or None (a new record)")
+            raise InvalidParameterError(f"discord_threshold={discord_threshold!r:.40} must be a distance "
+                                        ">= 0 or None (a new record)")
         if not isinstance(name, str) or not name:
             raise InvalidParameterError(f"name={name!r} must be a non-empty string")
         self.library = library
@@ -230,10 +230,12 @@ class PatternStream:
         assert self.store is not None
         data = json.dumps([asdict(e) for e in events])
         store = self.store
-        store._call(lambda: store.client.publish(self.channel(), data), f"publish events of stream {self.name!r}")
+        store._call(lambda: store.client.publish(self.channel(), data),
+                    f"publish events of stream {self.name!r}")
 
     @staticmethod
-    def subscribe(store: RedisPatternStore, domain: str, *, timeout: float | None = None) -> StreamSubscription:
+    def subscribe(store: RedisPatternStore, domain: str, *,
+                  timeout: float | None = None) -> StreamSubscription:
         """The events published by the pattern streams of ``domain`` from now on (iterate; the
         iteration ends after ``timeout`` seconds without an event)."""
         channel = events_channel(store, domain)
@@ -294,12 +296,13 @@ class StreamSubscription:
             try:
                 msg = self._ps.get_message(timeout=wait)
             except rex.RedisError as exc:
-                raise StoreConnectionError(f"stream events subscription failed: {type(exc).__name__}") from None
+                raise StoreConnectionError(
+                    f"stream events subscription failed: {type(exc).__name__}") from None
             if msg is None or msg.get("type") != "message":
                 continue
             try:
-                return [StreamEvent(**{k: o[k] for k in ("kind", "position", "pattern_id", "score", "stream")})
-                        for o in json.loads(msg["data"])]
+                fields = ("kind", "position", "pattern_id", "score", "stream")
+                return [StreamEvent(**{k: o[k] for k in fields}) for o in json.loads(msg["data"])]
             except (ValueError, TypeError, KeyError):
                 self.skipped += 1
         return None

@@ -103,7 +103,8 @@ class StreamingProfile(IncrementalProfile):
         """Write a checkpoint of a durable stream now (it also happens every ``checkpoint_every``
         samples)."""
         if self._backend is None:
-            raise InvalidParameterError("this stream has no store: pass store= when creating it, or use save(path)")
+            raise InvalidParameterError("this stream has no store: pass store= when creating it, or use "
+                                        "save(path)")
         self._backend.write_checkpoint(self.n_seen, self._scalars(True), self.state()["arrays"])
         self._last_checkpoint = self.n_seen
 
