@@ -277,10 +277,10 @@ class RedisBackend(Backend):
         client = self.store.client
 
         def go() -> None:
-            records = client.lrange(self.journal, 0, -1)
+            records: list[bytes] = client.lrange(self.journal, 0, -1)  # type: ignore[assignment]
             drop = 0
             for raw in records:
-                rec = unpack_record(bytes(raw))
+                rec = unpack_record(raw)
                 if rec is not None and rec[0] + rec[1].shape[0] > n:
                     break
                 drop += 1
