@@ -42,7 +42,7 @@ def compare(n: int, m: int, percentages: list[float], seed: int) -> dict[str, fl
     print(describe())
     print(f"random walk n={n:,}, m={m}, {numba.get_num_threads()} numba threads")
     small = T[:10 * m]
-    stumpy.scrump(small, m, percentage=0.1, pre_scrump=True)
+    stumpy.scrump(small, m, percentage=0.1, pre_scrump=True).update()
     pl.approximate_profile(small, m, percentage=0.1)
     exact = pl.matrix_profile(T, m)
     print(f"{'share':>6s} {'':22s} {'seconds':>8s} {'exact NN':>9s} {'mean P excess':>14s}")
