@@ -206,3 +206,16 @@ def test_sigkill_loses_no_acknowledged_sample(tmp_path, redis_url, where):
     full.extend(S[N0:])
     assert_same_stream(sp, full)
     sp.close()
+
+
+def test_approximate_profile_in_redis(redis_url):
+    T = stream(400)
+    a = pl.approximate_profile(T, M, percentage=0.2, seed=4)
+    with pl.RedisPatternStore(redis_url, namespace="t") as store:
+        a.save(store, name="walk")
+        b = pl.ApproximateProfile.load(store, name="walk")
+    assert b.diagonals_done == a.diagonals_done
+    a.update()
+    b.update()
+    for f in ("P", "I", "PL", "IL", "PR", "IR"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)

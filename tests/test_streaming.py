@@ -184,7 +184,7 @@ def test_doctest_numbers_and_repr():
     assert mp.motifs(2) == pl.matrix_profile(walk(300, 5), 20).motifs(2)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.one_of(st.floats(-1e3, 1e3), st.sampled_from([0.0, 1.0, np.nan, np.inf])),
              min_size=30, max_size=70),
