@@ -209,7 +209,7 @@ def test_sigkill_loses_no_acknowledged_sample(tmp_path, redis_url, where):
 
 
 def test_approximate_profile_in_redis(redis_url):
-    T = stream(400)
+    T = stream()[:400]
     a = pl.approximate_profile(T, M, percentage=0.2, seed=4)
     with pl.RedisPatternStore(redis_url, namespace="t") as store:
         a.save(store, name="walk")
