@@ -686,3 +686,26 @@ def stream_matches(corr, threshold: float, w: int, lo: int, hi: int) -> list[int
         if corr[c] >= threshold and all(corr[c] > x for x in before) and all(corr[c] >= x for x in after):
             out.append(c)
     return out
+
+
+def euclidean_profile(T, m: int) -> Profile:
+    """Naive self-join profile with plain (not z-normalized) Euclidean distances, as STUMPY's
+    ``aamp``: a window holding NaN/inf is at distance inf from everything; the exclusion zone
+    and the tie rule as above."""
+    ws = windows(T, m)
+    n = len(ws)
+    valid = np.array([is_valid(w) for w in ws])
+    W = np.array([np.where(np.isfinite(w), w, 0.0) for w in ws])
+    D = np.sqrt(((W[:, None, :] - W[None, :, :]) ** 2).sum(axis=2))
+    D[~valid] = math.inf
+    D[:, ~valid] = math.inf
+    i, j = np.indices(D.shape)
+    D[np.abs(i - j) <= exclusion_zone(m)] = math.inf
+    kinds = np.where(valid, "normal", "invalid")
+    P, PL, PR = np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf)
+    I, IL, IR = (np.full(n, -1, dtype=np.int64) for _ in range(3))
+    for a in range(n):
+        P[a], I[a] = nearest(D[a])
+        PL[a], IL[a] = nearest(D[a, :a])
+        PR[a], IR[a] = nearest(D[a, a + 1 :], offset=a + 1)
+    return Profile(P, I, PL, IL, PR, IR, D, kinds, kinds, np.array(ws))

@@ -40,20 +40,20 @@ def redis_url(tmp_path_factory):
         yield srv.url
 
 
-@pytest.mark.parametrize("egress", [True, False])
-def test_save_load_continues_bit_for_bit(tmp_path, egress):
+@pytest.mark.parametrize("egress, normalize", [(True, True), (False, True), (True, False)])
+def test_save_load_continues_bit_for_bit(tmp_path, egress, normalize):
     S = stream()
-    a = pl.StreamingProfile(S[:N0], M, egress=egress)
+    a = pl.StreamingProfile(S[:N0], M, egress=egress, normalize=normalize)
     a.extend(S[N0:550])
     a.save(tmp_path / "s.zarr")
     a.save(tmp_path / "s.zarr")  # a second save replaces the first
     b = pl.StreamingProfile.load(tmp_path / "s.zarr")
-    assert not b.durable and b.egress == egress
+    assert not b.durable and b.egress == egress and b.normalize == normalize
     assert_same_stream(a, b)
     a.extend(S[550:])
     b.extend(S[550:])
     assert_same_stream(a, b)
-    c = pl.StreamingProfile(S[:N0], M, egress=egress)
+    c = pl.StreamingProfile(S[:N0], M, egress=egress, normalize=normalize)
     c.extend(S[N0:])
     assert_same_stream(a, c)
 

@@ -107,6 +107,26 @@ def test_every_step_equals_the_batch_profile(case, egress):
     assert sp.offset == (len(S) - n0 if egress else 0)
 
 
+@pytest.mark.parametrize("egress", [True, False], ids=["egress", "growing"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_not_normalized_against_the_naive_euclidean_profile(case, egress):
+    """normalize=False: plain Euclidean distances (STUMPY's aamp), checked every 8 steps against
+    the naive reference: the same neighbours (exact repeats by their smallest index), distances
+    within rounding of the samples' magnitude. (stumpy.aamp of the same series agrees too, to
+    3e-13 with the same indices; compiling it takes a minute, so it is not part of the suite.)"""
+    S = CASES[case]
+    m, n0 = 12, 120
+    sp = pl.StreamingProfile(S[:n0], m, egress=egress, normalize=False)
+    assert not sp.normalize
+    for x in range(n0, len(S)):
+        sp.update(S[x])
+        if x % 8 and x != len(S) - 1:
+            continue
+        kept = ref.kept_series(S[:x + 1], n0, egress)
+        scale = float(np.max(np.abs(kept[np.isfinite(kept)]), initial=1.0))
+        assert_profile_matches(sp.profile(), ref.euclidean_profile(kept, m), atol=1e-9 * scale)
+
+
 class OneRecord(pl.StreamingProfile):
     """Keeps a single record per window: every departure of a nearest left neighbour uses up
     the records, and the window is measured again (the rare path, made the common one)."""
@@ -217,7 +237,7 @@ def test_hypothesis_streams(values, m, egress):
 
 @pytest.mark.parametrize("bad, err", [
     (lambda: pl.StreamingProfile(np.arange(10.0), 20), pl.InvalidWindowError),
-    (lambda: pl.StreamingProfile(np.arange(100.0), 10, normalize=False), pl.InvalidParameterError),
+    (lambda: pl.StreamingProfile(np.arange(100.0), 10, normalize="no"), pl.InvalidParameterError),
     (lambda: pl.StreamingProfile(np.arange(100.0), 10, egress="yes"), pl.InvalidParameterError),
     (lambda: pl.StreamingProfile(["a"] * 100, 10), pl.SignalTypeError),
     (lambda: pl.StreamingProfile(np.arange(100.0), 10).update([1.0, 2.0]), pl.InvalidParameterError),

@@ -55,6 +55,12 @@ EMPTY = -16.0
 NO_NEIGHBOUR = -2.0
 #: Correlation threshold of a window that can have no neighbour (holds NaN/inf).
 NEVER = 16.0
+#: Without z-normalization (``meta[NORM] == 0``) the row holds squared distances and a cell's
+#: score is ``-d^2``: these sentinels replace ``EMPTY``, ``NO_NEIGHBOUR`` and ``INVALID_TERM``
+#: (scaled samples stay below 2**32, so every valid score is far above them).
+RAW_EMPTY = -1e300
+RAW_NONE = -1e200
+RAW_INVALID = 1e250
 
 # rows of the float state (one value per window slot)
 MU, SIG2, S, E, DF, DG, Q, PL, PR, THR, C0, C1, R, XM, PA = range(15)
@@ -70,14 +76,14 @@ RAW, TC = range(2)
 NF, CH = range(2)
 # meta (int64)
 (BASE, START, NSAMP, LIMIT, M, EXCL, SINCE, CUR, FC, FV, SHIFT, BLOCKID, PREVLO, KREC,
- ROWS) = range(15)
-META = 15
+ ROWS, NORM) = range(16)
+META = 16
 # fmeta (float64)
 HPREV, HCUR = range(2)
 FMETA = 2
 
 
-def new_state(cap_w, m, excl, limit, krec, shift):
+def new_state(cap_w, m, excl, limit, krec, shift, normalize=True):
     """Empty state arrays for ``cap_w`` window slots (NumPy, called from Python)."""
     F = np.zeros((FLOAT_ROWS, cap_w))
     G = np.zeros((INT_ROWS, cap_w), dtype=np.int64)
@@ -92,6 +98,7 @@ def new_state(cap_w, m, excl, limit, krec, shift):
     meta[LIMIT] = limit
     meta[KREC] = max(krec, 1)
     meta[SHIFT] = shift
+    meta[NORM] = 1 if normalize else 0
     meta[SINCE] = REFRESH
     meta[FC] = -1
     meta[FV] = -1
@@ -107,8 +114,53 @@ def _sqrt_m(m):  # pragma: no cover - compiled
 
 
 @numba.njit(**JIT)
-def _dist(Tc, mu, s, e, a, b, m):  # pragma: no cover - compiled
-    return znorm_distance(Tc, mu, s, e, a, Tc, mu, s, e, b, m)
+def euclidean_distance(Tc, e, a, b, m):  # pragma: no cover - compiled
+    """Euclidean distance between windows ``a`` and ``b`` (inf where either holds NaN/inf, ``e <
+    0``): four interleaved partial sums in a fixed order, no fastmath flag (the same bits in
+    every caller, as :func:`~patternlab.kernels.exact.znorm_distance`)."""
+    if e[a] < 0 or e[b] < 0:
+        return np.inf
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    t = 0
+    while t + 4 <= m:
+        d0 = Tc[a + t] - Tc[b + t]
+        d1 = Tc[a + t + 1] - Tc[b + t + 1]
+        d2 = Tc[a + t + 2] - Tc[b + t + 2]
+        d3 = Tc[a + t + 3] - Tc[b + t + 3]
+        a0 += d0 * d0
+        a1 += d1 * d1
+        a2 += d2 * d2
+        a3 += d3 * d3
+        t += 4
+    while t < m:
+        d0 = Tc[a + t] - Tc[b + t]
+        a0 += d0 * d0
+        t += 1
+    return np.sqrt((a0 + a1) + (a2 + a3))
+
+
+@numba.njit(**JIT)
+def _dist(Tc, mu, s, e, a, b, m, norm):  # pragma: no cover - compiled
+    if norm:
+        return znorm_distance(Tc, mu, s, e, a, Tc, mu, s, e, b, m)
+    return euclidean_distance(Tc, e, a, b, m)
+
+
+@numba.njit(**JIT)
+def _score(d, m, norm):  # pragma: no cover - compiled
+    """The row score of a pair at distance ``d``: its correlation, or ``-d^2``."""
+    return 1.0 - d * d / (2.0 * m) if norm else -(d * d)
+
+
+@numba.njit(**JIT)
+def _tol(et, floor, qi, qk, norm):  # pragma: no cover - compiled
+    """The rounding bound of a cell's score (see the module notes)."""
+    if norm:
+        return et * (qi * qk) + floor
+    return et * ((qi + qk) * (qi + qk)) + floor
 
 
 @numba.njit(**JIT)
@@ -180,7 +232,7 @@ def _rebuild_records(F, G, B, Sx, recK, recD, meta, j, ks, ds):  # pragma: no co
         w = k - base
         if not B[VALID, w] or B[CONST, w]:
             continue
-        d = _dist(Tc, F[MU], F[S], F[E], w, j - base, m)
+        d = _dist(Tc, F[MU], F[S], F[E], w, j - base, m, meta[NORM] == 1)
         if d <= best:
             best = d
             ks[n] = k
@@ -253,6 +305,51 @@ def _row_update(Cold, Cnew, dfi, dgi, df, dg, lo, hi):  # pragma: no cover - com
 
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def _row_direct_raw(Tc, i, lo, hi, m, C):  # pragma: no cover - compiled
+    """``C[k]`` = squared distance of windows ``i`` and ``k`` for slots ``lo <= k <= hi``."""
+    for k in range(lo, hi + 1):
+        C[k] = 0.0
+    for t in range(m):
+        a = Tc[i + t]
+        for k in range(lo, hi + 1):
+            d = a - Tc[k + t]
+            C[k] += d * d
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def _row_update_raw(Cold, Cnew, ai, bi, a, b, lo, hi):  # pragma: no cover - compiled
+    """``Cnew[k] = Cold[k - 1] + (ai - a[k])^2 - (bi - b[k])^2``: the sample entering and the one
+    leaving both windows."""
+    for k in range(lo, hi + 1):
+        x = ai - a[k]
+        y = bi - b[k]
+        Cnew[k] = Cold[k - 1] + (x * x - y * y)
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def _scores_raw(C, e, Rr, ei, lo, hi):  # pragma: no cover - compiled
+    """``Rr[k] = -C[k]``, far below every valid score where either window holds NaN/inf."""
+    for k in range(lo, hi + 1):
+        Rr[k] = (ei + e[k]) * RAW_INVALID - C[k]
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def _block_bounds_raw(Rr, xm, q, thr, qi, et, floor, k0, k1):  # pragma: no cover - compiled
+    """:func:`_block_bounds` for squared-distance scores (tolerance ``et (qi + qk)^2 + floor``)."""
+    flag = RAW_EMPTY
+    up = RAW_EMPTY
+    low = RAW_EMPTY
+    for k in range(k0, k1):
+        r = Rr[k]
+        h = qi + q[k]
+        tol = et * (h * h) + floor
+        flag = fmax(flag, r + tol - thr[k])
+        up = fmax(up, r + tol + xm[k])
+        low = fmax(low, r - tol + xm[k])
+    return flag, up, low
+
+
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
 def _correlations(C, s, e, Rr, si, ei, lo, hi):  # pragma: no cover - compiled
     """``Rr[k]``: the correlation of the new window with window ``k`` (encoded as in the tile
     kernel: below -2 where either holds NaN/inf), for slots ``lo <= k <= hi``."""
@@ -283,6 +380,7 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     base = meta[BASE]
     m = meta[M]
     excl = meta[EXCL]
+    norm = meta[NORM] == 1
     g = meta[NSAMP] - m
     i = g - base
     Tc = Sx[TC]
@@ -290,6 +388,8 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     s = F[S]
     e = F[E]
     _stats_range(Tc, SI[NF], SI[CH], m, i, i + 1, mu, F[SIG2], B[VALID], B[CONST])
+    if not norm:
+        B[CONST, i] = False  # without z-normalization no window is special
     valid = B[VALID, i]
     const = B[CONST, i]
     # the terms of stats.correlation_terms and stats.diagonal_terms for this window
@@ -300,31 +400,39 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
         s[i] = 0.0
         e[i] = CONSTANT_TERM
     else:
-        s[i] = 1.0 / np.sqrt(F[SIG2, i])
+        s[i] = 1.0 / np.sqrt(F[SIG2, i]) if norm else 0.0
         e[i] = 0.0
-    if g > 0 and i > 0:
-        a = Tc[i - 1 + m]
-        b = Tc[i - 1]
-        F[DF, i] = 0.5 * (a - b)
-        F[DG, i] = (a - mu[i]) + (b - mu[i - 1])
-    else:
-        F[DF, i] = 0.0
-        F[DG, i] = 0.0
     amp = 0.0
-    if valid and not const:
-        amp = max(np.sqrt(F[SIG2, i]), max(abs(F[DF, i]), abs(F[DG, i])))
+    if norm:
+        if g > 0 and i > 0:
+            a = Tc[i - 1 + m]
+            b = Tc[i - 1]
+            F[DF, i] = 0.5 * (a - b)
+            F[DG, i] = (a - mu[i]) + (b - mu[i - 1])
+        else:
+            F[DF, i] = 0.0
+            F[DG, i] = 0.0
+        if valid and not const:
+            amp = max(np.sqrt(F[SIG2, i]), max(abs(F[DF, i]), abs(F[DG, i])))
+    else:
+        # the sample entering and the one leaving: the squared-distance recurrence
+        F[DF, i] = Tc[i - 1 + m] if i > 0 else 0.0
+        F[DG, i] = Tc[i - 1] if i > 0 else 0.0
+        for t in range(-1 if i > 0 else 0, m):
+            amp = max(amp, abs(Tc[i + t]))
     bid = g // REFRESH
     if bid != meta[BLOCKID]:
         fmeta[HPREV] = fmeta[HCUR] if bid == meta[BLOCKID] + 1 else 0.0
         fmeta[HCUR] = 0.0
         meta[BLOCKID] = bid
     fmeta[HCUR] = max(fmeta[HCUR], amp)
-    F[Q, i] = max(fmeta[HPREV], fmeta[HCUR]) * s[i]
-    F[XM, i] = 0.0 if valid and not const else 4.0 * EMPTY
+    h = max(fmeta[HPREV], fmeta[HCUR])
+    F[Q, i] = h * s[i] if norm else h
+    F[XM, i] = 0.0 if valid and not const else (4.0 * EMPTY if norm else -8.0 * RAW_INVALID)
     F[PL, i] = np.inf
     F[PA, i] = np.inf
     F[PR, i] = np.inf
-    F[THR, i] = NO_NEIGHBOUR if valid else NEVER
+    F[THR, i] = (NO_NEIGHBOUR if norm else RAW_NONE) if valid else NEVER
     G[IL, i] = -1
     G[IR, i] = -1
     G[RN, i] = 0
@@ -345,14 +453,23 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     Cold = F[C0 + cur]
     Cnew = F[C1 - cur]
     if meta[SINCE] >= REFRESH or meta[PREVLO] < 0:
-        _row_direct(Tc, mu, i, lo, hi, m, Cnew)
+        if norm:
+            _row_direct(Tc, mu, i, lo, hi, m, Cnew)
+        else:
+            _row_direct_raw(Tc, i, lo, hi, m, Cnew)
         meta[SINCE] = 0
     else:
         first = lo
         if lo - 1 < meta[PREVLO] - base:
-            _row_direct(Tc, mu, i, lo, lo, m, Cnew)
+            if norm:
+                _row_direct(Tc, mu, i, lo, lo, m, Cnew)
+            else:
+                _row_direct_raw(Tc, i, lo, lo, m, Cnew)
             first = lo + 1
-        _row_update(Cold, Cnew, F[DF, i], F[DG, i], F[DF], F[DG], first, hi)
+        if norm:
+            _row_update(Cold, Cnew, F[DF, i], F[DG, i], F[DF], F[DG], first, hi)
+        else:
+            _row_update_raw(Cold, Cnew, F[DF, i], F[DG, i], F[DF], F[DG], first, hi)
         meta[SINCE] += 1
     meta[CUR] = 1 - cur
     meta[PREVLO] = start
@@ -360,8 +477,15 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     if not valid:
         return
     eps = np.finfo(np.float64).eps
-    et = 2.0 * eps * (m + 9.0 * meta[SINCE])
-    floor = eps * (16.0 * m + 4096.0)
+    if norm:
+        et = 2.0 * eps * (m + 9.0 * meta[SINCE])
+        floor = eps * (16.0 * m + 4096.0)
+        empty = EMPTY
+    else:
+        # each step rounds |D| + two squares, all below 4 m h^2 + 8 h^2 (h bounds the samples)
+        et = eps * (24.0 * m + 48.0) * (meta[SINCE] + 2.0)
+        floor = 0.0
+        empty = RAW_EMPTY
     si = s[i]
     ei = e[i]
     qi = F[Q, i]
@@ -369,20 +493,26 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     Rr = F[R]
     q = F[Q]
     xm = F[XM]
-    _correlations(Cnew, s, e, Rr, si, ei, lo, hi)
+    if norm:
+        _correlations(Cnew, s, e, Rr, si, ei, lo, hi)
+    else:
+        _scores_raw(Cnew, e, Rr, ei, lo, hi)
     nb = (hi - lo + BLOCK) // BLOCK
     for b in range(nb):
         k0 = lo + b * BLOCK
         k1 = min(k0 + BLOCK, hi + 1)
-        flag, bu[b], bl[b] = _block_bounds(Rr, xm, q, thr, qi, et, floor, k0, k1)
+        if norm:
+            flag, bu[b], bl[b] = _block_bounds(Rr, xm, q, thr, qi, et, floor, k0, k1)
+        else:
+            flag, bu[b], bl[b] = _block_bounds_raw(Rr, xm, q, thr, qi, et, floor, k0, k1)
         if flag >= 0.0:
             for k in range(k0, k1):
-                if Rr[k] + (et * (qi * q[k]) + floor) >= thr[k]:
-                    d = _dist(Tc, mu, s, e, k, i, m)
+                if Rr[k] + _tol(et, floor, qi, q[k], norm) >= thr[k]:
+                    d = _dist(Tc, mu, s, e, k, i, m, norm)
                     if d < F[PR, k]:
                         F[PR, k] = d
                         G[IR, k] = g
-                        thr[k] = 1.0 - d * d / (2.0 * m)
+                        thr[k] = _score(d, m, norm)
     # the new window's left neighbour and records
     if const:
         d, k = _virtual_left(B, meta, g, g)
@@ -391,7 +521,7 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
         G[IL, i] = k
         return
     # candidates: cells whose upper bound reaches every lower bound to their right
-    run = EMPTY
+    run = empty
     nc = 0
     for b in range(nb - 1, -1, -1):
         if bu[b] < run:
@@ -402,7 +532,7 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
         for k in range(k1 - 1, k0 - 1, -1):
             if e[k] != 0.0:
                 continue
-            tol = et * (qi * q[k]) + floor
+            tol = _tol(et, floor, qi, q[k], norm)
             if Rr[k] + tol >= run:
                 ks[nc] = k
                 nc += 1
@@ -412,7 +542,7 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     best = np.inf
     for x in range(nc):
         k = ks[x]
-        d = _dist(Tc, mu, s, e, k, i, m)
+        d = _dist(Tc, mu, s, e, k, i, m, norm)
         if d <= best:
             best = d
             ks[n] = k + base

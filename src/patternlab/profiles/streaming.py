@@ -26,8 +26,10 @@ __all__ = ["IncrementalProfile"]
 #: with more is measured again when its stored ones are used up.
 RECORDS = 16
 #: Scaled magnitude from which the state is rebuilt at a smaller power-of-two scale (so that no
-#: square or sum of samples can overflow).
+#: square or sum of samples can overflow); without z-normalization 2**32, so that every squared
+#: distance stays far above the kernel's sentinels.
 MAX_SCALED = 2.0**128
+MAX_SCALED_RAW = 2.0**32
 #: Window slots added beyond the kept windows, so that old slots are moved down only once per
 #: that many samples (amortized O(1) per sample).
 SPARE = 4096
@@ -74,9 +76,9 @@ class IncrementalProfile:
         v.check_self_join(m, T.shape[0])
         if not isinstance(egress, (bool, np.bool_)):
             raise InvalidParameterError(f"egress must be True or False; got {egress!r:.40}")
-        if normalize is not True:
-            raise InvalidParameterError(
-                f"normalize={normalize!r}: a streaming profile is z-normalized; pass normalize=True")
+        if not isinstance(normalize, (bool, np.bool_)):
+            raise InvalidParameterError(f"normalize must be True or False; got {normalize!r:.40}")
+        self._normalize = bool(normalize)
         self._m = m
         self._excl = v.exclusion_zone(m)
         self._egress = bool(egress)
@@ -88,7 +90,7 @@ class IncrementalProfile:
     def _new(self, cap_w: int, shift: int) -> None:
         (self._F, self._G, self._B, self._Sx, self._SI, self._recK, self._recD, self._meta,
          self._fmeta) = sk.new_state(cap_w, self._m, self._excl, self._limit,
-                                     self.records_kept if self._egress else 1, shift)
+                                     self.records_kept if self._egress else 1, shift, self._normalize)
 
     def state(self) -> dict[str, Any]:
         """The whole state as plain arrays (the slots in use only) and numbers, from which
@@ -120,6 +122,7 @@ class IncrementalProfile:
         self._egress = bool(state["egress"])
         self._limit = int(state["limit"])
         _check_state(a, m, self._egress, self._limit)
+        self._normalize = int(meta[sk.NORM]) == 1
         nw = a["F"].shape[1]
         cap_w = nw + max(SPARE, nw if not self._egress else 0)
         self.records_kept = int(meta[sk.KREC])
@@ -168,7 +171,8 @@ class IncrementalProfile:
         if x.shape[0] == 0:
             return
         finite = x[np.isfinite(x)]
-        if finite.size and np.ldexp(float(np.abs(finite).max()), int(self._meta[sk.SHIFT])) > MAX_SCALED:
+        top = MAX_SCALED if self._normalize else MAX_SCALED_RAW
+        if finite.size and np.ldexp(float(np.abs(finite).max()), int(self._meta[sk.SHIFT])) > top:
             self._rescale(x)
             return
         done = 0
@@ -248,6 +252,16 @@ class IncrementalProfile:
         """Neighbours with ``|i - j| <= exclusion_zone`` are ignored (``ceil(m / 4)``)."""
         return self._excl
 
+    def _unscaled(self, d: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Distances in the units of the samples (z-normalized ones have none; Euclidean ones
+        were measured on the power-of-two scaled samples: exact)."""
+        return d if self._normalize else np.ldexp(d, -int(self._meta[sk.SHIFT]))
+
+    @property
+    def normalize(self) -> bool:
+        """Whether distances are z-normalized (True) or plain Euclidean."""
+        return self._normalize
+
     @property
     def egress(self) -> bool:
         """Whether the oldest sample leaves as each new one arrives (a window of fixed length)."""
@@ -276,7 +290,7 @@ class IncrementalProfile:
         """Distance to the nearest left neighbour (``j < i``) of each kept window: the online
         anomaly score (``inf`` where there is none)."""
         lo, hi = self._span()
-        return self._F[sk.PL, lo:hi].copy()
+        return self._unscaled(self._F[sk.PL, lo:hi].copy())
 
     @property
     def IL(self) -> NDArray[np.int64]:
@@ -288,7 +302,7 @@ class IncrementalProfile:
     def PR(self) -> NDArray[np.float64]:
         """Distance to the nearest right neighbour (``j > i``)."""
         lo, hi = self._span()
-        return self._F[sk.PR, lo:hi].copy()
+        return self._unscaled(self._F[sk.PR, lo:hi].copy())
 
     @property
     def IR(self) -> NDArray[np.int64]:
@@ -329,6 +343,8 @@ class IncrementalProfile:
 
     def __repr__(self) -> str:
         kind = f"egress, {self._limit} samples kept" if self._egress else "growing"
+        if not self._normalize:
+            kind += ", not normalized"
         return (f"<{type(self).__name__} m={self._m}: {len(self)} windows, {self.n_seen} samples "
                 f"seen ({kind})>")
 

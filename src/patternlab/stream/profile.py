@@ -44,7 +44,9 @@ class StreamingProfile(IncrementalProfile):
         Keep only the last ``len(T)`` samples (default, as ``stumpy.stumpi``); ``False`` keeps
         every sample.
     normalize : bool
-        Must be True (z-normalized distances).
+        z-normalized distances (default), or plain Euclidean ones (``False``, as STUMPY's
+        ``aamp``/``aampi``: no constant-window rule; NaN/inf windows and the exclusion zone as
+        above; distances in the units of the samples).
     store : str, path or RedisPatternStore, optional
         Keep the stream durable there: the state is checkpointed at once and every
         ``checkpoint_every`` samples, and the samples of every call are journaled before it
