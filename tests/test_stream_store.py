@@ -219,3 +219,16 @@ def test_approximate_profile_in_redis(redis_url):
     b.update()
     for f in ("P", "I", "PL", "IL", "PR", "IR"):
         np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
+
+
+def test_a_durable_stream_rebuilt_at_a_new_scale(tmp_path):
+    S = stream()
+    S[700:] *= 1e150  # far beyond the first samples' scale: the state is rebuilt
+    a = pl.StreamingProfile(S[:N0], M, store=tmp_path / "d.zarr", checkpoint_every=1000)
+    a.extend(S[N0:690])
+    for x in S[690:720]:
+        a.update(x)
+    b = pl.StreamingProfile.load(tmp_path / "d.zarr")
+    assert_same_stream(a, b)
+    records = sorted(p.name for p in (tmp_path / "d.zarr" / "journal").iterdir())
+    assert len(records) == len(set(r.split("-")[0] for r in records)) == 31  # each call once

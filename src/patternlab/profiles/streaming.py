@@ -229,7 +229,7 @@ class IncrementalProfile:
                   self._meta, self._fmeta)
         self._meta[sk.LIMIT] = limit
         assert int(self._meta[sk.NSAMP]) == seen
-        self._feed(x)
+        IncrementalProfile._feed(self, x)  # not a subclass's (x is journaled already)
 
     # -- the profile ------------------------------------------------------------------------------
     def _span(self) -> tuple[int, int]:
