@@ -171,3 +171,48 @@ def apply_pairs(Tc, mu, s, e, m, A, B, PL, IL, PR, IR):  # pragma: no cover - co
             if d < PL[b] or (d == PL[b] and (IL[b] < 0 or a < IL[b])):
                 PL[b] = d
                 IL[b] = a
+
+
+@numba.njit(**JIT)
+def _offer_pair(Tc, mu, s, e, m, a, b, PL, IL, PR, IR):  # pragma: no cover - compiled
+    """Measure the pair ``a < b`` exactly; keep it on either side where it is nearer."""
+    d = znorm_distance(Tc, mu, s, e, a, Tc, mu, s, e, b, m)
+    if d < np.inf:
+        if d < PR[a] or (d == PR[a] and (IR[a] < 0 or b < IR[a])):
+            PR[a] = d
+            IR[a] = b
+        if d < PL[b] or (d == PL[b] and (IL[b] < 0 or a < IL[b])):
+            PL[b] = d
+            IL[b] = a
+
+
+@numba.njit(**JIT)
+def prescan_row(qt, i, Tc, mu, s, e, m, excl, step, slack, PL, IL, PR, IR):  # pragma: no cover
+    """One row of the pre-scan: ``qt[j]`` approximates the covariance of windows ``i`` (valid, not
+    constant) and ``j``. Every pair whose approximate correlation comes within ``slack`` of the
+    best known on either side is measured exactly; then the pairs around the row's best one
+    along its diagonal (``i + l``, ``best + l`` for ``|l| <= step``), as PreSCRIMP does."""
+    n = s.shape[0]
+    best = -1
+    bestr = -np.inf
+    for j in range(n):
+        if abs(j - i) <= excl or e[j] < -1.0:
+            continue
+        r = qt[j] * (s[i] * s[j]) + e[j]
+        if r > bestr:
+            bestr = r
+            best = j
+        pj = PR[j] if j < i else PL[j]
+        pi = min(PL[i], PR[i])
+        tj = threshold_of(pj, m) if np.isfinite(pj) else -np.inf
+        ti = threshold_of(pi, m) if np.isfinite(pi) else -np.inf
+        if r + slack >= tj or r + slack >= ti:
+            _offer_pair(Tc, mu, s, e, m, min(i, j), max(i, j), PL, IL, PR, IR)
+    if best < 0:
+        return
+    for lag in range(-step, step + 1):
+        a = i + lag
+        b = best + lag
+        if a < 0 or b < 0 or a >= n or b >= n or abs(a - b) <= excl:
+            continue
+        _offer_pair(Tc, mu, s, e, m, min(a, b), max(a, b), PL, IL, PR, IR)

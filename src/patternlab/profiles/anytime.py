@@ -46,6 +46,23 @@ def as_seed(seed: Any) -> int:
     return int(seed)
 
 
+def fast_length(n: int) -> int:
+    """The smallest ``2**a 3**b 5**c >= n``: a length numpy's FFT handles fast (up to 1.6x shorter
+    than the next power of two)."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            x = p35
+            while x < n:
+                x *= 2
+            best = min(best, x)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 def diagonal_order(n_windows: int, m: int, seed: int) -> NDArray[np.int64]:
     """The diagonals ``excl + 1 .. n_windows - 1`` in the order the anytime profile visits them:
     a permutation drawn from ``numpy.random.default_rng(seed)``, nothing else."""
@@ -112,32 +129,15 @@ class AnytimeProfile:
         m, n, excl = self._m, self._n, self._excl
         finite = np.isfinite(self._T)
         centred = Tc - (Tc[finite].mean() if finite.any() else 0.0)
-        nfft = 1 << math.ceil(math.log2(centred.shape[0] + m))
+        nfft = fast_length(centred.shape[0] + m)
         FT = np.fft.rfft(centred, nfft)
-        idx = np.arange(n)
-        step = excl
         for i in prescan_rows(n, m, self._seed):
             if e[i] != 0.0:  # constant or non-finite rows: their distances are fixed by the rules
                 continue
             q = Tc[i:i + m] - mu[i]
             qt = np.fft.irfft(FT * np.conj(np.fft.rfft(q, nfft)), nfft)[:n]
-            r = qt * (s[i] * s) + e
-            r[max(0, i - excl):i + excl + 1] = -np.inf
-            r[e < -1.0] = -np.inf
-            if not np.isfinite(r).any():
-                continue
-            best = int(np.argmax(r))
-            thr = np.where(idx < i, 1.0 - self._PR ** 2 / (2 * m), 1.0 - self._PL ** 2 / (2 * m))
-            own = 1.0 - min(self._PL[i], self._PR[i]) ** 2 / (2 * m)
-            pick = np.flatnonzero((r + PRESCAN_SLACK >= thr) | (r + PRESCAN_SLACK >= own))
-            lag = np.arange(-step, step + 1)
-            a, b = i + lag, best + lag
-            ok = (a >= 0) & (b >= 0) & (a < n) & (b < n)
-            js = np.concatenate([pick, [best]])
-            A = np.concatenate([np.minimum(i, js), np.minimum(a[ok], b[ok])]).astype(np.int64)
-            B = np.concatenate([np.maximum(i, js), np.maximum(a[ok], b[ok])]).astype(np.int64)
-            keep = B - A > excl
-            ak.apply_pairs(Tc, mu, s, e, m, A[keep], B[keep], self._PL, self._IL, self._PR, self._IR)
+            ak.prescan_row(qt, i, Tc, mu, s, e, m, excl, excl, PRESCAN_SLACK, self._PL, self._IL,
+                           self._PR, self._IR)
 
     # -- diagonals ------------------------------------------------------------------------------
     def update(self, percentage: float | None = None, *, client: Client | None = None) -> AnytimeProfile:
