@@ -91,6 +91,7 @@ class StreamingProfile(IncrementalProfile):
         super().__init__(T, m, egress=egress, normalize=normalize)
         self._every = every
         self._last_checkpoint = self.n_seen
+        self._written = -1  # the sample count of the checkpoint last written by this object
         if backend is not None:
             self._backend = backend
             self.checkpoint()
@@ -107,8 +108,10 @@ class StreamingProfile(IncrementalProfile):
         if self._backend is None:
             raise InvalidParameterError("this stream has no store: pass store= when creating it, or use "
                                         "save(path)")
+        if self._written == self.n_seen:  # written already: a checkpoint is never rewritten in place
+            return
         self._backend.write_checkpoint(self.n_seen, self._scalars(True), self.state()["arrays"])
-        self._last_checkpoint = self.n_seen
+        self._last_checkpoint = self._written = self.n_seen
 
     def save(self, target: Any, *, name: str | None = None) -> None:
         """Write the whole state to ``target`` (a zarr path or URL; or a Redis store or URL with
@@ -152,6 +155,7 @@ class StreamingProfile(IncrementalProfile):
                                "limit": scalars["limit"]})
         self._every = _check_every(scalars.get("checkpoint_every", 10_000))
         self._last_checkpoint = self.n_seen
+        self._written = self.n_seen
         IncrementalProfile._feed(self, tail)  # already journaled
         if scalars.get("durable"):
             self._backend = backend
