@@ -259,3 +259,22 @@ def test_nan_only_samples_and_empty_extend():
     assert np.isinf(sp.P).all() and (sp.I == -1).all()
     sp.extend(walk(100, 10))
     assert_equal_to_batch(sp, sp.T, 10)
+
+
+def test_window_statistics_are_the_same_in_every_kernel():
+    """The serial and parallel window statistics and the stream's own are equal bit for bit (their
+    sums run in a fixed order; with reassociation they once differed in the last bits, so that a
+    profile depended on whether its statistics ran in parallel)."""
+    from patternlab import _validation as v
+    from patternlab.kernels import stats
+
+    T = v.unit_scaled(CASES["offset"] * 3.0 + CASES["walk"])
+    m = 13
+    a = stats.window_stats_serial(T, m)
+    b = stats.window_stats(T, m)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    sp = pl.StreamingProfile(T, m, egress=False)
+    n = len(sp)
+    np.testing.assert_array_equal(sp._F[sk.MU, :n], a[1])
+    np.testing.assert_array_equal(sp._F[sk.SIG2, :n], a[2])
