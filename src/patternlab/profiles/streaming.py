@@ -91,6 +91,7 @@ class IncrementalProfile:
         (self._F, self._G, self._B, self._Sx, self._SI, self._recK, self._recD, self._meta,
          self._fmeta) = sk.new_state(cap_w, self._m, self._excl, self._limit,
                                      self.records_kept if self._egress else 1, shift, self._normalize)
+        self._scratch = sk.scratch(cap_w)
 
     def state(self) -> dict[str, Any]:
         """The whole state as plain arrays (the slots in use only) and numbers, from which
@@ -183,7 +184,7 @@ class IncrementalProfile:
                 continue
             part = x[done:done + room]
             sk.extend(part, self._F, self._G, self._B, self._Sx, self._SI, self._recK, self._recD,
-                      self._meta, self._fmeta)
+                      self._meta, self._fmeta, *self._scratch)
             done += part.shape[0]
 
     def _room(self) -> int:
@@ -226,7 +227,7 @@ class IncrementalProfile:
         limit = self._limit
         self._meta[sk.LIMIT] = 0
         sk.extend(kept, self._F, self._G, self._B, self._Sx, self._SI, self._recK, self._recD,
-                  self._meta, self._fmeta)
+                  self._meta, self._fmeta, *self._scratch)
         self._meta[sk.LIMIT] = limit
         assert int(self._meta[sk.NSAMP]) == seen
         IncrementalProfile._feed(self, x)  # not a subclass's (x is journaled already)
