@@ -619,3 +619,93 @@ def best_matches(Z, T, threshold: float):
                 taken.append(i)
         count.append(len(taken))
     return np.array(best), np.array(pos, dtype=np.int64), np.array(count, dtype=np.int64)
+
+
+# ------------------------------------------------------------------------- streaming profiles
+
+
+def kept_series(stream, n_initial: int, egress: bool) -> np.ndarray:
+    """The samples a streaming profile keeps after receiving ``stream`` (its first
+    ``n_initial`` samples were the initial history): all of them, or with egress the last
+    ``n_initial``."""
+    stream = np.asarray(stream, dtype=np.float64)
+    return stream[len(stream) - n_initial:] if egress else stream
+
+
+def streaming_profile(stream, n_initial: int, m: int, egress: bool) -> Profile:
+    """Twin of :func:`patternlab.kernels.streaming.extend`: the naive matrix profile of the kept
+    samples (indices relative to the first kept sample)."""
+    return matrix_profile(kept_series(stream, n_initial, egress), m)
+
+
+def left_records(row: np.ndarray, lo: int, hi: int) -> list[int]:
+    """The *records* of a window's left distances ``row[lo:hi]`` (indices into ``row``): the
+    ``k`` nearer than every ``k' > k`` in range, ties kept (the smaller index wins a tie), so
+    that the nearest left neighbour among windows ``>= s`` is the first record ``>= s``. Infinite
+    distances are never records. Ascending."""
+    out = []
+    best = math.inf
+    for k in range(hi - 1, lo - 1, -1):
+        if math.isfinite(row[k]) and row[k] <= best:
+            best = row[k]
+            out.append(k)
+    return out[::-1]
+
+
+# --------------------------------------------------------------------------- anytime profiles
+
+
+def restricted_profile(T, m: int, diags) -> Profile:
+    """Twin of :func:`patternlab.kernels.anytime.diagonals_serial` from an empty profile: the
+    naive self-join profile over the cells ``(i, i + d)`` of the diagonals ``d`` in ``diags`` only
+    (ties to the smallest index)."""
+    full = matrix_profile(T, m)
+    D = full.D.copy()
+    i, j = np.indices(D.shape)
+    keep = np.isin(np.abs(j - i), np.asarray(diags))
+    D[~keep] = math.inf
+    n = D.shape[0]
+    P, PL, PR = np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf)
+    I, IL, IR = (np.full(n, -1, dtype=np.int64) for _ in range(3))
+    for a in range(n):
+        P[a], I[a] = nearest(D[a])
+        PL[a], IL[a] = nearest(D[a, :a])
+        PR[a], IR[a] = nearest(D[a, a + 1 :], offset=a + 1)
+    return Profile(P, I, PL, IL, PR, IR, D, full.kind_A, full.kind_B, full.W_B)
+
+
+def stream_matches(corr, threshold: float, w: int, lo: int, hi: int) -> list[int]:
+    """The matches :class:`patternlab.PatternStream` reports among windows ``lo <= c < hi``
+    (correlations ``corr`` of one prototype with every window of the stream): ``corr[c] >=
+    threshold``, larger than every window up to ``w - 1`` before it and at least as large as every
+    window up to ``w - 1`` after it (so the earlier wins a tie; two never overlap)."""
+    out = []
+    for c in range(lo, hi):
+        before = corr[max(0, c - w + 1):c]
+        after = corr[c + 1:c + w]
+        if corr[c] >= threshold and all(corr[c] > x for x in before) and all(corr[c] >= x for x in after):
+            out.append(c)
+    return out
+
+
+def euclidean_profile(T, m: int) -> Profile:
+    """Naive self-join profile with plain (not z-normalized) Euclidean distances, as STUMPY's
+    ``aamp``: a window holding NaN/inf is at distance inf from everything; the exclusion zone
+    and the tie rule as above."""
+    ws = windows(T, m)
+    n = len(ws)
+    valid = np.array([is_valid(w) for w in ws])
+    W = np.array([np.where(np.isfinite(w), w, 0.0) for w in ws])
+    D = np.sqrt(((W[:, None, :] - W[None, :, :]) ** 2).sum(axis=2))
+    D[~valid] = math.inf
+    D[:, ~valid] = math.inf
+    i, j = np.indices(D.shape)
+    D[np.abs(i - j) <= exclusion_zone(m)] = math.inf
+    kinds = np.where(valid, "normal", "invalid")
+    P, PL, PR = np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf)
+    I, IL, IR = (np.full(n, -1, dtype=np.int64) for _ in range(3))
+    for a in range(n):
+        P[a], I[a] = nearest(D[a])
+        PL[a], IL[a] = nearest(D[a, :a])
+        PR[a], IR[a] = nearest(D[a, a + 1 :], offset=a + 1)
+    return Profile(P, I, PL, IL, PR, IR, D, kinds, kinds, np.array(ws))

@@ -26,6 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"kernels", "config", "errors", "library", "_version", "_validation"},
     "batch": {"kernels", "profiles", "engine", "library", "store", "config", "errors", "_numba",
               "_events", "_validation", "_version"},
+    "stream": {"kernels", "profiles", "engine", "library", "store", "config", "errors", "_numba",
+               "_validation", "_version"},
     "dashboard": {"_events", "errors"},
     # the HTTP gateway sits above lab/ (it runs work on a Lab and learns into the stores); only
     # the command line (and nothing below it) imports it

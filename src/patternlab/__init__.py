@@ -57,6 +57,7 @@ from .store.base import PatternStore, PublishResult
 from .store.memory import MemoryPatternStore
 from .store.redis import RedisPatternStore
 from .store.zarr_store import ZarrPatternStore
+from .stream import ApproximateProfile, PatternStream, StreamEvent, StreamingProfile, approximate_profile
 
 if TYPE_CHECKING:  # imported on first use (below): scikit-learn takes seconds to import
     from .features import PatternFeatures
@@ -79,6 +80,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ApproximateProfile",
     "BatchResult",
     "ClusterConfig",
     "ClusterConnectionError",
@@ -100,6 +102,7 @@ __all__ = [
     "PatternLibrary",
     "PatternNotFoundError",
     "PatternStore",
+    "PatternStream",
     "PatternlabError",
     "Perception",
     "PublishResult",
@@ -111,10 +114,13 @@ __all__ = [
     "StoreConnectionError",
     "StoreDataError",
     "StoreError",
+    "StreamEvent",
+    "StreamingProfile",
     "UnknownSettingError",
     "ZarrCorpus",
     "ZarrPatternStore",
     "__version__",
+    "approximate_profile",
     "batch_perceive",
     "datasets",
     "discords",

@@ -16,12 +16,15 @@ from .._numba import JIT, JIT_PARALLEL
 from .stats import CHUNK, INVALID_BELOW
 
 
-@numba.njit(fastmath={"reassoc"}, **JIT)  # no "contract": an FMA would make x*a - x*a nonzero
+@numba.njit(**JIT)  # no "contract": an FMA would make x*a - x*a nonzero; no "reassoc": see below
 def znorm_distance(Ta, mua, sa, ea, a, Tb, mub, sb, eb, b, m):  # pragma: no cover - compiled
     """z-normalized Euclidean distance between window ``a`` of A and window ``b`` of B.
 
     ``e < 0`` marks a window holding NaN/inf (distance inf), ``e > 0`` a constant window (two
     constant windows are at distance 0, a constant and a non-constant one at ``sqrt(m)``).
+    The sum runs as four interleaved partial sums added in a fixed order, with no fastmath flag,
+    so that the distance is the same bit for bit in every kernel that calls this (the matrix
+    profile's resolution, distance profiles, the streaming and anytime profiles).
     """
     if ea[a] < 0 or eb[b] < 0:
         return np.inf
@@ -31,11 +34,26 @@ def znorm_distance(Ta, mua, sa, ea, a, Tb, mub, sb, eb, b, m):  # pragma: no cov
     ya = sa[a]
     xb = mub[b]
     yb = sb[b]
-    acc = 0.0
-    for t in range(m):
-        d = (Ta[a + t] - xa) * ya - (Tb[b + t] - xb) * yb
-        acc += d * d
-    return np.sqrt(m * acc)
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    t = 0
+    while t + 4 <= m:
+        d0 = (Ta[a + t] - xa) * ya - (Tb[b + t] - xb) * yb
+        d1 = (Ta[a + t + 1] - xa) * ya - (Tb[b + t + 1] - xb) * yb
+        d2 = (Ta[a + t + 2] - xa) * ya - (Tb[b + t + 2] - xb) * yb
+        d3 = (Ta[a + t + 3] - xa) * ya - (Tb[b + t + 3] - xb) * yb
+        a0 += d0 * d0
+        a1 += d1 * d1
+        a2 += d2 * d2
+        a3 += d3 * d3
+        t += 4
+    while t < m:
+        d0 = (Ta[a + t] - xa) * ya - (Tb[b + t] - xb) * yb
+        a0 += d0 * d0
+        t += 1
+    return np.sqrt(m * ((a0 + a1) + (a2 + a3)))
 
 
 #: A valid pair's correlation is in [-1, 1]; a search value beyond this slack means the fast

@@ -15,7 +15,7 @@ from .._numba import JIT, JIT_PARALLEL
 from .stats import CHUNK
 
 
-@numba.njit(fastmath={"reassoc"}, **JIT)  # the flags of exact.znorm_distance
+@numba.njit(**JIT)  # the flags of exact.znorm_distance (none)
 def normalized_query(Qc, muQ, sQ, m):  # pragma: no cover - compiled
     """The query's samples as :func:`patternlab.kernels.exact.znorm_distance` scales them:
     ``(Qc[t] - muQ[0]) * sQ[0]``."""
@@ -25,7 +25,7 @@ def normalized_query(Qc, muQ, sQ, m):  # pragma: no cover - compiled
     return qn
 
 
-@numba.njit(fastmath={"reassoc"}, **JIT)  # no "contract", as exact.znorm_distance
+@numba.njit(**JIT)  # no fastmath flag, as exact.znorm_distance
 def _query_range(qn, eq, Tc, muT, sT, eT, m, lo, hi, D):  # pragma: no cover - compiled
     for b in range(lo, hi):
         if eq < 0 or eT[b] < 0:
@@ -35,11 +35,27 @@ def _query_range(qn, eq, Tc, muT, sT, eT, m, lo, hi, D):  # pragma: no cover - c
         else:
             xb = muT[b]
             yb = sT[b]
-            acc = 0.0
-            for t in range(m):
-                d = qn[t] - (Tc[b + t] - xb) * yb
-                acc += d * d
-            D[b] = np.sqrt(m * acc)
+            # the partial sums of exact.znorm_distance, in its order
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            t = 0
+            while t + 4 <= m:
+                d0 = qn[t] - (Tc[b + t] - xb) * yb
+                d1 = qn[t + 1] - (Tc[b + t + 1] - xb) * yb
+                d2 = qn[t + 2] - (Tc[b + t + 2] - xb) * yb
+                d3 = qn[t + 3] - (Tc[b + t + 3] - xb) * yb
+                a0 += d0 * d0
+                a1 += d1 * d1
+                a2 += d2 * d2
+                a3 += d3 * d3
+                t += 4
+            while t < m:
+                d0 = qn[t] - (Tc[b + t] - xb) * yb
+                a0 += d0 * d0
+                t += 1
+            D[b] = np.sqrt(m * ((a0 + a1) + (a2 + a3)))
 
 
 @numba.njit(**JIT_PARALLEL)

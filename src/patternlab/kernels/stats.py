@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .._numba import FASTMATH_SAFE, JIT, JIT_PARALLEL
+from .._numba import JIT, JIT_PARALLEL
 
 #: Additive term of a constant window in correlation space: two constant windows correlate 1
 #: (distance 0), a constant and a non-constant window 0.5 (distance sqrt(m)), as in STUMPY.
@@ -62,23 +62,61 @@ def _stats_setup(T, m):  # pragma: no cover - compiled
     return Tc, prefix, changes, mu, sig2, valid, constant
 
 
-@numba.njit(fastmath=FASTMATH_SAFE | {"reassoc"}, **JIT)
+@numba.njit(**JIT)
 def _stats_range(Tc, prefix, changes, m, lo, hi, mu, sig2, valid, constant):  # pragma: no cover
-    """The statistics of windows ``lo <= i < hi`` (see :func:`window_stats`)."""
+    """The statistics of windows ``lo <= i < hi`` (see :func:`window_stats`).
+
+    Each sum runs as four interleaved partial sums added in a fixed order, with no fastmath
+    flag: the compiler may not reorder it, so every kernel that calls this (serial, parallel,
+    streaming) gets the same statistics bit for bit. (With ``reassoc`` the sums were vectorized
+    differently in each caller, and the serial and parallel variants differed in the last bits.)
+    """
     eps = np.finfo(np.float64).eps
     for i in range(lo, hi):
         c = Tc[i]
-        s = 0.0
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
         big = 0.0
-        for t in range(m):
-            x = Tc[i + t]
-            s += x - c
-            big = max(big, abs(x))
-        mean = c + s / m
-        q = 0.0
-        for t in range(m):
-            d = Tc[i + t] - mean
-            q += d * d
+        t = 0
+        while t + 4 <= m:
+            x0 = Tc[i + t]
+            x1 = Tc[i + t + 1]
+            x2 = Tc[i + t + 2]
+            x3 = Tc[i + t + 3]
+            s0 += x0 - c
+            s1 += x1 - c
+            s2 += x2 - c
+            s3 += x3 - c
+            big = max(big, max(max(abs(x0), abs(x1)), max(abs(x2), abs(x3))))
+            t += 4
+        while t < m:
+            x0 = Tc[i + t]
+            s0 += x0 - c
+            big = max(big, abs(x0))
+            t += 1
+        mean = c + ((s0 + s1) + (s2 + s3)) / m
+        q0 = 0.0
+        q1 = 0.0
+        q2 = 0.0
+        q3 = 0.0
+        t = 0
+        while t + 4 <= m:
+            d0 = Tc[i + t] - mean
+            d1 = Tc[i + t + 1] - mean
+            d2 = Tc[i + t + 2] - mean
+            d3 = Tc[i + t + 3] - mean
+            q0 += d0 * d0
+            q1 += d1 * d1
+            q2 += d2 * d2
+            q3 += d3 * d3
+            t += 4
+        while t < m:
+            d0 = Tc[i + t] - mean
+            q0 += d0 * d0
+            t += 1
+        q = (q0 + q1) + (q2 + q3)
         mu[i] = mean
         sig2[i] = q
         valid[i] = prefix[i + m] - prefix[i] == 0
