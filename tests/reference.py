@@ -619,3 +619,82 @@ def best_matches(Z, T, threshold: float):
                 taken.append(i)
         count.append(len(taken))
     return np.array(best), np.array(pos, dtype=np.int64), np.array(count, dtype=np.int64)
+
+
+# ---------------------------------------------------------------- multi-dimensional profiles
+
+
+def multi_matrix_profile(T, m: int, include=(), discords: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """mSTAMP from the full distance matrix of each dimension: for every window ``i`` and
+    neighbour ``j`` the per-dimension distances, the included dimensions first (in the given
+    order), the others sorted (decreasing with ``discords``); ``P[k, i]`` the smallest mean of
+    the first ``k + 1`` over ``j`` (the first ``j`` on ties), ``inf`` / ``-1`` when infinite."""
+    T = np.asarray(T, dtype=np.float64)
+    d = T.shape[0]
+    Ds = np.array([distance_matrix(T[r], m) for r in range(d)])  # (d, l, l), exclusion applied
+    rest = [r for r in range(d) if r not in include]
+    ell = Ds.shape[1]
+    P = np.full((d, ell), np.inf)
+    I = np.full((d, ell), -1, dtype=np.int64)
+    for i in range(ell):
+        D = Ds[:, i, :]
+        others = np.sort(D[rest], axis=0)
+        if discords:
+            others = others[::-1]
+        ordered = np.concatenate([D[list(include)], others]) if include else others
+        means = np.cumsum(ordered, axis=0) / np.arange(1, d + 1)[:, None]
+        for k in range(d):
+            P[k, i], I[k, i] = nearest(means[k])
+    return P, I
+
+
+def discretized_window(T, i: int, m: int, n_bit: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Each dimension's window z-normalized (zeros when constant or holding NaN/inf) and
+    discretized by the equal-probability bins of a standard normal; and whether it is finite."""
+    from statistics import NormalDist
+
+    bins = np.array([NormalDist().inv_cdf(k / 2**n_bit) for k in range(1, 2**n_bit)])
+    W = np.asarray(T, dtype=np.float64)[:, i:i + m]
+    out, finite = [], []
+    for w in W:
+        ok = is_valid(w)
+        z = znorm(w) if ok and not is_constant(w) else np.zeros(m)
+        out.append([int(np.sum(bins < x)) for x in z])  # searchsorted, left
+        finite.append(ok)
+    return np.array(out, dtype=np.int64), np.array(finite)
+
+
+def subspace(T, m: int, i: int, j: int, k: int, include=(), discords: bool = False,
+             n_bit: int = 8) -> np.ndarray:
+    """Dimensions by the distance of the discretized windows (decreasing with ``discords``; ties
+    to the smaller dimension; NaN/inf: inf), the included ones first; the first ``k + 1``."""
+    a, fa = discretized_window(T, i, m, n_bit)
+    b, fb = discretized_window(T, j, m, n_bit)
+    D = [math.sqrt(float(np.sum((x - y) ** 2))) if p and q else math.inf
+         for x, y, p, q in zip(a, b, fa, fb)]
+    order = sorted(range(len(D)), key=lambda r: (-D[r] if discords else D[r], r))
+    order = [r for r in order if r in include] + [r for r in order if r not in include]
+    return np.array(order[:k + 1], dtype=np.int64)
+
+
+def mdl(T, m: int, subseq_idx, nn_idx, include=(), discords: bool = False, n_bit: int = 8):
+    """STUMPY's MDL bit count for each number of dimensions, and the subspaces."""
+    d = np.asarray(T).shape[0]
+    bits, S = [], []
+    for k in range(d):
+        a, _ = discretized_window(T, subseq_idx[k], m, n_bit)
+        b, _ = discretized_window(T, nn_idx[k], m, n_bit)
+        sub = subspace(T, m, subseq_idx[k], nn_idx[k], k, include, discords, n_bit)
+        n_val = len({int(x) for x in (a[sub] - b[sub]).ravel()})
+        bits.append(n_bit * (2 * d * m - (k + 1) * m) + (k + 1) * m * math.log2(n_val) + n_val * n_bit)
+        S.append(sub)
+    return np.array(bits), S
+
+
+def multi_pair_means(T, m: int, i: int, j: int, include=(), discords: bool = False) -> np.ndarray:
+    """The means of the first ``k + 1`` ordered per-dimension distances of windows ``i`` and ``j``."""
+    T = np.asarray(T, dtype=np.float64)
+    D = np.array([znorm_distance(r[i:i + m], r[j:j + m]) for r in T])
+    rest = np.sort([D[r] for r in range(len(D)) if r not in include])
+    ordered = np.concatenate([D[list(include)], rest[::-1] if discords else rest])
+    return np.cumsum(ordered) / np.arange(1, len(D) + 1)

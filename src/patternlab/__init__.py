@@ -42,16 +42,20 @@ from .errors import (
 from .lab import ClusterConfig, Lab, batch_perceive, kube_spec, load_cluster_config
 from .library import Pattern, PatternLibrary
 from .profiles import (
+    MDL,
     Discord,
     MatrixProfile,
     Motif,
+    MultiProfile,
     Occurrence,
     SeriesOccurrence,
     discords,
     distance_profile,
     match,
     matrix_profile,
+    mdl,
     motifs,
+    subspace,
 )
 from .store.base import PatternStore, PublishResult
 from .store.memory import MemoryPatternStore
@@ -79,6 +83,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "MDL",
     "BatchResult",
     "ClusterConfig",
     "ClusterConnectionError",
@@ -94,6 +99,7 @@ __all__ = [
     "MatrixProfile",
     "MemoryPatternStore",
     "Motif",
+    "MultiProfile",
     "Occurrence",
     "Pattern",
     "PatternFeatures",
@@ -124,8 +130,10 @@ __all__ = [
     "load_config",
     "match",
     "matrix_profile",
+    "mdl",
     "motifs",
     "open_run",
     "perceive",
+    "subspace",
     "write_signals",
 ]

@@ -1,7 +1,8 @@
 """Exact matrix profiles of one series or an AB-join, distance profiles, motifs, discords and
 search.
 
-:mod:`.matrix` holds the public functions of profiles, :mod:`.search` the search of a query;
+:mod:`.matrix` holds the public functions of profiles, :mod:`.search` the search of a query,
+:mod:`.multi` the multi-dimensional profile (mSTAMP) with its subspaces;
 :mod:`._tiling` runs the same kernel tiled over a Dask cluster (below it in the import order: the
 in-process code chooses it when given a client).
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 from .matrix import *  # noqa: F403  (the public names, listed once there)
 from .matrix import TILES  # noqa: F401
 from .matrix import __all__ as _matrix_all
+from .multi import *  # noqa: F403  (the public names, listed once there)
+from .multi import __all__ as _multi_all
 from .search import *  # noqa: F403  (the public names, listed once there)
 from .search import __all__ as _search_all
 
-__all__ = [*_matrix_all, *_search_all]
+__all__ = [*_matrix_all, *_multi_all, *_search_all]

@@ -287,12 +287,13 @@ def _discretized(T: NDArray[np.float64], i: int, m: int, bins: NDArray[np.float6
     W = T[:, i:i + m]
     finite = np.asarray(np.isfinite(W).all(axis=1))
     Z = np.zeros_like(W)
+    eps = np.finfo(np.float64).eps
     for r in np.flatnonzero(finite):
         w = W[r]
-        mean = w.mean()
-        sd = w.std()
-        if not (np.all(w == w[0]) or (w - mean) @ (w - mean) <= m * (4 * np.finfo(float).eps * np.abs(w).max()) ** 2):
-            Z[r] = (w - mean) / sd
+        dev = w - w.mean()
+        floor = m * (4 * eps * np.abs(w).max()) ** 2  # the constant-window rule of the profiles
+        if not (np.all(w == w[0]) or dev @ dev <= floor):
+            Z[r] = dev / w.std()
     return np.searchsorted(bins, Z).astype(np.int64), finite
 
 

@@ -1,0 +1,50 @@
+"""The multi-dimensional profile, the consensus motif and the pan matrix profile on a real Dask
+cluster (one LocalCluster with two worker processes for the whole module): identical, bit for
+bit, to the in-process results, in many small tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+
+import patternlab as pl
+import patternlab.profiles.multi as multi
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        with Client(cluster) as c:
+            yield c
+
+
+def _walks(d: int, n: int, seed: int) -> np.ndarray:
+    return np.cumsum(np.random.default_rng(seed).standard_normal((d, n)), axis=1)
+
+
+@pytest.mark.parametrize(("R", "K", "per"), [(2048, 256, None), (97, 13, 3)])
+def test_multi_profile_on_cluster_is_identical(client: Client, monkeypatch: pytest.MonkeyPatch, R: int,
+                                               K: int, per: int | None) -> None:
+    monkeypatch.setattr(multi, "TILES", (R, K))
+    monkeypatch.setattr(multi, "BANDS_PER_TASK", per)
+    T = _walks(3, 1500, R)
+    T[1, 300:320] = np.nan  # non-finite and constant stretches straddle tiles and tasks
+    T[2, 700:800] = 1.0
+    submitted: list[int] = []
+    real_submit = client.submit
+
+    def counting_submit(fn, *args, **kw):  # type: ignore[no-untyped-def]
+        submitted.append(max(a.Tc.shape[1] for a in args[:2]))
+        return real_submit(fn, *args, **kw)
+
+    monkeypatch.setattr(client, "submit", counting_submit)
+    for kw in ({}, {"include": [2, 0], "discords": True}):
+        local = pl.matrix_profile(T, 40, **kw)  # type: ignore[call-overload]
+        remote = pl.matrix_profile(T, 40, client=client, **kw)  # type: ignore[call-overload]
+        np.testing.assert_array_equal(local.P, remote.P)
+        np.testing.assert_array_equal(local.I, remote.I)
+    if per is not None:  # many tasks, none of them handed the whole series
+        assert len(submitted) > 20 and max(submitted) < 1500
