@@ -698,3 +698,42 @@ def multi_pair_means(T, m: int, i: int, j: int, include=(), discords: bool = Fal
     rest = np.sort([D[r] for r in range(len(D)) if r not in include])
     ordered = np.concatenate([D[list(include)], rest[::-1] if discords else rest])
     return np.cumsum(ordered) / np.arange(1, len(D) + 1)
+
+
+# ------------------------------------------------------------------------------ segmentation
+
+
+def arc_curve(I) -> np.ndarray:
+    """Arcs over each position, one arc at a time (a window without a neighbour has none)."""
+    k = len(I)
+    ac = np.zeros(k, dtype=np.int64)
+    for i, j in enumerate(I):
+        j = i if j < 0 else int(j)
+        for x in range(min(i, j), max(i, j)):
+            ac[x] += 1
+    return ac
+
+
+def corrected_arc_curve(I, L: int, excl_factor: int, iac=None) -> np.ndarray:
+    """``min(1, arcs / idealized arcs)``, the idealized curve ``2 (x + 1) (k - 1 - x) / k`` (the
+    expected arcs of uniformly random neighbours) unless given; 1 within ``L * excl_factor`` of
+    either end."""
+    k = len(I)
+    ideal = [2 * (x + 1) * (k - 1 - x) / k for x in range(k)] if iac is None else list(iac)
+    cac = np.array([min(1.0, a / (q if q != 0 else 1e-10)) for a, q in zip(arc_curve(I), ideal)])
+    if excl_factor:
+        cac[:L * excl_factor] = 1.0
+        cac[max(k - L * excl_factor, 0):] = 1.0
+    return cac
+
+
+def regimes(cac, n_regimes: int, L: int, excl_factor: int) -> np.ndarray:
+    """STUMPY's regime extraction, literally: the first minimum, then 1.0 around it."""
+    c = list(cac)
+    out = []
+    for _ in range(n_regimes - 1):
+        x = c.index(min(c))
+        out.append(x)
+        for y in range(max(x - L * excl_factor, 0), min(x + L * excl_factor, len(c))):
+            c[y] = 1.0
+    return np.array(out, dtype=np.int64)

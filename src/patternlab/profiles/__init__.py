@@ -2,7 +2,8 @@
 search.
 
 :mod:`.matrix` holds the public functions of profiles, :mod:`.search` the search of a query,
-:mod:`.multi` the multi-dimensional profile (mSTAMP) with its subspaces;
+:mod:`.multi` the multi-dimensional profile (mSTAMP) with its subspaces, :mod:`.segments`
+the segmentation of a profile (FLUSS);
 :mod:`._tiling` runs the same kernel tiled over a Dask cluster (below it in the import order: the
 in-process code chooses it when given a client).
 """
@@ -16,5 +17,7 @@ from .multi import *  # noqa: F403  (the public names, listed once there)
 from .multi import __all__ as _multi_all
 from .search import *  # noqa: F403  (the public names, listed once there)
 from .search import __all__ as _search_all
+from .segments import *  # noqa: F403  (the public names, listed once there)
+from .segments import __all__ as _segments_all
 
-__all__ = [*_matrix_all, *_multi_all, *_search_all]
+__all__ = [*_matrix_all, *_multi_all, *_search_all, *_segments_all]

@@ -355,7 +355,7 @@ def subspace(T: ArrayLike, m: int, subseq_idx: int, nn_idx: int, k: int, *, incl
     >>> import numpy as np, patternlab as pl
     >>> T = np.array([[584., -11., 23., 79., 1001., 0., -19.], [1., 2., 4., 8., 16., 0., 32.]])
     >>> pl.subspace(T, m=3, subseq_idx=0, nn_idx=2, k=1)
-    array([0, 1])
+    array([1, 0])
     """
     Ta, m = as_multi_signal(T, m)
     d, ell = Ta.shape[0], Ta.shape[1] - m + 1
@@ -414,8 +414,8 @@ def mdl(T: ArrayLike, m: int, subseq_idx: ArrayLike, nn_idx: ArrayLike, *, inclu
     >>> P, I = pl.matrix_profile(T, m=3)
     >>> best = P.argmin(axis=1)
     >>> bits, S = pl.mdl(T, 3, best, I[np.arange(2), best])
-    >>> bits.round(3), [s.tolist() for s in S]
-    (array([ 80.   , 111.51 ]), [[1], [0, 1]])
+    >>> bits.round(3).tolist(), [s.tolist() for s in S]
+    ([80.0, 111.51], [[1], [0, 1]])
     """
     Ta, m = as_multi_signal(T, m)
     d, ell = Ta.shape[0], Ta.shape[1] - m + 1
