@@ -43,6 +43,7 @@ from .lab import ClusterConfig, Lab, batch_perceive, kube_spec, load_cluster_con
 from .library import Pattern, PatternLibrary
 from .profiles import (
     MDL,
+    ConsensusMotif,
     Discord,
     MatrixProfile,
     Motif,
@@ -51,6 +52,7 @@ from .profiles import (
     Segmentation,
     SeriesOccurrence,
     arc_curve,
+    consensus_motif,
     discords,
     distance_profile,
     fluss,
@@ -92,6 +94,7 @@ __all__ = [
     "ClusterConfig",
     "ClusterConnectionError",
     "ConfigError",
+    "ConsensusMotif",
     "DataFormatError",
     "Discord",
     "EngineConfig",
@@ -128,6 +131,7 @@ __all__ = [
     "__version__",
     "arc_curve",
     "batch_perceive",
+    "consensus_motif",
     "datasets",
     "discords",
     "distance_profile",
