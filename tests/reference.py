@@ -737,3 +737,34 @@ def regimes(cac, n_regimes: int, L: int, excl_factor: int) -> np.ndarray:
         for y in range(max(x - L * excl_factor, 0), min(x + L * excl_factor, len(c))):
             c[y] = 1.0
     return np.array(out, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- consensus motif
+
+
+def across_series(Ts, j: int, q: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest distance and window in every series (its own included) to window ``q`` of ``j``."""
+    Q = np.asarray(Ts[j], dtype=np.float64)[q:q + m]
+    D = [distance_profile(Q, T) for T in Ts]
+    return np.array([d.min() for d in D]), np.array([int(np.argmin(d)) for d in D])
+
+
+def consensus_motif(Ts, m: int, fraction: float = 1.0) -> tuple[float, int, int]:
+    """Brute force: every window's radius (the ``r``-th smallest nearest distance to the other
+    series), the smallest (first series, then window, on ties), then STUMPY's central choice."""
+    n = len(Ts)
+    r = max(1, min(n - 1, math.ceil(fraction * (n - 1) - 1e-9)))
+    best = (math.inf, -1, -1)
+    for j in range(n):
+        # row q: the nearest distance of window q of series j to each other series
+        near = np.array([distance_matrix(Ts[j], m, Ts[i]).min(axis=1) for i in range(n) if i != j]).T
+        for q, d in enumerate(near):
+            best = min(best, (float(np.sort(d)[r - 1]), j, q))
+    radius, j, q = best
+    d, w = across_series(Ts, j, q, m)
+    mean = d.mean()
+    for k in np.flatnonzero(np.isclose(d, radius)):
+        d2, _ = across_series(Ts, int(k), int(w[k]), m)
+        if np.isclose(np.sort(np.delete(d2, k))[r - 1], radius) and d2.mean() < mean:
+            j, q, mean = int(k), int(w[k]), d2.mean()
+    return radius, j, q

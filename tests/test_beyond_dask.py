@@ -48,3 +48,17 @@ def test_multi_profile_on_cluster_is_identical(client: Client, monkeypatch: pyte
         np.testing.assert_array_equal(local.I, remote.I)
     if per is not None:  # many tasks, none of them handed the whole series
         assert len(submitted) > 20 and max(submitted) < 1500
+
+
+@pytest.mark.parametrize("fraction", [1.0, 0.5])
+def test_consensus_motif_on_cluster_is_identical(client: Client, fraction: float) -> None:
+    rng = np.random.default_rng(int(fraction * 10))
+    shape = np.sin(np.linspace(0, 3 * np.pi, 30)) * 3
+    Ts = [rng.standard_normal(int(rng.integers(150, 250))) * 0.3 for _ in range(40)]
+    for k, T in enumerate(Ts[:30]):  # in 30 of the 40 series
+        T[k + 10:k + 40] += shape
+    local = pl.consensus_motif(Ts, 30, fraction=fraction)
+    remote = pl.consensus_motif(Ts, 30, fraction=fraction, client=client)
+    assert local == remote
+    if fraction < 1:
+        assert local.series < 30 and abs(local.index - (local.series + 10)) <= 2
