@@ -44,7 +44,8 @@ def arc_curve(I: ArrayLike) -> NDArray[np.int64]:
     """
     Ia = np.asarray(I)
     if Ia.ndim != 1 or Ia.dtype.kind not in "iu":
-        raise InvalidParameterError(f"I must be a 1-D array of window indices; got {Ia.dtype} of shape {Ia.shape}")
+        raise InvalidParameterError(
+            f"I must be a 1-D array of window indices; got {Ia.dtype} of shape {Ia.shape}")
     k = Ia.shape[0]
     if k and (Ia.max() >= k):
         raise InvalidParameterError(f"I holds index {int(Ia.max())} for {k} windows: pass a self-join's I")
