@@ -25,14 +25,12 @@ def _walks(d: int, n: int, seed: int) -> np.ndarray:
     return np.cumsum(np.random.default_rng(seed).standard_normal((d, n)), axis=1)
 
 
-@pytest.mark.parametrize(("R", "K", "per"), [(2048, 256, None), (97, 13, 3)])
-def test_multi_profile_on_cluster_is_identical(client: Client, monkeypatch: pytest.MonkeyPatch, R: int,
-                                               K: int, per: int | None) -> None:
-    monkeypatch.setattr(multi, "TILES", (R, K))
-    monkeypatch.setattr(multi, "BANDS_PER_TASK", per)
-    T = _walks(3, 1500, R)
+def test_multi_profile_on_cluster_is_identical(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(multi, "TILES", (97, 13))  # small tiles: many tasks, edges everywhere
+    monkeypatch.setattr(multi, "BANDS_PER_TASK", 8)
+    T = _walks(3, 700, 97)
     T[1, 300:320] = np.nan  # non-finite and constant stretches straddle tiles and tasks
-    T[2, 700:800] = 1.0
+    T[2, 500:600] = 1.0
     submitted: list[int] = []
     real_submit = client.submit
 
@@ -46,8 +44,7 @@ def test_multi_profile_on_cluster_is_identical(client: Client, monkeypatch: pyte
         remote = pl.matrix_profile(T, 40, client=client, **kw)  # type: ignore[call-overload]
         np.testing.assert_array_equal(local.P, remote.P)
         np.testing.assert_array_equal(local.I, remote.I)
-    if per is not None:  # many tasks, none of them handed the whole series
-        assert len(submitted) > 20 and max(submitted) < 1500
+    assert len(submitted) > 30 and max(submitted) < 300  # many tasks, none handed the whole series
 
 
 @pytest.mark.parametrize("fraction", [1.0, 0.5])
@@ -62,3 +59,14 @@ def test_consensus_motif_on_cluster_is_identical(client: Client, fraction: float
     assert local == remote
     if fraction < 1:
         assert local.series < 30 and abs(local.index - (local.series + 10)) <= 2
+
+
+def test_pan_profile_on_cluster_is_identical(client: Client) -> None:
+    T = np.cumsum(np.random.default_rng(3).standard_normal(1200))
+    T[500:510] = np.nan
+    local = pl.pan_profile(T, 10, 200, step=10, n=7)
+    remote = pl.pan_profile(T, 10, 200, step=10, n=7, client=client)
+    for a, b in zip(local.P, remote.P):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(local.run().pan(), remote.run().pan())
+

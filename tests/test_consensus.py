@@ -17,7 +17,7 @@ import stumpy
 
 import patternlab as pl
 import patternlab.profiles.consensus as consensus
-import reference as ref
+import reference_beyond as ref
 
 
 def _stumpy_case(seed: int) -> list[np.ndarray]:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import patternlab as pl
 import patternlab.profiles.multi as multi
-import reference as ref
+import reference_beyond as ref
 from patternlab.kernels import mstump as mk
 
 FIXED = np.array([[584, -11, 23, 79, 1001, 0, -19]], dtype=np.float64)

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import patternlab as pl
-import reference as ref
+import reference_beyond as ref
 
 stumpy_floss = importlib.import_module("stumpy.floss")
 I_RANDOM = np.random.default_rng(50).integers(0, 50, size=50, dtype=np.int64)

@@ -49,6 +49,7 @@ from .profiles import (
     Motif,
     MultiProfile,
     Occurrence,
+    PanProfile,
     Segmentation,
     SeriesOccurrence,
     arc_curve,
@@ -60,8 +61,10 @@ from .profiles import (
     matrix_profile,
     mdl,
     motifs,
+    pan_profile,
     segments,
     subspace,
+    suggest_windows,
 )
 from .store.base import PatternStore, PublishResult
 from .store.memory import MemoryPatternStore
@@ -108,6 +111,7 @@ __all__ = [
     "Motif",
     "MultiProfile",
     "Occurrence",
+    "PanProfile",
     "Pattern",
     "PatternFeatures",
     "PatternLibrary",
@@ -144,8 +148,10 @@ __all__ = [
     "mdl",
     "motifs",
     "open_run",
+    "pan_profile",
     "perceive",
     "segments",
     "subspace",
+    "suggest_windows",
     "write_signals",
 ]

@@ -120,14 +120,15 @@ def fluss(I: ArrayLike, L: int, n_regimes: int, excl_factor: int = 5,
 
 
 def segments(mp_or_T: Any, m: int | None = None, n_regimes: int = 2, *, L: int | None = None,
-             excl_factor: int = 5, iac: ArrayLike | None = None, client: Any = None) -> Segmentation:
+             excl_factor: int = 5, iac: ArrayLike | None = None) -> Segmentation:
     """Regime boundaries of a series from its matrix profile (FLUSS, as STUMPY's ``fluss``).
 
     Parameters
     ----------
     mp_or_T : MatrixProfile or array_like
         A self-join :class:`~patternlab.MatrixProfile` (its nearest-neighbour indices ``I`` are
-        used), or the series itself, whose profile is computed with window ``m``.
+        used), or the series itself, whose profile is computed with window ``m`` (for a profile
+        computed on Dask, pass ``pl.matrix_profile(T, m, client=client)``).
     m : int, optional
         The window; needed with a series, and must match ``mp.m`` with a profile.
     n_regimes : int
@@ -141,8 +142,6 @@ def segments(mp_or_T: Any, m: int | None = None, n_regimes: int = 2, *, L: int |
         The idealized arc curve to divide by (one value per window); default the parabola of
         uniformly random neighbours (:func:`idealized_arc_curve`). Pass STUMPY's (its ``_iac``,
         a fitted beta density) to reproduce its curve exactly.
-    client : distributed.Client, optional
-        Compute the profile of a series on this Dask cluster.
 
     Returns
     -------
@@ -170,5 +169,5 @@ def segments(mp_or_T: Any, m: int | None = None, n_regimes: int = 2, *, L: int |
     else:
         if m is None:
             raise InvalidParameterError("segments of a series need its window m: pass m=...")
-        mp = matrix_profile(v.as_signal(mp_or_T, "T"), m, client=client)
+        mp = matrix_profile(v.as_signal(mp_or_T, "T"), m)
     return fluss(mp.I, mp.m if L is None else L, n_regimes, excl_factor, iac)
