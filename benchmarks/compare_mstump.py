@@ -71,7 +71,7 @@ def compare_ostinato(k: int, n: int, m: int, seed: int) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     shape = np.sin(np.linspace(0, 3 * np.pi, m)) * 3
     Ts = [np.cumsum(rng.standard_normal(n)) * 0.3 for _ in range(k)]
-    for j, T in enumerate(Ts):
+    for T in Ts:
         at = int(rng.integers(0, n - m))
         T[at:at + m] += shape
     pl.consensus_motif([x[: 3 * m] for x in Ts[:3]], m)

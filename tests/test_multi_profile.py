@@ -315,3 +315,17 @@ def test_errors() -> None:
         pl.mdl(T, 5, [0, 1], [10, 11])
     with pytest.raises(pl.InvalidParameterError, match="n_bit"):
         pl.mdl(T, 5, [0, 1, 2], [10, 11, 12], n_bit=0)
+
+
+def test_compare_mstump_script_agrees(capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/compare_mstump.py times both on the series asked for and finds STUMPY's profile."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    from benchmarks import compare_mstump
+
+    assert compare_mstump.main(["--d", "2", "--n", "600", "--m", "20", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "d= 2 n=600 m=20: patternlab" in out and "stumpy.mstump" in out
+    assert out.rstrip().endswith("results agree")

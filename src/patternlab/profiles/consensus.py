@@ -63,8 +63,9 @@ def _flat(series: list[NDArray[np.float64]], m: int) -> _Flat:
     toff = np.concatenate([[0], np.cumsum([len(w.Tc) for w in ws])]).astype(np.int64)
     woff = np.concatenate([[0], np.cumsum([len(w.s) for w in ws])]).astype(np.int64)
     R, K = TILES[np.float64]
-    cat = [np.concatenate([getattr(w, f) for w in ws]) for f in ("Tc", "mu", "df", "dg", "s", "e")]
-    return _Flat(*cat, toff, woff, m, R, K)  # type: ignore[arg-type]
+    fields = ("Tc", "mu", "df", "dg", "s", "e")
+    Tc, mu, df, dg, s, e = (np.concatenate([getattr(w, f) for w in ws]) for f in fields)
+    return _Flat(Tc, mu, df, dg, s, e, toff, woff, m, R, K)
 
 
 def _series(signals: Any, m: Any) -> tuple[list[NDArray[np.float64]], int]:

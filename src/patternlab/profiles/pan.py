@@ -32,7 +32,7 @@ def bfs_indices(n: int) -> NDArray[np.int64]:
     out: list[int] = []
     level = [(0, n)]
     while level:
-        nxt = []
+        nxt: list[tuple[int, int]] = []
         for lo, hi in level:
             mid = (lo + hi) // 2
             out.append(mid)
