@@ -17,21 +17,20 @@ from __future__ import annotations
 import math
 import numbers
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .. import _validation as v
-from .._numba import numba_threads
+from .._numba import get_num_threads, numba_threads
 from ..errors import InvalidParameterError, InvalidSignalError
 from ..kernels import consensus as ck
 from .matrix import TILES, _prepare
 
 __all__ = ["ConsensusMotif", "consensus_motif"]
 
-#: Series evaluated per Dask task of the search (tasks in flight: about two per worker thread).
-SERIES_PER_TASK = 1
 
 
 class ConsensusMotif(NamedTuple):
@@ -134,15 +133,33 @@ def _radii_task(F: _Flat, j: int, r: int, bsf: float, lower: NDArray[np.float64]
 
 
 def _search_local(F: _Flat, r: int) -> tuple[float, int, int]:
+    """The search in this process: series on a pool of threads (the kernels release the GIL),
+    each with the best radius known when it starts."""
     n = len(F.woff) - 1
-    lower = _bounds_task(F, list(range(n)), r)
-    best = (math.inf, -1, -1)
-    for j in sorted(range(n), key=lambda k: (float(lower[k].min()), k)):
-        if float(lower[j].min()) > best[0]:
-            break
-        found = _radii_task(F, j, r, best[0], lower[j])
-        if found is not None:
-            best = min(best, (found[0], j, found[1]))
+    workers = max(1, get_num_threads())
+    step = max(1, -(-n // (4 * workers)))
+    with ThreadPoolExecutor(workers) as pool:
+        parts = pool.map(lambda a: _bounds_task(F, list(range(a, min(n, a + step))), r), range(0, n, step))
+        lower = [lb for part in parts for lb in part]
+        order = iter(sorted(range(n), key=lambda k: (float(lower[k].min()), k)))
+        best = (math.inf, -1, -1)
+        running: dict[Future[tuple[float, int] | None], int] = {}
+
+        def submit_next() -> None:
+            j = next(order, None)
+            if j is not None and float(lower[j].min()) <= best[0]:
+                running[pool.submit(_radii_task, F, j, r, best[0], lower[j])] = j
+
+        for _ in range(workers):
+            submit_next()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: running[f]):
+                j = running.pop(fut)
+                found = fut.result()
+                if found is not None:
+                    best = min(best, (found[0], j, found[1]))
+                submit_next()
     return best
 
 
