@@ -329,3 +329,11 @@ def test_compare_mstump_script_agrees(capsys: pytest.CaptureFixture[str],
     out = capsys.readouterr().out
     assert "d= 2 n=600 m=20: patternlab" in out and "stumpy.mstump" in out
     assert out.rstrip().endswith("results agree")
+
+
+def test_cli_profile_takes_one_signal(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from patternlab._cli.main import main
+
+    np.save(tmp_path / "two.npy", _walks(2, 300, 12))
+    assert main(["profile", str(tmp_path / "two.npy"), "-m", "20"]) == 2
+    assert "shape (2, 300)" in capsys.readouterr().err

@@ -307,7 +307,12 @@ def matrix_profile(
     >>> mp.P.shape, mp.I.dtype
     ((951,), dtype('int64'))
     """
-    if np.ndim(T) == 2 and not isinstance(T, (str, bytes)):
+    ndim = _ndim(T)
+    if ndim > 2:
+        raise InvalidSignalError(
+            f"T must be 1-D (a series) or 2-D (d, n) (one dimension a row); got an array of shape "
+            f"{np.shape(T)}: pass one signal, or stack the dimensions as rows")
+    if ndim == 2:
         if T_B is not None or np.dtype(v.as_dtype(dtype)) != np.float64:
             raise InvalidParameterError(
                 "a multi-dimensional T (shape (d, n)) has a float64 self-join profile only: "
@@ -330,6 +335,17 @@ def matrix_profile(
     v.as_window(m, B.shape[0], signal="T_B")
     v.check_has_finite_window(B, m, "T_B")
     return _ab_join(T, B, m, dt, threads, client)
+
+
+def _ndim(T: Any) -> int:
+    """The number of dimensions of ``T`` as an array; 0 for what cannot be one (strings, ragged
+    lists: :func:`patternlab._validation.as_signal` says why)."""
+    if isinstance(T, (str, bytes)):
+        return 0
+    try:
+        return int(np.ndim(T))
+    except (ValueError, TypeError):
+        return 0
 
 
 def self_join(T: NDArray[np.float64], m: int, *, threads: int | None = None) -> MatrixProfile:

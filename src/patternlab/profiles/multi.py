@@ -88,9 +88,10 @@ def as_multi_signal(T: ArrayLike, m: Any) -> tuple[NDArray[np.float64], int]:
     rows = [v.as_signal(row, f"T[{r}]") for r, row in enumerate(arr)]  # type: ignore[arg-type]
     n = rows[0].shape[0]
     if isinstance(m, numbers.Integral) and not isinstance(m, bool) and m > n >= 1 and len(rows) >= m:
+        column = " (or T.ravel() for one series)" if n == 1 else ""
         raise InvalidSignalError(
             f"T has shape {(len(rows), n)}: {n} sample(s) per dimension, shorter than m={m}; a "
-            "multi-dimensional T holds one dimension per row: pass T.T")
+            f"multi-dimensional T holds one dimension per row: pass T.T{column}")
     m = v.as_window(m, n)
     v.check_self_join(m, n)
     for r, row in enumerate(rows):
