@@ -111,3 +111,31 @@ def test_errors() -> None:
         pl.consensus_motif([T, holes], 10)
     with pytest.raises(pl.SignalTypeError):
         pl.consensus_motif([T, ["a"] * 50], 10)
+
+
+def test_radii_do_not_depend_on_the_best_so_far() -> None:
+    """Windows measured one at a time only abandon; the radii returned are the AB-joins', bit for
+    bit, whatever the best radius known when the series was searched."""
+    from patternlab.kernels import consensus as ck
+
+    rng = np.random.default_rng(8)
+    Ts = [np.cumsum(rng.standard_normal(400)) for _ in range(6)]
+    F = consensus._flat(Ts, 20)
+    others = consensus._others(0, 6, 5)
+    lower = np.zeros(381)
+    full, done = ck.series_radii(F.Tc, F.mu, F.df, F.dg, F.s, F.e, F.toff, F.woff, 0, others, 5, np.inf,
+                                 lower, 20, F.R, F.K)
+    assert done and np.isfinite(full).all()
+    bsf = float(np.sort(full)[3])  # four windows at or below it, the others abandoned
+    part, done = ck.series_radii(F.Tc, F.mu, F.df, F.dg, F.s, F.e, F.toff, F.woff, 0, others, 5, bsf,
+                                 lower, 20, F.R, F.K)
+    kept = np.isfinite(part)
+    assert done and kept.sum() >= 4 and np.all(full[~kept] > bsf)
+    npt.assert_array_equal(part[kept], full[kept])
+    # one window at a time: the exact nearest distance, never above the AB-join's
+    for q in (0, 200, 380):
+        for b in (1, 4):
+            one = ck.window_nearest(F.Tc, F.mu, F.s, F.e, F.toff, F.woff, 0, q, b, 20)
+            ab = ck.nearest_distances(F.Tc, F.mu, F.df, F.dg, F.s, F.e, F.toff, F.woff, 0, b, 20, F.R, F.K)[q]
+            assert one <= ab + 1e-12 and abs(one - ab) <= 1e-9
+            npt.assert_allclose(one, ref.distance_profile(Ts[0][q:q + 20], Ts[b]).min(), rtol=1e-10)

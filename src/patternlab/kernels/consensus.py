@@ -21,6 +21,7 @@ from .exact import (
     resolve_rows_serial,
 )
 from .matrix_profile import upper_triangle_serial
+from .search import normalized_query, query_profile_serial
 
 
 @numba.njit(**JIT)
@@ -52,34 +53,74 @@ def kth_smallest_columns(D, r):  # pragma: no cover - compiled
     return out
 
 
+#: A window's distances are measured one window at a time (a distance profile per other series)
+#: while ``alive * m * WINDOW_COST < len``: cheaper than the series' whole AB-join.
+WINDOW_COST = 4
+#: Relative margin of the abandonment test: a window is abandoned when a distance exceeds the
+#: best radius by more than this, so that the rounding of another way of measuring it can never
+#: abandon a tie.
+MARGIN = 1e-9
+
+
+@numba.njit(**JIT)
+def window_nearest(Tc, mu, s, e, toff, woff, j, q, b, m):  # pragma: no cover - compiled
+    """The distance from window ``q`` of series ``j`` to its nearest window of series ``b``, by
+    the query's distance profile (direct distances)."""
+    w = woff[j] + q
+    qn = normalized_query(Tc[toff[j] + q:toff[j] + q + m], mu[w:w + 1], s[w:w + 1], m)
+    wb = slice(woff[b], woff[b + 1])
+    D = query_profile_serial(qn, e[w], Tc[toff[b]:toff[b + 1]], mu[wb], s[wb], e[wb], m)
+    return D.min()
+
+
 @numba.njit(**JIT)
 def series_radii(Tc, mu, df, dg, s, e, toff, woff, j, others, r, bsf, lower, m, R, K):  # pragma: no cover
     """The radius of every window of series ``j``: the ``r``-th smallest of its nearest-neighbour
-    distances to the series ``others`` (all but ``j``).
+    distances (:func:`nearest_distances`) to the series ``others`` (all but ``j``).
 
     Returns ``(radii, complete)``. A window whose lower bound ``lower`` exceeds ``bsf``, or which
-    has ``len(others) - r + 1`` distances above ``bsf``, has a radius above ``bsf`` and is
-    abandoned (radius inf); when every window is, the series is abandoned (``complete`` False)
-    before the remaining series are searched.
+    has ``len(others) - r + 1`` distances above ``bsf`` (each by the relative :data:`MARGIN`),
+    has a radius above ``bsf`` and is abandoned (radius inf); when every window is, the series is
+    abandoned (``complete`` False) before the remaining series are searched. While few windows
+    are left, they are measured one at a time (:func:`window_nearest`), only to abandon them;
+    the radii returned always come from whole AB-joins, so they do not depend on ``bsf``.
     """
     lj = woff[j + 1] - woff[j]
     n_other = others.shape[0]
     need = n_other - r + 1  # distances above bsf that put the r-th smallest above it
-    D = np.empty((n_other, lj))
+    limit = bsf + MARGIN * (1.0 + bsf)
+    D = np.full((n_other, lj), np.inf)
+    joined = np.zeros(n_other, dtype=np.bool_)
     above = np.zeros(lj, dtype=np.int64)
     for q in range(lj):
-        if lower[q] > bsf:
+        if lower[q] > limit:
             above[q] = need
     for t in range(n_other):
-        D[t] = nearest_distances(Tc, mu, df, dg, s, e, toff, woff, j, others[t], m, R, K)
         alive = 0
         for q in range(lj):
-            if D[t, q] > bsf:
-                above[q] += 1
             if above[q] < need:
                 alive += 1
         if alive == 0:
             return np.full(lj, np.inf), False
+        if alive * m * WINDOW_COST < lj:
+            for q in range(lj):
+                if above[q] < need and window_nearest(Tc, mu, s, e, toff, woff, j, q, others[t], m) > limit:
+                    above[q] += 1
+        else:
+            D[t] = nearest_distances(Tc, mu, df, dg, s, e, toff, woff, j, others[t], m, R, K)
+            joined[t] = True
+            for q in range(lj):
+                if D[t, q] > limit:
+                    above[q] += 1
+    alive = 0
+    for q in range(lj):
+        if above[q] < need:
+            alive += 1
+    if alive == 0:
+        return np.full(lj, np.inf), False
+    for t in range(n_other):
+        if not joined[t]:
+            D[t] = nearest_distances(Tc, mu, df, dg, s, e, toff, woff, j, others[t], m, R, K)
     radii = kth_smallest_columns(D, r)
     for q in range(lj):
         if above[q] >= need:
