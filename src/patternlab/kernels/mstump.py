@@ -33,6 +33,7 @@ import numba
 import numpy as np
 
 from .._numba import FASTMATH_FINITE, JIT, JIT_PARALLEL
+from ._simd import fmax, fmin
 from .exact import znorm_distance
 from .matrix_profile import _init_cov, n_tiles
 from .stats import CHUNK, INVALID_BELOW
@@ -86,14 +87,14 @@ def _compare(a, b, descending):  # pragma: no cover - compiled
         for w in range(a.shape[0]):
             x = a[w]
             y = b[w]
-            a[w] = max(x, y)
-            b[w] = min(x, y)
+            a[w] = fmax(x, y)
+            b[w] = fmin(x, y)
     else:
         for w in range(a.shape[0]):
             x = a[w]
             y = b[w]
-            a[w] = min(x, y)
-            b[w] = max(x, y)
+            a[w] = fmin(x, y)
+            b[w] = fmax(x, y)
 
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
@@ -108,7 +109,7 @@ def _prefix(acc, v, colP, colI, i, first):  # pragma: no cover - compiled
         if a < colP[w]:
             colP[w] = a
             colI[w] = i
-        rmin = min(rmin, a)
+        rmin = fmin(rmin, a)
     return rmin
 
 
