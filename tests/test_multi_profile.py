@@ -337,3 +337,22 @@ def test_cli_profile_takes_one_signal(tmp_path: Any, capsys: pytest.CaptureFixtu
     np.save(tmp_path / "two.npy", _walks(2, 300, 12))
     assert main(["profile", str(tmp_path / "two.npy"), "-m", "20"]) == 2
     assert "shape (2, 300)" in capsys.readouterr().err
+
+
+def test_simd_min_max_reductions() -> None:
+    """kernels._simd.fmin / fmax (llvm.minnum / maxnum), as the sorting network and the column
+    pass use them: exact minima and maxima, in float64 and float32."""
+    import numba
+
+    from patternlab.kernels._simd import fmax, fmin
+
+    @numba.njit
+    def reduce(x):  # type: ignore[no-untyped-def]
+        lo, hi = x[0], x[0]
+        for v in x:
+            lo, hi = fmin(lo, v), fmax(hi, v)
+        return lo, hi
+
+    for dtype in (np.float64, np.float32):
+        x = np.random.default_rng(13).standard_normal(1001).astype(dtype)
+        assert reduce(x) == (x.min(), x.max())
