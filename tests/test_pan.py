@@ -107,3 +107,11 @@ def test_errors() -> None:
         pl.suggest_windows(T)  # type: ignore[arg-type]
     with pytest.raises(pl.InvalidParameterError, match="threshold"):
         pan.pan(threshold="high")  # type: ignore[arg-type]
+
+
+def test_a_series_too_holed_for_the_longest_window() -> None:
+    T = np.random.default_rng(3).standard_normal(400)
+    T[::50] = np.nan  # finite stretches of 49 samples
+    with pytest.raises(pl.InvalidSignalError, match="m=60"):
+        pl.pan_profile(T, 10, 60, step=10)
+    assert pl.pan_profile(T, 10, 40, step=10).n_processed == 4

@@ -205,8 +205,7 @@ def pan_profile(T: ArrayLike, min_m: int = 3, max_m: int | None = None, step: in
     windows = _windows(len(Ta), min_m, max_m, step)
     inner = getattr(client, "client", None)
     client = v.as_client(inner if client is not None and inner is not None else client)
-    for m in windows[:1]:
-        v.check_has_finite_window(Ta, int(m), "T")
+    v.check_has_finite_window(Ta, int(windows[-1]), "T")  # then every shorter window has one too
     pan = PanProfile(Ta, windows, client)
     return pan.update(len(windows) if n is None else v.as_count(n, "n"))
 
