@@ -58,6 +58,16 @@ class PanProfile:
         The windows, in the order they are computed.
     n_processed : int
         How many of them are computed.
+
+    Examples
+    --------
+    >>> import numpy as np, patternlab as pl
+    >>> T = np.cumsum(np.random.default_rng(0).standard_normal(1000))
+    >>> pan = pl.pan_profile(T, 10, 100, step=10, n=3)    # the middle window, then the quartiles
+    >>> pan.M[:3].tolist(), pan.n_processed
+    ([60, 30, 90], 3)
+    >>> pan.update(2).n_processed, pan.run().n_processed, pan.pan().shape
+    (5, 10, (10, 1000))
     """
 
     def __init__(self, T: NDArray[np.float64], windows: NDArray[np.int64], client: Any = None) -> None:
