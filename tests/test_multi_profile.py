@@ -126,7 +126,8 @@ def test_stumpy_nan_inf(T: np.ndarray, m: int, value: float, where: object, dims
         with pytest.raises(pl.InvalidSignalError, match="no window"):
             pl.matrix_profile(T_sub, m)
         return
-    _check(T_sub, m)
+    # every case against the twin; STUMPY (about 2 s a call here) on the scattered locations
+    _check(T_sub, m, stumpy_too=isinstance(where, list))
 
 
 def _walks(d: int, n: int, seed: int) -> np.ndarray:
