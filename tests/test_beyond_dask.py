@@ -11,6 +11,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 import patternlab as pl
+import patternlab.profiles.consensus as consensus
 import patternlab.profiles.multi as multi
 
 
@@ -47,8 +48,10 @@ def test_multi_profile_on_cluster_is_identical(client: Client, monkeypatch: pyte
     assert len(submitted) > 30 and max(submitted) < 300  # many tasks, none handed the whole series
 
 
-@pytest.mark.parametrize("fraction", [1.0, 0.5])
-def test_consensus_motif_on_cluster_is_identical(client: Client, fraction: float) -> None:
+@pytest.mark.parametrize(("fraction", "tasks_per_thread"), [(1.0, 16), (0.5, 2)])
+def test_consensus_motif_on_cluster_is_identical(client: Client, monkeypatch: pytest.MonkeyPatch,
+                                                 fraction: float, tasks_per_thread: int) -> None:
+    monkeypatch.setattr(consensus, "TASKS_PER_THREAD", tasks_per_thread)  # 2: ten series a task
     rng = np.random.default_rng(int(fraction * 10))
     shape = np.sin(np.linspace(0, 3 * np.pi, 30)) * 3
     Ts = [rng.standard_normal(int(rng.integers(150, 250))) * 0.3 for _ in range(40)]

@@ -31,6 +31,12 @@ from .matrix import TILES, _prepare
 
 __all__ = ["ConsensusMotif", "consensus_motif"]
 
+#: The most series one Dask task of the search takes (in the order of their bounds, each with
+#: the best radius found before it), and the tasks a worker thread gets at least: short series
+#: should not cost more to schedule than to search.
+SERIES_PER_TASK = 64
+TASKS_PER_THREAD = 16
+
 
 
 class ConsensusMotif(NamedTuple):
@@ -132,6 +138,21 @@ def _radii_task(F: _Flat, j: int, r: int, bsf: float, lower: NDArray[np.float64]
     return float(radii[q]), q
 
 
+def _series_task(F: _Flat, js: list[int], r: int, bsf: float, lowers: list[NDArray[np.float64]]
+                 ) -> tuple[float, int, int]:
+    """Series ``js`` in turn (in the order of their bounds), each with the best radius known so
+    far, the task's own finds included: the best ``(radius, series, window)``, or ``(inf, -1,
+    -1)``."""
+    best = (bsf, -1, -1)
+    for j, lower in zip(js, lowers):
+        if float(lower.min()) > best[0]:
+            break
+        found = _radii_task(F, j, r, best[0], lower)
+        if found is not None:
+            best = min(best, (found[0], j, found[1]))
+    return best if best[1] >= 0 else (math.inf, -1, -1)
+
+
 def _search_local(F: _Flat, r: int) -> tuple[float, int, int]:
     """The search in this process: series on a pool of threads (the kernels release the GIL),
     each with the best radius known when it starts."""
@@ -164,8 +185,9 @@ def _search_local(F: _Flat, r: int) -> tuple[float, int, int]:
 
 
 def _search_on_cluster(client: Any, F: _Flat, r: int) -> tuple[float, int, int]:
-    """The same search as Dask tasks: bounds in groups of series, then the series in order of
-    their best bound, a few in flight, each with the best radius known when it was sent."""
+    """The same search as Dask tasks: bounds in groups of series, then the series in groups in
+    the order of their bounds, a few groups in flight, each with the best radius known when it
+    was sent."""
     from distributed import as_completed
 
     n = len(F.woff) - 1
@@ -180,6 +202,7 @@ def _search_on_cluster(client: Any, F: _Flat, r: int) -> tuple[float, int, int]:
     for f in futs:
         f.release()
     order = sorted(range(n), key=lambda k: (float(lower[k].min()), k))
+    per = max(1, min(SERIES_PER_TASK, n // (TASKS_PER_THREAD * threads)))
     best = (math.inf, -1, -1)
     pending = as_completed()
     pos = 0
@@ -188,24 +211,20 @@ def _search_on_cluster(client: Any, F: _Flat, r: int) -> tuple[float, int, int]:
         nonlocal pos
         if pos >= n or float(lower[order[pos]].min()) > best[0]:
             return False
-        j = order[pos]
-        pos += 1
-        fut = client.submit(_radii_task, flat, j, r, best[0], lower[j], key=f"consensus-series-{j}-{run}",
-                            pure=False)
+        js = order[pos:pos + per]
+        fut = client.submit(_series_task, flat, js, r, best[0], [lower[j] for j in js],
+                            key=f"consensus-series-{pos}-{run}", pure=False)
+        pos += len(js)
         pending.add(fut)
-        fut_series[fut.key] = j
         return True
 
-    fut_series: dict[str, int] = {}
     for _ in range(2 * threads):
         if not submit_next():
             break
     for fut in pending:
         found = fut.result()
-        j = fut_series.pop(fut.key)
         fut.release()
-        if found is not None:
-            best = min(best, (found[0], j, found[1]))
+        best = min(best, found)
         submit_next()
     flat.release()
     return best
@@ -241,8 +260,9 @@ def consensus_motif(signals: Any, m: int, *, fraction: float = 1.0, client: Any 
         ``ceil(fraction * (N - 1))``-th smallest of its ``N - 1`` nearest-neighbour distances
         (``1.0``, the default: the largest, STUMPY's definition).
     client : distributed.Client or Lab, optional
-        Run on this Dask cluster: lower bounds in groups of series, then the search one series a
-        task, a few at a time in order of their bounds. The result is identical, bit for bit.
+        Run on this Dask cluster: lower bounds in groups of series, then the search in groups of
+        series, a few at a time in the order of their bounds. The result is identical, bit for
+        bit.
 
     Returns
     -------
