@@ -42,11 +42,11 @@ CASES = {
     "m None": (lambda: pl.matrix_profile(T50, None), InvalidWindowError, ValueError, ["None"]),
     "m bool": (lambda: pl.matrix_profile(T50, True), InvalidWindowError, ValueError, ["True"]),
     # shape and type of the signal
-    "2-D": (
-        lambda: pl.matrix_profile(T50.reshape(5, 10), 3),
+    "3-D": (  # a 2-D T is a multi-dimensional series (tests/test_multi_profile.py)
+        lambda: pl.matrix_profile(T50.reshape(5, 5, 2), 3),
         InvalidSignalError,
         ValueError,
-        ["(5, 10)", "1-D"],
+        ["(5, 5, 2)", "1-D", "2-D"],
     ),
     "column": (
         lambda: pl.matrix_profile(T50.reshape(50, 1), 3),

@@ -47,6 +47,10 @@ def _read_signal(path: str) -> np.ndarray:
 
 def _profile(args: argparse.Namespace) -> int:
     T = _read_signal(args.file)
+    if np.ndim(T) == 2:  # pl.matrix_profile would take it as dimensions; this command shows one signal
+        raise pl.InvalidSignalError(
+            f"{args.file} holds an array of shape {np.shape(T)}; `patternlab profile` takes one signal "
+            "(a 1-D .npy file, or a .csv/.txt file of one column)")
     t0 = time.perf_counter()
     mp = pl.matrix_profile(T, args.window, dtype=args.dtype)
     dt = time.perf_counter() - t0

@@ -47,3 +47,20 @@ def fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:  # pragma: no cover - co
         return builder.call(fn, args)
 
     return sig, codegen
+
+
+@intrinsic
+def fmin(typingctx: Any, a: Any, b: Any) -> Any:  # pragma: no cover - compiled
+    """``minnum(a, b)`` for two floats of the same type (the smaller; a NaN operand is ignored):
+    the min-reduction twin of :func:`fmax`."""
+    if not (isinstance(a, types.Float) and a == b):
+        return None
+    sig = a(a, b)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        lty = context.get_value_type(signature.return_type)
+        name = "llvm.minnum.f64" if lty == ir.DoubleType() else "llvm.minnum.f32"
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(lty, [lty, lty]), name)
+        return builder.call(fn, args, fastmath=("nnan", "nsz"))
+
+    return sig, codegen

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validation as v
 from .._numba import dynamic, get_num_threads, numba_threads, parallel_for, pick
-from ..errors import InvalidSignalError
+from ..errors import InvalidParameterError, InvalidSignalError
 from ..kernels import exact, stats, topk
 from ..kernels import matrix_profile as mpk
 from ._tiling import Windows, triangle_on_cluster
+from .multi import MultiProfile, multi_matrix_profile
 
 __all__ = [
     "Discord",
@@ -224,6 +225,17 @@ class MatrixProfile:
         return [Discord(int(x), float(y), int(z)) for x, y, z in zip(i, d, nb)]
 
 
+# a 2-D T gives a MultiProfile also without include= or discords=: type checkers cannot see shapes
+@overload
+def matrix_profile(T: ArrayLike, m: int, T_B: ArrayLike | None = None, *, dtype: Any = "float64",
+                   threads: int | None = None, client: Any = None, include: None = None,
+                   discords: Literal[False] = False) -> MatrixProfile: ...
+@overload
+def matrix_profile(T: ArrayLike, m: int, T_B: None = None, *, dtype: Any = "float64",
+                   threads: int | None = None, client: Any = None, include: Any = None,
+                   discords: bool = False) -> MultiProfile: ...
+
+
 def matrix_profile(
     T: ArrayLike,
     m: int,
@@ -232,7 +244,9 @@ def matrix_profile(
     dtype: Any = "float64",
     threads: int | None = None,
     client: Any = None,
-) -> MatrixProfile:
+    include: Any = None,
+    discords: bool = False,
+) -> MatrixProfile | MultiProfile:
     """Compute the exact matrix profile of ``T`` (or of ``T`` against ``T_B``).
 
     For every window ``T[i:i+m]`` the z-normalized Euclidean distance to its nearest neighbour:
@@ -264,12 +278,21 @@ def matrix_profile(
         Tile the distance matrix over this Dask cluster instead: each task reads only the slices
         of the series it needs and returns bounded maxima, folded as tasks finish. The result
         is identical, bit for bit, to the in-process one.
+    include, discords
+        Multi-dimensional ``T`` only (see below).
 
     Returns
     -------
     MatrixProfile
         ``P``, ``I``, ``PL``, ``IL``, ``PR``, ``IR`` as typed arrays, with ``motifs()`` and
         ``discords()``.
+    MultiProfile
+        For a 2-D ``T`` of shape ``(d, n)`` (one dimension per row, a self-join in float64):
+        the multi-dimensional profile (mSTAMP, as STUMPY's ``mstump``), ``P`` and ``I`` of shape
+        ``(d, n - m + 1)``; row ``k`` is the best match over ``k + 1`` dimensions (the smallest
+        mean of the ``k + 1`` smallest per-dimension distances). ``include`` (dimension indices)
+        are always counted first; ``discords=True`` takes the largest distances first. See
+        :func:`patternlab.profiles.multi.multi_matrix_profile`.
 
     Raises
     ------
@@ -284,6 +307,21 @@ def matrix_profile(
     >>> mp.P.shape, mp.I.dtype
     ((951,), dtype('int64'))
     """
+    ndim = _ndim(T)
+    if ndim > 2:
+        raise InvalidSignalError(
+            f"T must be 1-D (a series) or 2-D (d, n) (one dimension a row); got an array of shape "
+            f"{np.shape(T)}: pass one signal, or stack the dimensions as rows")
+    if ndim == 2:
+        if T_B is not None or np.dtype(v.as_dtype(dtype)) != np.float64:
+            raise InvalidParameterError(
+                "a multi-dimensional T (shape (d, n)) has a float64 self-join profile only: "
+                "leave out T_B and dtype")
+        return multi_matrix_profile(T, m, include=include, discords=discords, threads=threads,
+                                    client=client)
+    if include is not None or discords:
+        raise InvalidParameterError(
+            "include= and discords= apply to a multi-dimensional T of shape (d, n); T is 1-D")
     T = v.as_signal(T, "T")
     m = v.as_window(m, T.shape[0])
     dt = v.as_dtype(dtype)
@@ -297,6 +335,17 @@ def matrix_profile(
     v.as_window(m, B.shape[0], signal="T_B")
     v.check_has_finite_window(B, m, "T_B")
     return _ab_join(T, B, m, dt, threads, client)
+
+
+def _ndim(T: Any) -> int:
+    """The number of dimensions of ``T`` as an array; 0 for what cannot be one (strings, ragged
+    lists: :func:`patternlab._validation.as_signal` says why)."""
+    if isinstance(T, (str, bytes)):
+        return 0
+    try:
+        return int(np.ndim(T))
+    except (ValueError, TypeError):
+        return 0
 
 
 def self_join(T: NDArray[np.float64], m: int, *, threads: int | None = None) -> MatrixProfile:
