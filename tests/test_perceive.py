@@ -587,9 +587,14 @@ def test_four_samples_say_what_to_do():
     assert isinstance(err, ValueError) and isinstance(err, PatternlabError)
     assert type(err).__module__ == "patternlab.errors"  # never a numba error
     msg = str(err)
+    w = pl.EngineConfig().window
+    ez = -(-w // 4)
     assert "4 samples" in msg
-    assert f"at least {pl.engine.min_signal_length(config().window)}" in msg
-    assert "window" in msg and "pass" in msg
+    assert f"at least {pl.engine.min_signal_length(w)}" in msg
+    # why that many: two windows outside each other's exclusion zone
+    assert "exclusion zone" in msg and f"{w + ez + 1} samples ({w} + {ez} + 1)" in msg
+    assert "no window fits 4 samples" in msg and "pass a longer signal" in msg
+    assert msg.count(":") == 1  # what is wrong, then why and the fix: no chain of colons
 
 
 def test_too_short_message_names_a_window_that_works():

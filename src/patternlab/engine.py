@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _validation as v
 from ._numba import pick
+from ._text import plural
 from .config import EngineConfig
 from .errors import InvalidWindowError
 from .kernels import matching, pruning
@@ -80,6 +81,30 @@ def min_signal_length(window: int) -> int:
     """The shortest signal :func:`perceive` accepts for a pattern ``window``: its matrix profile
     needs two windows outside each other's exclusion zone (``window + ceil(window / 4) + 1``)."""
     return window + v.exclusion_zone(window) + 1
+
+
+def too_short_message(n: int, window: int) -> str:
+    """Why a signal of ``n`` samples is too short for ``window``, and what to pass instead.
+
+    Examples
+    --------
+    >>> too_short_message(4, 64)  # doctest: +NORMALIZE_WHITESPACE
+    'the signal has 4 samples, too few for window=64: perceive compares each window of 64 samples with
+    the windows outside its exclusion zone (those starting more than ceil(64 / 4) = 16 samples away),
+    so it needs at least 81 samples (64 + 16 + 1); no window fits 4 samples (the smallest, window=3,
+    needs 5), so pass a longer signal.'
+    """
+    need, ez = min_signal_length(window), v.exclusion_zone(window)
+    why = (f"the signal has {n} samples, too few for window={window}: perceive compares each window of "
+           f"{window} samples with the windows outside its exclusion zone (those starting more than "
+           f"ceil({window} / 4) = {plural(ez, 'sample')} away), so it needs at least {need} samples "
+           f"({window} + {ez} + 1); ")
+    top = max((x for x in range(3, window) if min_signal_length(x) <= n), default=0)
+    if top:
+        return why + (f"pass a signal of at least {need} samples, or a window of at most {top} samples, "
+                      f"which fits {n}: config=pl.EngineConfig(window={top}).")
+    return why + (f"no window fits {n} samples (the smallest, window=3, needs {min_signal_length(3)}), "
+                  "so pass a longer signal.")
 
 
 def _seed_for(seed: int, signal_id: SignalId) -> np.random.Generator:
@@ -216,18 +241,8 @@ def perceive(
     sid = signal_key(signal_id)
     library, config = library_and_config(library, config, domain)
     w = config.window
-    need = min_signal_length(w)
-    if T.shape[0] < need:
-        top = max((x for x in range(3, w) if min_signal_length(x) <= T.shape[0]), default=0)
-        if top:
-            fix = (f"pass a longer signal, or a smaller window: config=pl.EngineConfig(window={top}) "
-                   f"works for {T.shape[0]} samples")
-        else:
-            fix = (f"pass a longer signal: the smallest window, 3 (config=pl.EngineConfig(window=3)), "
-                   f"needs {min_signal_length(3)} samples")
-        raise InvalidWindowError(
-            f"the signal has {T.shape[0]} samples; perceive with window={w} needs at least {need}: "
-            f"{fix}")
+    if T.shape[0] < min_signal_length(w):
+        raise InvalidWindowError(too_short_message(T.shape[0], w))
     v.check_has_finite_window(T, w, "signal")
     # validated once: the profile, the window data, the events and their strengths all start
     # from the one scaled copy (the profile of a power-of-two scaled series is the same, bit for bit)
