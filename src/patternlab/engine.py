@@ -15,7 +15,7 @@ from ._numba import pick
 from ._text import plural
 from .config import EngineConfig
 from .errors import InvalidWindowError
-from .kernels import matching, pruning
+from .kernels import matching, pruning, topk
 from .kernels.stats import window_stats, window_stats_serial
 from .library import Pattern, PatternLibrary, SignalId, library_and_config, max_lag_of, signal_key
 from .profiles import Discord, MatrixProfile, Motif
@@ -116,8 +116,8 @@ def _candidates(n_windows: int, window: int, motifs: list[Motif], events: NDArra
                 strength: NDArray[np.float64], cfg: EngineConfig, rng: np.random.Generator,
                 usable: NDArray[np.bool_], profile: NDArray[np.float64],
                 S: NDArray[np.float64]) -> list[int]:
-    """Candidate offsets in learning order: motif members, a window around each of the strongest
-    events, then exploration draws; unusable (non-finite, constant) and near-duplicate windows
+    """Candidate offsets in learning order: members of the closest pairs, a window around each of
+    the strongest events, then exploration draws; unusable (non-finite, constant) and near-duplicate windows
     (closer than half a window to an earlier candidate) are dropped."""
     raw: list[int] = []
     for mo in motifs:
@@ -175,7 +175,8 @@ def perceive(
     1. events: jumps of the z-normalized signal larger than ``edge_threshold`` (the largest
        within half a window);
     2. discover: the top-k motifs and discords of the exact matrix profile; candidate windows
-       are the motif members, for each of the top-k events the window around it that recurs
+       are the members of the closest pairs (the motifs, and pairs whose windows overlap each
+       other, which are not reported as motifs), for each of the top-k events the window around it that recurs
        best (of those holding its sample, the smallest profile distance) and, each of ``top_k`` times
        with probability ``exploration_rate`` (seeded by ``seed`` and ``signal_id``), a random
        window;
@@ -269,7 +270,10 @@ def perceive(
     updated: list[str] = []
     if learn:
         rng = _seed_for(config.seed, sid)
-        cands = _candidates(len(usable), w, motifs, events, strength, config, rng, usable, mp.P, S)
+        # the closest pairs, those whose windows overlap each other included: not motifs (not
+        # reported), but along a smooth movement such a window is still a shape worth learning
+        pairs = _distinct_motifs(T, mp, config, apart=False)
+        cands = _candidates(len(usable), w, pairs, events, strength, config, rng, usable, mp.P, S)
         if max_lag_of(config, w) and matches:
             cands = _snapped(cands, matches, w)
         work = library.copy()  # learn tentatively: a failure leaves the library as it was
@@ -331,14 +335,18 @@ def _snapped(cands: list[int], matches: list[Match], w: int) -> list[int]:
     return out
 
 
-def _distinct_motifs(T: NDArray[np.float64], mp: MatrixProfile, cfg: EngineConfig) -> list[Motif]:
+def _distinct_motifs(T: NDArray[np.float64], mp: MatrixProfile, cfg: EngineConfig, *,
+                     apart: bool = True) -> list[Motif]:
     """The best ``top_k`` motifs that are distinct shapes: taken by increasing distance among the
     profile's best ``3 * top_k``, skipping a pair whose first window correlates
-    ``>= cluster_threshold`` with a motif already kept (a second pair of the same shape)."""
+    ``>= cluster_threshold`` with a motif already kept (a second pair of the same shape).
+    ``apart=False``: the closest pairs, also those whose two windows overlap each other (the
+    learning candidates; :meth:`MatrixProfile.motifs` never returns such a pair)."""
     kept: list[Motif] = []
     shapes: list[NDArray[np.float64]] = []
     w = cfg.window
-    for mo in mp.motifs(3 * cfg.top_k):
+    a, b, d = topk.top_motifs(mp.P, mp.I, 3 * cfg.top_k, mp.m, apart)
+    for mo in map(Motif, a.tolist(), b.tolist(), d.tolist()):
         z = matching.unit_normalize(np.ascontiguousarray(T[mo.a:mo.a + w]))
         if any(float(z @ q) >= cfg.cluster_threshold for q in shapes):
             continue
