@@ -147,6 +147,8 @@ def test_page_draws_a_batch_live(browser: Any) -> None:
         # the periodic callback brings the batch to the open page, without a reload
         page = wait_for(browser, lambda p: bool(p["sources"]["patternlab-top-0"]["y"])
                         and p["sources"]["patternlab-workers"]["processed"] == [3, 0]
+                        # every partition's event has arrived too (they travel apart from the tasks)
+                        and _item(p["summary"], "tasks processed") == str(m["tasks_processed"])
                         and _item(p["summary"], "patterns discovered") == f"{m['patterns_discovered']:,}")
         shot = ARTIFACTS / "dashboard-patternlab.png"
         ARTIFACTS.mkdir(exist_ok=True)
@@ -163,9 +165,11 @@ def test_page_draws_a_batch_live(browser: Any) -> None:
     assert page["header"]["lines"] == 1 and page["header"]["overflow"] <= 0, page["header"]
     assert page["legends"] == {"patternlab-patterns-plot": {"above": 1, "center": 0},
                                "patternlab-workers-plot": {"above": 1, "center": 0}}
-    # patterns over time: the partitions' count climbs, then the merged count of the run
+    # patterns over time: the partitions' count climbs (merges then fold similar patterns and
+    # promote candidates pooled in several partitions: it bounds the merged count neither way),
+    # then the merged count of the run
     founded = src["patternlab-patterns"]["founded"]
-    assert founded[0] == 0 and founded == sorted(founded) and founded[-1] >= m["patterns_discovered"]
+    assert founded[0] == 0 and founded == sorted(founded) and founded[-1] > 0
     assert src["patternlab-runs"]["discovered"][-1] == m["patterns_discovered"]
     # signals per second: each partition's signals over its compute time, where it ran: the area
     # under the curve is the batch's signals, its peak at least their average rate over the

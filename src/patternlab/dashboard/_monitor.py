@@ -53,8 +53,9 @@ class PatternlabMonitor(SchedulerPlugin):
       from a checkpoint by a resumed batch not at all (``partitions_resumed`` counts those).
     * ``patterns_discovered`` grows when a batch finishes, by the number of new patterns in
       its *merged* library (the run event). ``patterns_founded`` counts the patterns the
-      partitions created before merging: merges combine similar patterns, so it is an upper
-      bound that moves while the batch runs.
+      partitions created before merging, and moves while the batch runs; it is not a bound of
+      the merged count: merges combine similar patterns (fewer), and promote candidates that
+      several partitions each pooled once (more).
     * ``task_latency`` is the compute time of each partition (the histogram's sum divided by
       its count is the batch's ``avg_latency_ms``).
     """
