@@ -581,8 +581,8 @@ class Run:
     @property
     def metrics(self) -> dict[str, int | float]:
         """The metrics of the run that completed the store (empty before): as
-        :attr:`BatchResult.metrics`, counts ``int`` (``float`` in stores written before 0.1.0's
-        integer counts), rates and durations ``float``."""
+        :attr:`BatchResult.metrics`, counts ``int`` (stores written before counts were kept as
+        integers hold floats), rates and durations ``float``."""
         return dict(self.attrs.get("metrics", {})) if self.complete else {}
 
     def __repr__(self) -> str:
