@@ -176,7 +176,7 @@ def test_page_draws_a_batch_live(browser: Any) -> None:
     # batch's wall time, and it is not zero for longer than the batch ran
     t, rate = np.asarray(src["patternlab-rate"]["time"]) / 1000.0, np.asarray(src["patternlab-rate"]["rate"])
     area = float(np.sum(np.diff(t) * (rate[:-1] + rate[1:]) / 2))
-    assert area == pytest.approx(m["signals"], rel=1e-6)
+    assert area == pytest.approx(m["signals"], rel=1e-4)  # times travel as epoch milliseconds
     assert max(rate) >= m["signals"] / m["wall_seconds"]
     busy = t[1:][(rate[:-1] > 0) | (rate[1:] > 0)]
     assert 0 < busy.max() - busy.min() <= m["wall_seconds"] + 0.2
