@@ -265,10 +265,11 @@ def _overlaps(x: int, kept: list[int], m: int) -> bool:
     return any(abs(x - u) < m for u in kept)
 
 
-def motifs(P, I, k: int, m: int) -> list[tuple[int, int, float]]:
+def motifs(P, I, k: int, m: int, apart: bool = True) -> list[tuple[int, int, float]]:
     """Up to ``k`` pairs ``(a, b, distance)``, ``a < b``, by increasing distance (smaller window
-    index first on ties). A pair is kept when neither window overlaps (``|x - y| < m``) a window of
-    a pair kept before; windows with an infinite distance are never motifs."""
+    index first on ties). A pair is kept when its two windows do not overlap each other and neither
+    window overlaps (``|x - y| < m``) a window of a pair kept before; windows with an infinite
+    distance are never motifs. ``apart=False`` keeps pairs whose windows overlap each other too."""
     order = sorted(range(len(P)), key=lambda x: (P[x], x))
     kept: list[int] = []
     out: list[tuple[int, int, float]] = []
@@ -276,7 +277,7 @@ def motifs(P, I, k: int, m: int) -> list[tuple[int, int, float]]:
         if len(out) == k or not math.isfinite(P[x]):
             break
         y = int(I[x])
-        if y < 0 or _overlaps(x, kept, m) or _overlaps(y, kept, m):
+        if y < 0 or (apart and abs(x - y) < m) or _overlaps(x, kept, m) or _overlaps(y, kept, m):
             continue
         out.append((min(x, y), max(x, y), float(P[x])))
         kept += [x, y]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -112,6 +113,13 @@ def test_store_gives_the_same_result_and_reads_back(reference: pl.BatchResult, t
     for name in SUMMARY_DTYPES:
         assert np.array_equal(run.summaries[name], reference.summaries[name]), name
     assert run.metrics["tasks_processed"] == 5
+    # counts are integers, rates and durations floats: in the result and in the store alike
+    rates = {"avg_latency_ms", "throughput_per_sec", "wall_seconds"}
+    for metrics in (out.metrics, run.metrics):
+        assert set(metrics) == set(out.metrics) and rates < set(metrics)
+        assert all(type(v) is (float if k in rates else int) for k, v in metrics.items()), metrics
+    assert run.metrics == out.metrics
+    assert repr(out).startswith("<BatchResult 40 signals in 5 tasks: ")
     # a rerun finds every partition done: nothing is recomputed
     again = pl.batch_perceive(signals(), config=CFG, client=False, batch_size=8, progress=False,
                               store=url)
@@ -157,8 +165,11 @@ def test_a_different_run_is_refused_and_the_store_is_untouched(tmp_path: Path) -
     assert isinstance(info.value, ValueError) and "overwrite=True" in str(info.value)
     other_lib = pl.PatternLibrary(config=CFG)
     other_lib.add(np.sin(np.arange(32.0)), signal_id=0, offset=0)
-    with pytest.raises(pl.RunMismatchError, match="fingerprint"):
+    with pytest.raises(pl.RunMismatchError, match="fingerprint") as info:
         pl.batch_perceive(sig, library=other_lib, client=False, batch_size=8, progress=False, store=url)
+    # the fingerprints are shown where they differ (the library part), each quote closed
+    stored, given = re.search(r'fingerprint: stored ("[^"]*"), given ("[^"]*")\)', str(info.value)).groups()
+    assert stored != given and "library:" in stored and "library:" in given
     assert json.dumps(pl.open_run(url).attrs, sort_keys=True) == before
     # overwrite starts over
     out = pl.batch_perceive(sig, config=CFG.replace(top_k=3), client=False, batch_size=8,

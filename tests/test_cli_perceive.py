@@ -116,7 +116,7 @@ def test_a_bad_signal_in_a_collection_is_skipped(tmp_path: Path, capsys: pytest.
     np.save(tmp_path / "two.npy", arr)
     assert main(["perceive", str(tmp_path / "two.npy"), "-m", str(W)]) == 0
     out = capsys.readouterr().out
-    assert "signal 1: skipped:" in out and "1 signal(s) skipped" in out
+    assert "signal 1: skipped:" in out and "1 signal skipped" in out
     np.save(tmp_path / "flat.npy", np.full((2, 900), np.nan))
     assert main(["perceive", str(tmp_path / "flat.npy"), "-m", str(W)]) == 2
     assert "none of the 2 signals" in capsys.readouterr().err
@@ -129,7 +129,7 @@ def test_a_bad_signal_in_a_collection_is_skipped(tmp_path: Path, capsys: pytest.
         (["perceive", "{d}/x.json"], "unsupported file type '.json'"),
         (["perceive", "{d}/cube.npy"], "shape (2, 3, 400)"),
         (["perceive", "{d}/words.csv"], "not a table of numbers"),
-        (["perceive", "{d}/short.npy", "-m", "64"], "pass a longer signal, or a smaller window"),
+        (["perceive", "{d}/short.npy", "-m", "64"], "at most 31 samples, which fits 40: -m 31."),
         (["perceive", "{d}/ok.npy", "-m", "16", "--library", "{d}/lib.zarr"], "--window=16 differs"),
         (["perceive", "{d}/ok.npy", "--library", "{d}/corpus.zarr"], "is not a patternlab library"),
         (["perceive", "{d}/ok.npy", "-m", "0"], "--window=0"),

@@ -3,6 +3,7 @@ patternlab dashboard until SIGTERM or Ctrl-C (SIGINT), that other processes Lab.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -96,10 +97,28 @@ def _gone(pids: list[int], timeout: float = 20) -> bool:
     return False
 
 
-def test_start_serves_a_cluster_until_sigterm(start: Any) -> None:
-    s = start("--workers", "2")
+def _status(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``patternlab status`` as typed after ``patternlab start``: no --scheduler."""
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("PATTERNLAB_", "DASK_PATTERNLAB__", "DASK_SCHEDULER_ADDRESS"))}
+    return subprocess.run([sys.executable, "-m", "patternlab", "status", *args], env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_start_serves_a_cluster_until_sigterm(start: Any, tmp_path: Path) -> None:
+    cache = str(tmp_path / "cache")        # where the scheduler file goes by default
+    s = start("--workers", "2", XDG_CACHE_HOME=cache)
     s.wait_for("Press Ctrl-C to stop.")
     address = s.value("Dask scheduler at")
+    # `patternlab status` finds the cluster `patternlab start` just launched, with no address given
+    scheduler_file = tmp_path / "cache" / "patternlab" / "scheduler.json"
+    assert str(scheduler_file) in s.value("status:")
+    st = _status({"XDG_CACHE_HOME": cache}, "--json")
+    assert st.returncode == 0, st.stdout + st.stderr
+    found = json.loads(st.stdout)
+    assert found["scheduler"] == address and found["workers"] == 2
+    assert found["scheduler_file"] == str(scheduler_file)
+    assert json.loads(scheduler_file.read_text())["address"] == address  # Dask's scheduler-file key
     assert address.startswith("tcp://127.0.0.1:")  # loopback unless --host says otherwise
     assert s.value("dashboard:").startswith("http")
     assert s.value("patternlab page:").endswith("/patternlab")
@@ -122,6 +141,10 @@ def test_start_serves_a_cluster_until_sigterm(start: Any) -> None:
     assert s.proc.wait(60) == 0
     s.wait_for("patternlab start: stopped", timeout=5)
     assert _gone(pids), "processes survived patternlab start"
+    # stopped: the file is gone, and status says where it looked
+    assert not scheduler_file.exists()
+    st = _status({"XDG_CACHE_HOME": cache})
+    assert st.returncode == 2 and f"no scheduler file at {scheduler_file}" in st.stderr, st.stderr
 
 
 def test_start_adapts_from_the_environment_and_stops_on_ctrl_c(start: Any) -> None:

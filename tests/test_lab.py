@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import threading
 import time
 
@@ -18,9 +20,31 @@ CFG = pl.EngineConfig(window=32, top_k=2)
 SIGNALS = [planted_signal(1200, 32, seed=i, occurrences=2).signal for i in range(8)]
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def test_local_lab_is_current_and_used_by_batch_perceive() -> None:
+    nanny_log = _Records()
+    logging.getLogger("distributed.nanny").addHandler(nanny_log)
+    try:
+        _local_lab_is_current_and_used_by_batch_perceive()
+    finally:
+        logging.getLogger("distributed.nanny").removeHandler(nanny_log)
+    # the worker exited by itself when the Lab closed: the nanny did not have to kill it
+    assert not [m for m in nanny_log.messages if "still alive" in m], nanny_log.messages
+
+
+def _local_lab_is_current_and_used_by_batch_perceive() -> None:
     with pl.Lab.local(n_workers=1, threads_per_worker=1) as lab:
         assert pl.Lab.current() is lab
+        # the worker plugin froze the worker's long-lived objects out of the collector's passes
+        assert all(n > 10_000 for n in lab.client.run(gc.get_freeze_count).values())
         out = pl.batch_perceive(SIGNALS, config=CFG, batch_size=3, progress=False)
         prefixes = lab.client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
         assert "perceive-partition" in prefixes

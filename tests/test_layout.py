@@ -25,10 +25,10 @@ ALLOWED: dict[str, set[str]] = {
     "profiles": {"kernels", "_numba", "_validation", "errors"},
     "store": {"kernels", "config", "errors", "library", "_version", "_validation"},
     "batch": {"kernels", "profiles", "engine", "library", "store", "config", "errors", "_numba",
-              "_events", "_validation", "_version"},
+              "_events", "_validation", "_version", "_text"},
     "stream": {"kernels", "profiles", "engine", "library", "store", "config", "errors", "_numba",
                "_validation", "_version"},
-    "dashboard": {"_events", "errors"},
+    "dashboard": {"_events", "errors", "_text"},
     # the HTTP gateway sits above lab/ (it runs work on a Lab and learns into the stores); only
     # the command line (and nothing below it) imports it
     "gateway": {"lab", "batch", "store", "engine", "library", "config", "errors", "_numba", "_validation",

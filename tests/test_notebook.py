@@ -40,7 +40,10 @@ def test_quickstart_notebook_executes(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "same discords: True" in text
     assert "<Perception signal='ecg-0-30s'" in text and "occurrences" in text
     # batch_perceive on a Lab, the library's HTML view, resume, Redis
-    assert "dashboard: http" in text and "identical to the in-process run: True" in text
+    assert re.search(r"cluster: 2 workers; \d+ tasks processed", text)
+    assert "identical to the in-process run: True" in text
+    # no dashboard link printed: the cluster (and its dashboard) closed with its cell
+    assert not re.search(r"https?://(127\.0\.0\.1|localhost|\[::1\])", text + html)
     assert "<b>PatternLibrary</b> domain <code>gunpoint</code>" in html
     assert "complete: True" in text and "resumed: 0 partitions recomputed; same library: True" in text
     assert "library read back from Redis: True" in text and stored
@@ -52,4 +55,8 @@ def test_quickstart_notebook_executes(tmp_path: Path, monkeypatch: pytest.Monkey
     assert linear and float(linear.group(1)) <= 0.087  # at most the 1-NN Euclidean error
     assert len(re.findall(r"window (25|50|75): \d+ patterns, 1-NN error", text)) == 3
     assert len(images) >= 5
+    # every figure says what its lines and shadings are
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "plt.subplots" in cell.source:
+            assert cell.source.count(".legend(") >= cell.source.count("plt.subplots"), cell.source
     assert (tmp_path / "gunpoint-train.zarr").is_dir()

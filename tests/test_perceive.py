@@ -119,6 +119,21 @@ def known_library(planted) -> pl.PatternLibrary:
 # --------------------------------------------------------------------------------------- Perception
 
 
+def test_reported_motifs_never_overlap_themselves():
+    """Along a smooth decay the closest pairs are shifted copies of one stretch: perceive learns
+    from their windows (as before) but reports only motifs whose two windows are apart."""
+    rng = np.random.default_rng(34)
+    T = rng.standard_normal(1200)
+    T[300:700] = 8.0 * np.exp(-np.arange(400) / 120.0) + 0.002 * rng.standard_normal(400)
+    cfg = config(window=60, top_k=3, min_complexity=0.0, min_support=1)
+    res = pl.perceive(T, domain="demo", library=pl.PatternLibrary(domain="demo", config=cfg))
+    assert res.motifs and all(mo.b - mo.a >= 60 for mo in res.motifs)
+    closest = pl.engine._distinct_motifs(T, res.profile, cfg, apart=False)
+    assert any(mo.b - mo.a < 60 for mo in closest)           # such pairs exist here
+    learned = {p.first_seen[1] for p in res.patterns}
+    assert learned & {x for mo in closest if mo.b - mo.a < 60 for x in (mo.a, mo.b)}
+
+
 def test_perception_fields(planted):
     T = planted.signal
     cfg = config(window=32, top_k=4)
@@ -587,9 +602,14 @@ def test_four_samples_say_what_to_do():
     assert isinstance(err, ValueError) and isinstance(err, PatternlabError)
     assert type(err).__module__ == "patternlab.errors"  # never a numba error
     msg = str(err)
+    w = pl.EngineConfig().window
+    ez = -(-w // 4)
     assert "4 samples" in msg
-    assert f"at least {pl.engine.min_signal_length(config().window)}" in msg
-    assert "window" in msg and "pass" in msg
+    assert f"at least {pl.engine.min_signal_length(w)}" in msg
+    # why that many: two windows outside each other's exclusion zone
+    assert "exclusion zone" in msg and f"{w + ez + 1} samples ({w} + {ez} + 1)" in msg
+    assert "no window fits 4 samples" in msg and "pass a longer signal" in msg
+    assert msg.count(":") == 1  # what is wrong, then why and the fix: no chain of colons
 
 
 def test_too_short_message_names_a_window_that_works():

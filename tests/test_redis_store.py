@@ -314,6 +314,12 @@ def test_acl_user_and_password(tmp_path: Path) -> None:
             assert isinstance(err.value, ConnectionError) and isinstance(err.value, PatternlabError)
         with pytest.raises(StoreConnectionError, match="credentials") as err:
             RedisPatternStore(f"redis://127.0.0.1:{srv.port}/0", "acl", retries=0).ping()
+        # a password that is a word of Redis's own message masks the password, not the message
+        with pytest.raises(StoreConnectionError, match="credentials") as err:
+            RedisPatternStore(f"redis://worker:password@127.0.0.1:{srv.port}/0", "acl", retries=0).ping()
+        text = str(err.value)
+        assert "invalid username-password pair" in text and "worker:***@" in text, text
+        assert "worker:password@" not in text
 
 
 def test_unreachable_server_is_a_clear_error() -> None:

@@ -51,9 +51,9 @@ def test_cli_prints_the_report_and_exits_0(cluster: dict[str, Any]) -> None:
     text = proc.stdout
     m = cluster["metrics"]
     assert text.startswith(f"patternlab status of {cluster['address']}: healthy")
-    for line in ("workers              1 (1 threads)", f"tasks processed      {int(m['tasks_processed'])}",
+    for line in ("workers              1 (1 thread)", f"tasks processed      {int(m['tasks_processed'])}",
                  f"signals              {int(m['signals'])}",
-                 f"patterns discovered  {int(m['patterns_discovered'])} (in 1 batches)",
+                 f"patterns discovered  {int(m['patterns_discovered'])} (in 1 batch)",
                  "queue depth          0 patternlab tasks not finished", "health               ok"):
         assert line in text, (line, text)
     base = dashboard_base(cluster["client"])
@@ -80,11 +80,13 @@ def test_cli_json_matches_the_run(cluster: dict[str, Any], capsys: pytest.Captur
 
 
 def test_cli_exit_codes_for_scripts(cluster: dict[str, Any], capsys: pytest.CaptureFixture[str],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                    monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    scheduler_file = tmp_path / "scheduler.json"   # never the user's own
+    monkeypatch.setenv("PATTERNLAB_SCHEDULER_FILE", str(scheduler_file))
     # fewer workers than required: unhealthy, and says why
     rc, out = run_cli("--scheduler", cluster["address"], "--min-workers", "2", capsys=capsys)
     assert rc == EXIT_UNHEALTHY == 4
-    assert "UNHEALTHY: 1 workers, fewer than min_workers=2" in out
+    assert "UNHEALTHY: 1 worker, fewer than min_workers=2" in out
     # nothing listening: unreachable
     addr = f"tcp://127.0.0.1:{free_port()}"
     rc, out = run_cli("--scheduler", addr, "--timeout", "0.5", "--json", capsys=capsys)
@@ -97,7 +99,16 @@ def test_cli_exit_codes_for_scripts(cluster: dict[str, Any], capsys: pytest.Capt
     # usage errors: 2, with a message naming the fix
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
     assert main(["status"]) == 2
-    assert "pass --scheduler" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "pass --scheduler" in err and f"no scheduler file at {scheduler_file}" in err
+    # the scheduler file `patternlab start` writes: read when no address is given
+    scheduler_file.write_text(json.dumps({"address": cluster["address"], "pid": 1}))
+    rc, out = run_cli("--json", capsys=capsys)
+    assert rc == EXIT_HEALTHY and json.loads(out)["scheduler_file"] == str(scheduler_file)
+    # a stale file (its cluster stopped without removing it): unreachable, and says where it read it
+    scheduler_file.write_text(json.dumps({"address": addr}))
+    rc, out = run_cli("--timeout", "0.5", capsys=capsys)
+    assert rc == EXIT_UNREACHABLE and f"the address was read from {scheduler_file}" in out
     assert main(["status", "--scheduler", "tcp://", "--timeout", "1"]) == 2
     assert "not valid" in capsys.readouterr().err
 

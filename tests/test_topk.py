@@ -81,7 +81,7 @@ def test_motif_and_discord_properties(kind):
     assert distances == sorted(distances)
     members: list[int] = []
     for a, b, d in motifs:
-        assert a < b
+        assert a < b and b - a >= m  # the two windows of a pair never overlap each other
         assert d == mp.P[a] or d == mp.P[b]
         assert b in (mp.I[a],) or a in (mp.I[b],)
         # neither member overlaps a member of an earlier pair
@@ -96,6 +96,24 @@ def test_motif_and_discord_properties(kind):
     inf = set(np.flatnonzero(np.isinf(mp.P)))
     assert not inf & {w for pair in motifs for w in pair[:2]}
     assert not inf & {x.index for x in discords}
+
+
+def test_a_window_and_its_overlapping_neighbour_are_not_a_motif():
+    """Along a slow, smooth decay every window's nearest neighbour is a shifted copy of itself,
+    closer than a window away: the profile's best pairs overlap, and none of them is a motif."""
+    rng = np.random.default_rng(34)
+    T = rng.standard_normal(1200)
+    T[300:700] = 8.0 * np.exp(-np.arange(400) / 120.0) + 0.002 * rng.standard_normal(400)
+    m = 60
+    mp = pl.matrix_profile(T, m)
+    best = int(np.argmin(mp.P))
+    assert 300 <= best and abs(best - int(mp.I[best])) < m  # the profile's best pair overlaps itself
+    motifs = mp.motifs(5)
+    assert motifs and all(b - a >= m for a, b, _ in motifs)
+    assert [tuple(x) for x in motifs] == ref.motifs(mp.P, mp.I, 5, m)
+    # the pairs kept are the best of those that do not overlap themselves
+    apart = [x for x in np.argsort(mp.P, kind="stable") if abs(x - mp.I[x]) >= m]
+    assert motifs[0].distance == mp.P[apart[0]]
 
 
 def test_planted_motif_is_found():

@@ -12,9 +12,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _validation as v
 from ._numba import pick
+from ._text import plural
 from .config import EngineConfig
 from .errors import InvalidWindowError
-from .kernels import matching, pruning
+from .kernels import matching, pruning, topk
 from .kernels.stats import window_stats, window_stats_serial
 from .library import Pattern, PatternLibrary, SignalId, library_and_config, max_lag_of, signal_key
 from .profiles import Discord, MatrixProfile, Motif
@@ -82,6 +83,30 @@ def min_signal_length(window: int) -> int:
     return window + v.exclusion_zone(window) + 1
 
 
+def too_short_message(n: int, window: int) -> str:
+    """Why a signal of ``n`` samples is too short for ``window``, and what to pass instead.
+
+    Examples
+    --------
+    >>> too_short_message(4, 64)  # doctest: +NORMALIZE_WHITESPACE
+    'the signal has 4 samples, too few for window=64: perceive compares each window of 64 samples with
+    the windows outside its exclusion zone (those starting more than ceil(64 / 4) = 16 samples away),
+    so it needs at least 81 samples (64 + 16 + 1); no window fits 4 samples (the smallest, window=3,
+    needs 5), so pass a longer signal.'
+    """
+    need, ez = min_signal_length(window), v.exclusion_zone(window)
+    why = (f"the signal has {n} samples, too few for window={window}: perceive compares each window of "
+           f"{window} samples with the windows outside its exclusion zone (those starting more than "
+           f"ceil({window} / 4) = {plural(ez, 'sample')} away), so it needs at least {need} samples "
+           f"({window} + {ez} + 1); ")
+    top = max((x for x in range(3, window) if min_signal_length(x) <= n), default=0)
+    if top:
+        return why + (f"pass a signal of at least {need} samples, or a window of at most {top} samples, "
+                      f"which fits {n}: config=pl.EngineConfig(window={top}).")
+    return why + (f"no window fits {n} samples (the smallest, window=3, needs {min_signal_length(3)}), "
+                  "so pass a longer signal.")
+
+
 def _seed_for(seed: int, signal_id: SignalId) -> np.random.Generator:
     digest = hashlib.sha256(f"{type(signal_id).__name__}:{signal_id}".encode()).digest()
     return np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
@@ -91,8 +116,8 @@ def _candidates(n_windows: int, window: int, motifs: list[Motif], events: NDArra
                 strength: NDArray[np.float64], cfg: EngineConfig, rng: np.random.Generator,
                 usable: NDArray[np.bool_], profile: NDArray[np.float64],
                 S: NDArray[np.float64]) -> list[int]:
-    """Candidate offsets in learning order: motif members, a window around each of the strongest
-    events, then exploration draws; unusable (non-finite, constant) and near-duplicate windows
+    """Candidate offsets in learning order: members of the closest pairs, a window around each of
+    the strongest events, then exploration draws; unusable (non-finite, constant) and near-duplicate windows
     (closer than half a window to an earlier candidate) are dropped."""
     raw: list[int] = []
     for mo in motifs:
@@ -150,7 +175,8 @@ def perceive(
     1. events: jumps of the z-normalized signal larger than ``edge_threshold`` (the largest
        within half a window);
     2. discover: the top-k motifs and discords of the exact matrix profile; candidate windows
-       are the motif members, for each of the top-k events the window around it that recurs
+       are the members of the closest pairs (the motifs, and pairs whose windows overlap each
+       other, which are not reported as motifs), for each of the top-k events the window around it that recurs
        best (of those holding its sample, the smallest profile distance) and, each of ``top_k`` times
        with probability ``exploration_rate`` (seeded by ``seed`` and ``signal_id``), a random
        window;
@@ -216,18 +242,8 @@ def perceive(
     sid = signal_key(signal_id)
     library, config = library_and_config(library, config, domain)
     w = config.window
-    need = min_signal_length(w)
-    if T.shape[0] < need:
-        top = max((x for x in range(3, w) if min_signal_length(x) <= T.shape[0]), default=0)
-        if top:
-            fix = (f"pass a longer signal, or a smaller window: config=pl.EngineConfig(window={top}) "
-                   f"works for {T.shape[0]} samples")
-        else:
-            fix = (f"pass a longer signal: the smallest window, 3 (config=pl.EngineConfig(window=3)), "
-                   f"needs {min_signal_length(3)} samples")
-        raise InvalidWindowError(
-            f"the signal has {T.shape[0]} samples; perceive with window={w} needs at least {need}: "
-            f"{fix}")
+    if T.shape[0] < min_signal_length(w):
+        raise InvalidWindowError(too_short_message(T.shape[0], w))
     v.check_has_finite_window(T, w, "signal")
     # validated once: the profile, the window data, the events and their strengths all start
     # from the one scaled copy (the profile of a power-of-two scaled series is the same, bit for bit)
@@ -254,7 +270,10 @@ def perceive(
     updated: list[str] = []
     if learn:
         rng = _seed_for(config.seed, sid)
-        cands = _candidates(len(usable), w, motifs, events, strength, config, rng, usable, mp.P, S)
+        # the closest pairs, those whose windows overlap each other included: not motifs (not
+        # reported), but along a smooth movement such a window is still a shape worth learning
+        pairs = _distinct_motifs(T, mp, config, apart=False)
+        cands = _candidates(len(usable), w, pairs, events, strength, config, rng, usable, mp.P, S)
         if max_lag_of(config, w) and matches:
             cands = _snapped(cands, matches, w)
         work = library.copy()  # learn tentatively: a failure leaves the library as it was
@@ -316,14 +335,18 @@ def _snapped(cands: list[int], matches: list[Match], w: int) -> list[int]:
     return out
 
 
-def _distinct_motifs(T: NDArray[np.float64], mp: MatrixProfile, cfg: EngineConfig) -> list[Motif]:
+def _distinct_motifs(T: NDArray[np.float64], mp: MatrixProfile, cfg: EngineConfig, *,
+                     apart: bool = True) -> list[Motif]:
     """The best ``top_k`` motifs that are distinct shapes: taken by increasing distance among the
     profile's best ``3 * top_k``, skipping a pair whose first window correlates
-    ``>= cluster_threshold`` with a motif already kept (a second pair of the same shape)."""
+    ``>= cluster_threshold`` with a motif already kept (a second pair of the same shape).
+    ``apart=False``: the closest pairs, also those whose two windows overlap each other (the
+    learning candidates; :meth:`MatrixProfile.motifs` never returns such a pair)."""
     kept: list[Motif] = []
     shapes: list[NDArray[np.float64]] = []
     w = cfg.window
-    for mo in mp.motifs(3 * cfg.top_k):
+    a, b, d = topk.top_motifs(mp.P, mp.I, 3 * cfg.top_k, mp.m, apart)
+    for mo in map(Motif, a.tolist(), b.tolist(), d.tolist()):
         z = matching.unit_normalize(np.ascontiguousarray(T[mo.a:mo.a + w]))
         if any(float(z @ q) >= cfg.cluster_threshold for q in shapes):
             continue

@@ -12,6 +12,7 @@ from typing import Any
 
 import patternlab as pl
 
+from .._text import plural
 from ._io import (
     EXIT_OK,
     absolute,
@@ -133,7 +134,7 @@ def _batch(args: argparse.Namespace) -> int:
     previous = _previous(args.store)
     print(signals.description)
     print(f"window {config.window}, domain {domain!r}, batch size {args.batch_size}, "
-          f"{-(-len(signals) // args.batch_size)} partitions; store {args.store}"
+          f"{plural(-(-len(signals) // args.batch_size), 'partition')}; store {args.store}"
           + (f" (found, {previous[0]} of {previous[1]} partitions done)" if previous else ""))
     kwargs: dict[str, Any] = {"store": absolute(args.store), "overwrite": args.overwrite}
     if args.redis:
@@ -172,12 +173,12 @@ def _report(out: pl.BatchResult, args: argparse.Namespace, names: list[str] | No
     tasks = int(m["tasks_processed"])
     total = resumed + tasks
     if resumed:
-        print(f"resumed {resumed} of {total} partitions from {args.store}; computed {tasks}")
+        print(f"resumed {resumed:,} of {plural(total, 'partition')} from {args.store}; computed {tasks:,}")
     else:
-        print(f"computed {tasks} partitions")
-    print(f"{int(m['signals']):,} signals, {len(out.errors)} skipped: {len(out.library)} patterns "
-          f"({int(m['patterns_discovered'])} new) in {m.get('wall_seconds', 0.0):.1f} s, "
-          f"{m['throughput_per_sec']:.1f} signals/s")
+        print(f"computed {plural(tasks, 'partition')}")
+    print(f"{plural(int(m['signals']), 'signal')}, {len(out.errors):,} skipped: "
+          f"{plural(len(out.library), 'pattern')} ({int(m['patterns_discovered']):,} new) in "
+          f"{m.get('wall_seconds', 0.0):.1f} s, {m['throughput_per_sec']:.1f} signals/s")
     for sid, why in sorted(out.errors.items())[:5]:
         label = names[sid] if names else f"signal {sid}"
         print(f"  skipped {label}: {why}", file=sys.stderr)

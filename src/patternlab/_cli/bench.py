@@ -15,6 +15,7 @@ import numpy as np
 import patternlab as pl
 from patternlab.datasets.synthetic import planted_signal
 
+from .._text import plural
 from ._io import EXIT_FAILURE, EXIT_OK, positive
 
 __all__ = ["register"]
@@ -99,7 +100,7 @@ def _bench(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"patternlab {pl.__version__} bench: {args.signals:,} signals of {args.length:,} samples, "
               f"window {args.window}, batch size {args.batch_size} "
-              f"({-(-args.signals // args.batch_size)} tasks)", flush=True)
+              f"({plural(-(-args.signals // args.batch_size), 'task')})", flush=True)
     before = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:

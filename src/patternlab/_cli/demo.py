@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import numpy as np
 
 import patternlab as pl
 
+from .._text import plural
 from .report import PALETTE, Report, Series, Span, line_chart
 
 #: The ECG window: 216 samples, 0.6 s at 360 Hz, about one beat of record 208 (QRS and T wave).
@@ -22,7 +24,8 @@ ECG_WINDOW = 216
 #: The GunPoint pattern length: a third of a series (150 samples).
 GUNPOINT_WINDOW = 50
 GUNPOINT_BATCH = 25
-MOTIF_COLORS = (PALETTE[2], PALETTE[6], PALETTE[8])
+#: Colours of the motif pairs (the discords are red, PALETTE[3]).
+MOTIF_COLORS = (PALETTE[2], PALETTE[6], PALETTE[8], PALETTE[4], PALETTE[9], PALETTE[5])
 
 DESCRIPTION = """\
 Run patternlab on real signals, with no server to set up:
@@ -34,11 +37,14 @@ Run patternlab on real signals, with no server to set up:
      (2 worker processes; the dashboard link is printed), learning one pattern library;
   3. an HTML report (OUTPUT/report.html) with the motifs, the discords and the learned library,
      and OUTPUT/summary.json with the same figures.
+
+OUTPUT is -o DIR, by default patternlab/demo in the user's cache folder ($XDG_CACHE_HOME, else
+~/.cache): outside any working tree, and kept, so that a rerun resumes from its run store.
 """
 
 EPILOG = """\
 examples:
-  patternlab demo                       # report in ./patternlab-demo/
+  patternlab demo                       # report in ~/.cache/patternlab/demo/
   patternlab demo -o /tmp/demo -k 5     # five motifs and five discords
   patternlab demo --no-cluster          # everything in this process, no Dask cluster
 
@@ -70,8 +76,9 @@ def register(subparsers: Any) -> None:
         "demo", help="motifs and discords of a real ECG, a library learned from GunPoint on a local "
         "cluster, and an HTML report (no server needed)",
         description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--output", "-o", default="patternlab-demo", metavar="DIR",
-                   help="folder for report.html and summary.json (default: ./patternlab-demo)")
+    p.add_argument("--output", "-o", default=None, metavar="DIR",
+                   help="folder for report.html, summary.json and the run store (default: "
+                        "$XDG_CACHE_HOME/patternlab/demo, else ~/.cache/patternlab/demo)")
     p.add_argument("-k", type=int, default=3, metavar="K",
                    help="how many motifs and discords to show (default 3)")
     p.add_argument("--window", "-m", type=int, default=ECG_WINDOW, metavar="M",
@@ -95,28 +102,45 @@ def _main(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_output() -> Path:
+    """Where the demo writes when no ``-o`` is given: ``patternlab/demo`` in the user's cache
+    folder (``$XDG_CACHE_HOME``, else ``~/.cache``), outside any working tree."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "patternlab" / "demo"
+
+
 def nearest_pattern_correlations(X: Any, library: pl.PatternLibrary) -> np.ndarray:
     """``(len(X), len(library))``: the best Pearson correlation of each pattern with any window of
     each series (from :func:`patternlab.distance_profile`: ``r = 1 - d**2 / (2 m)``)."""
+    return best_windows(X, library)[0]
+
+
+def best_windows(X: Any, library: pl.PatternLibrary) -> tuple[np.ndarray, np.ndarray]:
+    """For each series and pattern, the best Pearson correlation of the pattern with a window of
+    the series and where that window starts: two ``(len(X), len(library))`` arrays."""
     m = library.window
-    out = np.empty((len(X), len(library)))
+    corr = np.empty((len(X), len(library)))
+    where = np.empty((len(X), len(library)), dtype=np.int64)
     for j, proto in enumerate(library.prototypes):
         for i, x in enumerate(X):
             d = pl.distance_profile(proto, x)
-            out[i, j] = 1.0 - float(np.min(d)) ** 2 / (2 * m)
-    return out
+            k = int(np.argmin(d))
+            where[i, j] = k
+            corr[i, j] = 1.0 - float(d[k]) ** 2 / (2 * m)
+    return corr, where
 
 
 def _sec(rec: pl.datasets.Recording, i: int) -> float:
     return round(rec.seconds(i), 2)
 
 
-def run_demo(output: str | Path = "patternlab-demo", *, window: int = ECG_WINDOW, k: int = 3,
+def run_demo(output: str | Path | None = None, *, window: int = ECG_WINDOW, k: int = 3,
              cluster: bool = True, workers: int = 2, progress: bool = True,
              echo: Callable[[str], Any] = print) -> DemoResult:
-    """Run the demo: print as it goes, write ``report.html`` and ``summary.json`` to ``output``."""
+    """Run the demo: print as it goes, write ``report.html``, ``summary.json`` and the run store
+    ``gunpoint.zarr`` to ``output`` (default: :func:`default_output`)."""
     t_start = time.perf_counter()
-    out_dir = Path(output)
+    out_dir = Path(output) if output is not None else default_output()
     out_dir.mkdir(parents=True, exist_ok=True)
     echo(f"patternlab {pl.__version__} demo: motifs and discords of a real electrocardiogram, "
          "then a pattern library learned from 200 motion series\n")
@@ -156,7 +180,7 @@ def run_demo(output: str | Path = "patternlab-demo", *, window: int = ECG_WINDOW
                               "progress": progress, "store": str(store)}
     if cluster:
         with pl.Lab.local(n_workers=workers, threads_per_worker=1) as lab:
-            echo(f"   batch_perceive on a LocalCluster ({workers} workers x 1 thread); dashboard: "
+            echo(f"   batch_perceive on a LocalCluster ({plural(workers, 'worker')} x 1 thread); dashboard: "
                  f"{lab.dashboard_link}")
             batch = pl.batch_perceive(list(gp.X), client=lab, **kwargs)
     else:
@@ -168,10 +192,10 @@ def run_demo(output: str | Path = "patternlab-demo", *, window: int = ECG_WINDOW
     done, total = run.progress
     echo(f"   run store: {store} ({done} of {total} partitions checkpointed"
          f"{', resumed: finished partitions were skipped' if resumed else ''}; pl.open_run reads it)")
-    echo(f"   learned {len(lib)} patterns (window {lib.window}) in {int(m['tasks_processed'])} tasks "
-         f"({total - int(m['tasks_processed'])} read back from the store), {m['wall_seconds']:.2f} s")
+    echo(f"   learned {plural(len(lib), 'pattern')} (window {lib.window}) in {m['wall_seconds']:.2f} s: "
+         f"{partitions_wording(m, total)}")
     labels = gp.y
-    best = nearest_pattern_correlations(gp.X, lib)
+    best, where = best_windows(gp.X, lib)
     held = best >= lib.config.cluster_threshold  # (series, pattern): a window correlates enough
     class_counts = {pid: (int(np.sum(held[labels == 1, j])), int(np.sum(held[labels == 2, j])))
                     for j, pid in enumerate(lib.ids)}
@@ -193,20 +217,33 @@ def run_demo(output: str | Path = "patternlab-demo", *, window: int = ECG_WINDOW
                               "distance": d.distance, "neighbor_s": _sec(rec, d.neighbor)}
                              for d in discords]},
         "gunpoint": {"series": len(gp), "window": lib.window, "patterns": len(lib),
-                     "metrics": {key: float(v) for key, v in m.items()},
+                     "metrics": dict(m),
                      "class_counts": class_counts},
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    report = _report(rec, mp, motifs, discords, gp, batch, class_counts, cluster, workers, store)
+    report = _report(rec, mp, motifs, discords, gp, batch, class_counts, best, where, cluster, workers,
+                     store)
     path = report.write(out_dir / "report.html")
     echo(f"\n3. report: {path}   (open it in a browser; figures also in {out_dir / 'summary.json'})")
     echo(f"done in {time.perf_counter() - t_start:.1f} s")
     return DemoResult(rec, mp, motifs, discords, gp, batch, class_counts, out_dir, path, summary)
 
 
+def partitions_wording(metrics: dict[str, Any], total: int) -> str:
+    """``"8 partitions run now"``, ``"3 partitions run now, 5 read back from the run store"``."""
+    now, back = int(metrics["tasks_processed"]), int(metrics.get("partitions_resumed", 0))
+    if back == 0:
+        return f"{plural(now, 'partition')} run now" + (" (all of them)" if now == total and now > 1 else "")
+    if now == 0:
+        return f"none run now, {plural(back, 'partition')} read back from the run store"
+    return f"{plural(now, 'partition')} run now, {back:,} read back from the run store"
+
+
 def _report(rec: pl.datasets.Recording, mp: pl.MatrixProfile, motifs: list[pl.Motif],
             discords: list[pl.Discord], gp: pl.datasets.LabelledSeries, batch: pl.BatchResult,
-            class_counts: dict[str, tuple[int, int]], cluster: bool, workers: int, store: Path) -> Report:
+            class_counts: dict[str, tuple[int, int]], best: np.ndarray, where: np.ndarray, cluster: bool,
+            workers: int,
+            store: Path) -> Report:
     fs, m, T = rec.sampling_rate, mp.m, rec.signal
     t = rec.times
     r = Report("patternlab demo")
@@ -221,7 +258,8 @@ def _report(rec: pl.datasets.Recording, mp: pl.MatrixProfile, motifs: list[pl.Mo
     spans += [Span(d.index / fs, (d.index + m) / fs, PALETTE[3], f"D{j + 1}", 0.35)
               for j, d in enumerate(discords)]
     r.figure(line_chart([Series(T, t, "#555", 0.6)], height=180, spans=spans, ylabel="mV",
-                        title="the whole recording: motifs M (green, pink, olive) and discords D (red)"))
+                        title="the whole recording: the two windows of each motif M1, M2, ... and the "
+                              "discords D (red)"))
     r.figure(line_chart([Series(mp.P, t[:len(mp)], PALETTE[0], 0.8)], height=130, spans=spans,
                         xlabel="seconds", ylabel="distance",
                         title="matrix profile: distance of each window to its nearest neighbour"),
@@ -263,11 +301,12 @@ def _report(rec: pl.datasets.Recording, mp: pl.MatrixProfile, motifs: list[pl.Mo
     mt = batch.metrics
     assert isinstance(gp.X, np.ndarray) and gp.y is not None
     r.heading("2. A pattern library learned from GunPoint")
-    where = (f"a LocalCluster of {workers} worker processes" if cluster else "this process")
-    r.text(f"{gp.description} batch_perceive over all {len(gp)} series on {where}: "
-           f"partitions of {GUNPOINT_BATCH} series ({int(mt['tasks_processed'])} run now, the others read "
-           f"back from the run store {store.name}), {mt['wall_seconds']:.2f} s, {len(lib)} patterns of "
-           f"{lib.window} samples learned. pl.open_run('{store.name}').library reads the library back.")
+    where_run = (f"a LocalCluster of {workers} worker processes" if cluster else "this process")
+    total = -(-len(gp) // GUNPOINT_BATCH)
+    r.text(f"{gp.description} batch_perceive over all {len(gp)} series on {where_run}, in "
+           f"{total} partitions of {GUNPOINT_BATCH} series ({partitions_wording(mt, total)}), "
+           f"{mt['wall_seconds']:.2f} s: {plural(len(lib), 'pattern')} of {lib.window} samples learned. "
+           f"pl.open_run({str(store)!r}).library reads the library back.")
     figs = []
     for c, color in ((1, PALETTE[0]), (2, PALETTE[1])):
         rows = gp.X[gp.y == c][:10]
@@ -275,17 +314,54 @@ def _report(rec: pl.datasets.Recording, mp: pl.MatrixProfile, motifs: list[pl.Mo
                                 xlabel="sample"),
                      f"ten series of class {c} ({'Gun-Draw' if c == 1 else 'Point'})"))
     r.grid(figs)
-    order = np.argsort(-lib.supports, kind="stable")
-    rows_t = []
-    for i in order:
-        pat = lib[int(i)]
-        c1, c2 = class_counts[pat.id]
-        rows_t.append((pat.id, pat.support, f"series {pat.first_seen[0]}, offset {pat.first_seen[1]}",
-                       c1, c2))
-    r.text("Each pattern: its support (instances absorbed while learning) and how many series of each "
-           "class hold it (a window correlating >= "
-           f"{lib.config.cluster_threshold}).")
-    r.table(["pattern", "support", "first seen", "Gun-Draw series", "Point series"], rows_t)
-    r.html(lib._repr_html_())
+    _patterns_section(r, gp, lib, class_counts, best, where)
     r.text(f"Data: {gp.source}. Cite: {gp.citation}", note=True)
     return r
+
+
+def _patterns_section(r: Report, gp: pl.datasets.LabelledSeries, lib: pl.PatternLibrary,
+                      class_counts: dict[str, tuple[int, int]], best: np.ndarray, where: np.ndarray) -> None:
+    """The learned patterns: one table (by support) and a plot of each, in the same order."""
+    assert isinstance(gp.X, np.ndarray) and gp.y is not None
+    w, thr = lib.window, lib.config.cluster_threshold
+    order = [int(i) for i in np.argsort(-lib.supports, kind="stable")]
+    r.heading("The learned patterns", 3)
+    r.text(f"A pattern is a shape of {w} samples that recurs across the series: batch_perceive found "
+           "it without looking at the classes, and its support counts the windows it absorbed while "
+           f"learning. A series holds a pattern when one of its windows correlates >= {thr} with it. A "
+           "pattern held by most series of one class and few of the other tells the classes apart; "
+           "one held by nearly every series is a part of the movement both classes share (the hand "
+           "at rest, lifting the arm).")
+    rows = []
+    for n, i in enumerate(order, 1):
+        pat = lib[i]
+        c1, c2 = class_counts[pat.id]
+        rows.append((f"P{n}", pat.id, pat.support, f"series {pat.first_seen[0]}, offset {pat.first_seen[1]}",
+                     c1, c2))
+    r.table(["", "pattern", "support", "first seen", "Gun-Draw series (of 100)", "Point series (of 100)"],
+            rows)
+    r.text("Each plot: the pattern (black) over the windows that hold it in up to eight series of each "
+           "class, all z-normalized (as they are compared); the caption says where in the series these "
+           "windows start (the median).", note=True)
+    figs = []
+    x = np.arange(w)
+    for n, i in enumerate(order, 1):
+        pat = lib[i]
+        series, starts = [], []
+        for c, color, name in ((1, PALETTE[0], "Gun-Draw"), (2, PALETTE[1], "Point")):
+            idx = np.flatnonzero((gp.y == c) & (best[:, i] >= thr))
+            for q, s_ in enumerate(idx[:8]):
+                k = int(where[s_, i])
+                win = gp.X[s_, k:k + w]
+                series.append(Series((win - win.mean()) / win.std(), x, color, 0.8,
+                                     f"{name} series holding it" if q == 0 else ""))
+            if len(idx):
+                starts.append(f"{int(np.median(where[idx, i]))} ({name})")
+        series.append(Series(np.asarray(pat.prototype) * np.sqrt(w), x, "#111", 2.2, "pattern"))
+        c1, c2 = class_counts[pat.id]
+        figs.append((line_chart(series, width=440, height=190, xlabel="sample in the window",
+                                ylabel="z-normalized"),
+                     f"P{n}: support {pat.support}, held by {c1} Gun-Draw and {c2} Point series"
+                     + (f", whose windows start near sample {' and '.join(starts)}" if starts else "")
+                     + f" ({pat.id})"))
+    r.grid(figs)

@@ -13,6 +13,7 @@ import numpy as np
 
 import patternlab as pl
 
+from .._text import plural
 from ._io import (
     EXIT_OK,
     configured_redis,
@@ -117,7 +118,7 @@ def _redis_library(args: argparse.Namespace, allow_many: bool) -> tuple[pl.Patte
                                     + ": publish one with batch_perceive(..., redis=URL) or "
                                     "patternlab batch --redis URL")
             if len(found) > 1:
-                listing = "\n".join(f"  --domain {d} --window {w}  ({store.count(d, w)} patterns)"
+                listing = "\n".join(f"  --domain {d} --window {w}  ({plural(store.count(d, w), 'pattern')})"
                                     for d, w in found)
                 if allow_many:
                     return None, f"{where} holds {len(found)} libraries:\n{listing}"
@@ -170,7 +171,7 @@ def _list(args: argparse.Namespace) -> int:
                           "listed": [pattern_dict(p) for p in shown]}, indent=2))
         return EXIT_OK
     kind = "archived patterns" if args.archived else "patterns"
-    print(f"{where}: {len(lib)} patterns, {len(lib.archived)} archived (domain {lib.domain!r}, "
+    print(f"{where}: {plural(len(lib), 'pattern')}, {len(lib.archived)} archived (domain {lib.domain!r}, "
           f"window {lib.window})")
     if not pool:
         print(f"no {kind}")
@@ -193,7 +194,7 @@ def _find(lib: pl.PatternLibrary, key: str) -> tuple[pl.Pattern, bool]:
         return hits[0]
     if not hits:
         raise pl.PatternNotFoundError(f"no pattern with id {key!r} (or starting with it) among "
-                                      f"{len(lib)} patterns and {len(lib.archived)} archived: "
+                                      f"{plural(len(lib), 'pattern')} and {len(lib.archived)} archived: "
                                       "`patternlab patterns list` shows the ids")
     sample = ", ".join(p.id for p, _ in hits[:5])
     raise pl.PatternNotFoundError(f"{len(hits)} pattern ids start with {key!r} ({sample}"
@@ -255,7 +256,7 @@ def _export(args: argparse.Namespace) -> int:
         Path(out).write_text(json.dumps(doc, indent=1) + "\n")
     else:
         _write_csv(lib, out)
-    print(f"wrote {len(lib)} patterns ({fmt}) from {where} to {out}")
+    print(f"wrote {plural(len(lib), 'pattern')} ({fmt}) from {where} to {out}")
     return EXIT_OK
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import patternlab as pl
 
+from .._text import plural
 from ._io import (
     EXIT_OK,
     EXIT_USAGE,
@@ -108,8 +110,11 @@ def _perceive(args: argparse.Namespace) -> int:
         try:
             res = pl.perceive(T, domain, lib, cfg, signal_id=i, learn=not args.no_learn)
         except pl.PatternlabError as exc:
+            if isinstance(exc, pl.InvalidWindowError):  # the fix, as typed on the command line
+                exc = pl.InvalidWindowError(re.sub(r"config=pl\.EngineConfig\(window=(\d+)\)", r"-m \1",
+                                                   str(exc)))
             if len(signals) == 1:
-                raise
+                raise exc from None
             skipped += 1  # in a collection, one bad signal is reported, not fatal (as in batch)
             results.append({"signal": i, "name": signals.name(i), "error": str(exc)})
             if not args.json:
@@ -128,9 +133,9 @@ def _perceive(args: argparse.Namespace) -> int:
                                       "patterns": len(lib), "saved": saved},
                           "signals": results}, indent=2))
     else:
-        print(f"\nlibrary: {len(lib)} patterns ({len(lib) - before:+d})"
+        print(f"\nlibrary: {plural(len(lib), 'pattern')} ({len(lib) - before:+d})"
               + (f", saved to {args.library}" if saved else "")
-              + (f"; {skipped} signal(s) skipped" if skipped else ""))
+              + (f"; {plural(skipped, 'signal')} skipped" if skipped else ""))
     if skipped == len(signals):
         print(f"patternlab perceive: error: none of the {skipped} signals could be perceived",
               file=sys.stderr)
@@ -139,9 +144,10 @@ def _perceive(args: argparse.Namespace) -> int:
 
 
 def _print(name: str, n: int, res: pl.Perception, show: int) -> None:
-    print(f"\n{name}: {n:,} samples: {len(res.events)} events, {len(res.motifs)} motifs, "
-          f"{len(res.discords)} discords, {len(res.matches)} matches; "
-          f"{len(res.new_patterns)} new and {len(res.updated_patterns)} updated patterns")
+    print(f"\n{name}: {n:,} samples: {plural(len(res.events), 'event')}, {plural(len(res.motifs), 'motif')}, "
+          f"{plural(len(res.discords), 'discord')}, {plural(len(res.matches), 'match', 'matches')}; "
+          f"{len(res.new_patterns)} new and {len(res.updated_patterns)} updated "
+          f"{'pattern' if len(res.new_patterns) + len(res.updated_patterns) == 1 else 'patterns'}")
     if len(res.events) and show:
         ev = ", ".join(str(int(e)) for e in res.events[:show * 2])
         more = f" ... ({len(res.events) - show * 2} more)" if len(res.events) > show * 2 else ""

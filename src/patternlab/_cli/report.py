@@ -29,7 +29,7 @@ table { border-collapse: collapse; margin: 0.5em 0; }
 td, th { padding: 2px 8px; border-bottom: 1px solid #eee; }
 th { text-align: left; } .note { color: #666; font-size: 0.9em; } figure { margin: 0.8em 0; }
 figcaption { font-size: 0.9em; color: #444; } svg text { font-size: 11px; fill: #444; }
-.grid { display: flex; flex-wrap: wrap; gap: 12px; } .grid figure { margin: 0; }
+.grid { display: flex; flex-wrap: wrap; gap: 12px; } .grid figure { margin: 0; max-width: 440px; }
 """
 
 
@@ -85,6 +85,64 @@ def _ticks(lo: float, hi: float, count: int = 6) -> NDArray[np.float64]:
     return np.arange(np.ceil(lo / step) * step, hi + step * 1e-9, step) + 0.0  # no "-0"
 
 
+#: Width of a character of the charts' 11-px labels, with a margin (an upper bound for digits and
+#: most letters; labels are placed with it so that they never run into each other).
+_CHAR_PX = 7.5
+
+
+def _legend_width(label: str) -> float:
+    return 20 + _CHAR_PX * len(label) + 14
+
+
+def _legend_rows(legend: Sequence[Series], width: float) -> list[list[Series]]:
+    rows: list[list[Series]] = []
+    used = width + 1.0
+    for s in legend:
+        w = _legend_width(s.label)
+        if used + w > width and (not rows or rows[-1]):
+            rows.append([])
+            used = 0.0
+        rows[-1].append(s)
+        used += w
+    return rows
+
+
+def _place_labels(labels: Sequence[tuple[float, str]]) -> list[int]:
+    """The row (0: just above the plot, 1: above that, ...) of each span label at pixel ``x``: the
+    first row where it does not run into a label placed before it (labels are placed from left
+    to right)."""
+    ends: list[float] = []            # per row, where its last label ends
+    rows = [0] * len(labels)
+    for i in sorted(range(len(labels)), key=lambda k: labels[k][0]):
+        x, text = labels[i]
+        if not text:
+            continue
+        r = next((r for r, end in enumerate(ends) if x >= end), len(ends))
+        if r == len(ends):
+            ends.append(0.0)
+        ends[r] = x + _CHAR_PX * len(text) + 3
+        rows[i] = r
+    return rows
+
+
+def _label_rows(spans: Sequence[Span], xlim: tuple[float, float] | None, series: Sequence[Series],
+                plot_width: float) -> int:
+    """How many rows of span labels the chart needs above its plot (0 without labels)."""
+    if not any(sp.label for sp in spans):
+        return 0
+    if xlim is not None:
+        x0, x1 = xlim
+    else:
+        xs = [np.arange(np.asarray(s.y).shape[0]) if s.x is None else np.asarray(s.x, dtype=np.float64)
+              for s in series]
+        allx = np.concatenate(xs) if xs else np.zeros(1)
+        x0, x1 = float(allx.min()), float(allx.max())
+    x1 = x1 if x1 > x0 else x0 + 1.0
+    pos = [((max(sp.start, x0) - x0) / (x1 - x0) * plot_width, sp.label) for sp in spans
+           if min(sp.stop, x1) > max(sp.start, x0)]
+    return max(_place_labels(pos), default=-1) + 1
+
+
 def line_chart(series: Sequence[Series], *, width: int = 900, height: int = 160,
                spans: Sequence[Span] = (), xlabel: str = "", ylabel: str = "",
                xlim: tuple[float, float] | None = None, ylim: tuple[float, float] | None = None,
@@ -97,7 +155,9 @@ def line_chart(series: Sequence[Series], *, width: int = 900, height: int = 160,
     series : sequence of Series
         The lines. Non-finite values break a line.
     width, height : int
-        Size in pixels.
+        Size in pixels; the legend (a row of entries per ``width``, for the series with a label)
+        and the span labels (stacked in rows where they would run into each other) are added
+        above the plot, so that they never cover it.
     spans : sequence of Span
         Intervals of the x axis to shade (drawn under the lines).
     xlabel, ylabel, title : str
@@ -117,7 +177,14 @@ def line_chart(series: Sequence[Series], *, width: int = 900, height: int = 160,
     >>> svg.startswith("<svg") and "polyline" in svg
     True
     """
-    left, right, top, bottom = 46, 8, 18 if title else 8, 30 if xlabel else 18
+    legend = [s for s in series if s.label]
+    # the legend sits above the plot, in rows of entries: it never covers a line
+    legend_rows = _legend_rows(legend, width - 54)
+    left, right, bottom = 46, 8, 30 if xlabel else 18
+    label_rows = _label_rows(spans, xlim, series, width - left - right)
+    extra = 14 * len(legend_rows) + 12 * label_rows   # added above the plot, which keeps its height
+    top = (18 if title else 8) + extra
+    height += extra
     pw, ph = width - left - right, height - top - bottom
     data = []
     for s in series:
@@ -148,18 +215,27 @@ def line_chart(series: Sequence[Series], *, width: int = 900, height: int = 160,
            f"viewBox='0 0 {width} {height}'>",
            f"<rect x='{left}' y='{top}' width='{pw}' height='{ph}' fill='white' stroke='#ccc'/>"]
     if title:
-        out.append(f"<text x='{left}' y='{top - 5}'>{html.escape(title)}</text>")
-    for sp in spans:
+        out.append(f"<text x='{left}' y='{13}'>{html.escape(title)}</text>")
+    y_legend = (18 if title else 8) + 10
+    for r, entries in enumerate(legend_rows):
+        lx = float(left)
+        for entry in entries:
+            yy = y_legend + 14 * r
+            out.append(f"<line x1='{lx:.0f}' x2='{lx + 16:.0f}' y1='{yy - 4}' y2='{yy - 4}' "
+                       f"stroke='{entry.color}' stroke-width='2'/><text x='{lx + 20:.0f}' y='{yy}'>"
+                       f"{html.escape(entry.label)}</text>")
+            lx += _legend_width(entry.label)
+    kept = [sp for sp in spans if min(sp.stop, x1) > max(sp.start, x0)]
+    placed = _place_labels([(float(px(max(sp.start, x0))), sp.label) for sp in kept])
+    for sp, row in zip(kept, placed):
         a, b = max(sp.start, x0), min(sp.stop, x1)
-        if b <= a:
-            continue
         xa, xb = float(px(a)), float(px(b))
         out.append(f"<rect x='{xa:.1f}' y='{top}' width='{max(xb - xa, 1.0):.1f}' height='{ph}' "
                    f"fill='{sp.color}' fill-opacity='{sp.opacity}'>"
                    f"<title>{html.escape(sp.label)}</title></rect>")
-        if sp.label:
-            out.append(f"<text x='{xa + 2:.1f}' y='{top + 11}' style='fill:{sp.color}'>"
-                       f"{html.escape(sp.label)}</text>")
+        if sp.label:  # above the plot, stacked where labels would run into each other
+            out.append(f"<text x='{xa:.1f}' y='{top - 3 - 12 * row}' style='fill:{sp.color}' "
+                       f"class='span-label'>{html.escape(sp.label)}</text>")
     for t in _ticks(x0, x1):
         out.append(f"<text x='{float(px(t)):.1f}' y='{top + ph + 13}' text-anchor='middle'>{t:g}</text>")
     for t in _ticks(y0, y1, 4):
@@ -183,12 +259,6 @@ def line_chart(series: Sequence[Series], *, width: int = 900, height: int = 160,
             pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px(run_x), py(run_y)))  # type: ignore[arg-type]
             out.append(f"<polyline fill='none' stroke='{s.color}' stroke-width='{s.width}' "
                        f"points='{pts}'><title>{html.escape(s.label)}</title></polyline>")
-    legend = [s for _, _, s in data if s.label]
-    for i, s in enumerate(legend):
-        yy = top + 12 + 13 * i
-        out.append(f"<line x1='{left + pw - 120}' x2='{left + pw - 104}' y1='{yy - 4}' y2='{yy - 4}' "
-                   f"stroke='{s.color}' stroke-width='2'/><text x='{left + pw - 100}' y='{yy}'>"
-                   f"{html.escape(s.label)}</text>")
     out.append("</svg>")
     return "".join(out)
 

@@ -4,6 +4,10 @@ interrupted (Ctrl-C, SIGTERM), so that notebooks and other processes can ``Lab.c
 The number of workers and adaptive bounds come from the options, else from the configuration
 (``PATTERNLAB_MIN_WORKERS``, ``PATTERNLAB_MAX_WORKERS``, Dask's ``patternlab`` section); TLS from
 Dask's configuration (``distributed.comm.require-encryption``, ``distributed.comm.tls.*``).
+
+While it runs, the scheduler's address is in a scheduler file (``--scheduler-file``, default
+``$PATTERNLAB_SCHEDULER_FILE``, else ``~/.cache/patternlab/scheduler.json``), where ``patternlab
+status`` finds it; the file is removed when the cluster stops.
 """
 
 from __future__ import annotations
@@ -11,9 +15,13 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 import patternlab as pl
+
+from .._text import plural
+from ._address import default_scheduler_file, remove_scheduler_file, write_scheduler_file
 
 __all__ = ["register"]
 
@@ -40,22 +48,25 @@ def _start(args: argparse.Namespace) -> int:
     try:
         lab = pl.Lab.local(n_workers, cfg.threads_per_worker, dashboard_address=args.dashboard_address,
                            **kwargs)
+        address = ""
+        scheduler_file = Path(args.scheduler_file) if args.scheduler_file else default_scheduler_file()
         try:
             if cfg.adaptive:
                 lo = cfg.min_workers if cfg.min_workers is not None else 0
                 hi = cfg.max_workers if cfg.max_workers is not None else max(lo, n_workers or 1)
                 lab.adapt(lo, hi, queue_depth_per_worker=cfg.queue_depth_per_worker)
             address = lab.scheduler_address
+            write_scheduler_file(scheduler_file, address, lab.dashboard_link)
             workers = len(lab.client.scheduler_info()["workers"])
             print(f"patternlab {pl.__version__}: Dask scheduler at {address}")
             print(f"  dashboard:        {lab.dashboard_link}")
             page = dict(lab.status()).get("patternlab_page")
             if page:
                 print(f"  patternlab page:  {page}")
-            print(f"  workers:          {workers} x {cfg.threads_per_worker} thread(s)"
+            print(f"  workers:          {workers} x {plural(cfg.threads_per_worker, 'thread')}"
                   + (f", adaptive {lo}-{hi}" if cfg.adaptive else ""))
             print(f"  connect:          pl.Lab.connect({address!r})")
-            print(f"  status:           patternlab status --scheduler {address}")
+            print(f"  status:           patternlab status   (the address is in {scheduler_file})")
             print("Press Ctrl-C to stop.", flush=True)
             cluster = lab.cluster
             assert cluster is not None  # started here
@@ -64,6 +75,8 @@ def _start(args: argparse.Namespace) -> int:
                     print("patternlab start: the cluster stopped", flush=True)
                     return 1
         finally:
+            if address:
+                remove_scheduler_file(scheduler_file, address)
             lab.close()
     finally:
         for s, handler in previous.items():
@@ -94,4 +107,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="interface of the scheduler (default: loopback only; use TLS to listen wider)")
     p.add_argument("--port", type=int, default=None, help="scheduler port (default: a free port)")
     p.add_argument("--dashboard-address", default=":0", help="dashboard [host]:port (default: a free port)")
+    p.add_argument("--scheduler-file", default=None, metavar="PATH",
+                   help="where to write the scheduler's address for `patternlab status` (and "
+                        "distributed.Client(scheduler_file=PATH)); default: $PATTERNLAB_SCHEDULER_FILE, "
+                        "else ~/.cache/patternlab/scheduler.json; removed on exit")
     p.set_defaults(func=_start)

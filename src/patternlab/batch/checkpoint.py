@@ -155,7 +155,8 @@ class RunStore:
                 elif old != new:
                     diff.append((k, old, new))
             if diff:
-                detail = "; ".join(f"{k}: stored {_short(a)}, given {_short(b)}" for k, a, b in diff)
+                detail = "; ".join(f"{k}: stored {x}, given {y}" for k, x, y in (
+                    (k, *_shown_pair(a, b)) for k, a, b in diff))
                 raise RunMismatchError(f"{where} belongs to a different run ({detail}): rerun with "
                                        "the same input and config to resume, choose another store, "
                                        "or pass overwrite=True to start over")
@@ -372,12 +373,13 @@ class RunStore:
                      0.0, tasks=0)  # read back, not processed: counts no task and no time
 
     # -- the end of a run -------------------------------------------------------------------------
-    def write_library(self, lib: PatternLibrary, metrics: dict[str, float]) -> None:
-        """Write the merged library, then mark the run complete."""
+    def write_library(self, lib: PatternLibrary, metrics: dict[str, int | float]) -> None:
+        """Write the merged library, then mark the run complete (with the run's metrics: counts
+        as integers, rates and durations as floats)."""
         g = self.group
         write_library_group(g.create_group("library", overwrite=True), lib)
-        self.attrs = seal_attrs(g, {"complete": True, "metrics": {k: float(v) for k, v in metrics.items()}},
-                                name=END_DIGEST, keys=_END)
+        kept = {k: int(v) if isinstance(v, (int, np.integer)) else float(v) for k, v in metrics.items()}
+        self.attrs = seal_attrs(g, {"complete": True, "metrics": kept}, name=END_DIGEST, keys=_END)
 
 
 _ARRAYS = ("summaries/counts", "summaries/distances", "partitions/done")
@@ -458,8 +460,28 @@ def summary_rows(g: Any, name: str, k: int, start: int, stop: int, where: str, f
 
 
 def _short(v: Any) -> str:
+    """``v`` as JSON, cut to about 60 characters; a string keeps its closing quote."""
     s = json.dumps(v, sort_keys=True)
-    return s if len(s) <= 60 else s[:57] + "..."
+    if len(s) <= 60:
+        return s
+    if isinstance(v, str):
+        return json.dumps(v[:54] + "...")
+    return s[:57] + "..."
+
+
+def _shown_pair(a: Any, b: Any) -> tuple[str, str]:
+    """A stored and a given value for a message: long strings cut alike, around where they first
+    differ, each quoted whole (``"...library:1ed1..."``)."""
+    if not (isinstance(a, str) and isinstance(b, str)) or max(len(a), len(b)) <= 54:
+        return _short(a), _short(b)
+    i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    lo = max(0, i - 24)
+
+    def cut(v: str) -> str:
+        part = v[lo:lo + 54]
+        return json.dumps(("..." if lo else "") + part + ("..." if lo + 54 < len(v) else ""))
+
+    return cut(a), cut(b)
 
 
 # -- reading a run back --------------------------------------------------------------------------
@@ -557,8 +579,10 @@ class Run:
         return out
 
     @property
-    def metrics(self) -> dict[str, float]:
-        """The metrics of the run that completed the store (empty before)."""
+    def metrics(self) -> dict[str, int | float]:
+        """The metrics of the run that completed the store (empty before): as
+        :attr:`BatchResult.metrics`, counts ``int`` (stores written before counts were kept as
+        integers hold floats), rates and durations ``float``."""
         return dict(self.attrs.get("metrics", {})) if self.complete else {}
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._text import plural
 from ..config import EngineConfig
 from ..errors import InvalidParameterError, StoreDataError
 from ..library import PatternLibrary, library_and_config
@@ -46,9 +47,10 @@ class BatchResult:
         millions of signals moves no per-signal rows through its merges or into this process.
     errors : dict of int to str
         Why each skipped signal was skipped (e.g. shorter than the window allows).
-    metrics : dict of str to float
-        ``tasks_processed``, ``signals``, ``patterns_discovered``, ``avg_latency_ms`` (per
-        partition task), ``throughput_per_sec`` (signals per second of wall time); what the run's
+    metrics : dict of str to int or float
+        Counts are ``int``, rates and durations ``float``: ``tasks_processed``, ``signals``,
+        ``patterns_discovered``; ``avg_latency_ms`` (per partition task), ``throughput_per_sec``
+        (signals per second of wall time), ``wall_seconds``; what the run's
         candidates became (:attr:`PatternLibrary.counters`): ``candidates_seen``,
         ``candidates_too_simple``, ``candidates_pooled``, ``candidates_promoted``,
         ``candidates_aged_out``, ``patterns_folded``, ``patterns_retired``, and ``pending``
@@ -60,16 +62,17 @@ class BatchResult:
     library: PatternLibrary
     summaries: Mapping[str, NDArray[Any]]
     errors: dict[int, str]
-    metrics: dict[str, float]
+    metrics: dict[str, int | float]
 
     def __repr__(self) -> str:
         m = self.metrics
-        return (f"<BatchResult {int(m['signals'])} signals in {int(m['tasks_processed'])} tasks: "
-                f"{len(self.library)} patterns ({int(m['patterns_discovered'])} new), "
-                f"{int(m.get('candidates_seen', 0))} candidates seen, "
-                f"{int(m.get('candidates_promoted', 0))} promoted, "
-                f"{int(m.get('candidates_aged_out', 0))} aged out, "
-                f"{m['throughput_per_sec']:.1f} signals/s, {len(self.errors)} skipped>")
+        return (f"<BatchResult {plural(int(m['signals']), 'signal')} in "
+                f"{plural(int(m['tasks_processed']), 'task')}: "
+                f"{plural(len(self.library), 'pattern')} ({int(m['patterns_discovered']):,} new), "
+                f"{plural(int(m.get('candidates_seen', 0)), 'candidate')} seen, "
+                f"{int(m.get('candidates_promoted', 0)):,} promoted, "
+                f"{int(m.get('candidates_aged_out', 0)):,} aged out, "
+                f"{m['throughput_per_sec']:.1f} signals/s, {len(self.errors):,} skipped>")
 
 
 # -- driver ------------------------------------------------------------------------------------
@@ -144,20 +147,20 @@ def _batch(signals: Any, domain: str, library: PatternLibrary, config: EngineCon
         wall = time.perf_counter() - t0
         result_lib = apply_delta(library, merged)
         new_ids = set(result_lib.ids) - set(library.ids)
-        metrics = {
-            "tasks_processed": float(merged.tasks),
-            "signals": float(n),
-            "patterns_discovered": float(len(new_ids)),
+        metrics: dict[str, int | float] = {   # counts int, rates and durations float
+            "tasks_processed": int(merged.tasks),
+            "signals": int(n),
+            "patterns_discovered": len(new_ids),
             "avg_latency_ms": 1000.0 * merged.seconds / max(merged.tasks, 1),
             "throughput_per_sec": n / wall if wall > 0 else float("inf"),
             "wall_seconds": wall,
-            "partitions_resumed": float(done.sum()),
-            "partitions_damaged": float(len(damaged)),
+            "partitions_resumed": int(done.sum()),
+            "partitions_damaged": len(damaged),
         }
         before, after = library.counters, result_lib.counters  # what this run's candidates did
         metrics.update({f"candidates_{k}" if k not in ("folded", "retired") else f"patterns_{k}":
-                        float(after[k] - before[k]) for k in after})
-        metrics["pending"] = float(len(result_lib.pending))
+                        int(after[k] - before[k]) for k in after})
+        metrics["pending"] = len(result_lib.pending)
         if run is not None and not run.complete:
             run.write_library(result_lib, metrics)
         elif run is not None and not run.library_ok():  # damaged: written again, with its record

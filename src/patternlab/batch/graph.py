@@ -42,13 +42,14 @@ def load_partition_task(store: Any, index: int, start: int, stop: int) -> Any:
     return without_summaries(store.read_partition(index, start, stop))
 
 
-def log_run(client: Any, metrics: dict[str, float], domain: str, library: Any = None,
+def log_run(client: Any, metrics: dict[str, int | float], domain: str, library: Any = None,
             top: int = 8) -> None:
     """Log the :data:`RUN_EVENT` of a finished batch on the scheduler: the metrics, the domain
     and, given the merged ``library``, its ``top`` patterns by support as plain lists
     (``"top_patterns"``: ``[{"id", "support", "values"}, ...]``) for the dashboard page."""
     try:
-        msg: dict[str, Any] = {**{k: float(v) for k, v in metrics.items()}, "domain": domain}
+        msg: dict[str, Any] = {**{k: v if isinstance(v, int) else float(v) for k, v in metrics.items()},
+                               "domain": domain}
         if library is not None and len(library):
             ids, supports, protos = library.ids, library.supports, library.prototypes
             order = np.argsort(-np.asarray(supports), kind="stable")[:top]

@@ -30,7 +30,10 @@ METADATA_KEY = "patternlab-monitoring"
 #: Task-name prefixes of patternlab's tasks (``key_split`` of their keys): batch partitions and merges,
 #: and the gateway's perceive requests.
 TASK_PREFIXES = ("perceive-partition", "merge-deltas", "perceive-request")
-#: Scheduler task states that count as "not finished yet" in the queue depth.
+#: Scheduler task states that count as "not finished yet" in the queue depth: the queue depth is
+#: the number of patternlab tasks not finished, those running or assigned on a worker
+#: (``processing``) and those still at the scheduler (waiting for their inputs, queued for a
+#: worker thread, or without a worker that can run them).
 PENDING_STATES = ("waiting", "queued", "no-worker", "processing")
 _MAX_RUNS_TRACKED = 256      # runs whose partitions are remembered to drop duplicate events
 _HISTORY = 20_000            # points of history kept for the dashboard
@@ -50,8 +53,9 @@ class PatternlabMonitor(SchedulerPlugin):
       from a checkpoint by a resumed batch not at all (``partitions_resumed`` counts those).
     * ``patterns_discovered`` grows when a batch finishes, by the number of new patterns in
       its *merged* library (the run event). ``patterns_founded`` counts the patterns the
-      partitions created before merging: merges combine similar patterns, so it is an upper
-      bound that moves while the batch runs.
+      partitions created before merging, and moves while the batch runs; it is not a bound of
+      the merged count: merges combine similar patterns (fewer), and promote candidates that
+      several partitions each pooled once (more).
     * ``task_latency`` is the compute time of each partition (the histogram's sum divided by
       its count is the batch's ``avg_latency_ms``).
     """
@@ -76,8 +80,8 @@ class PatternlabMonitor(SchedulerPlugin):
         self.top_patterns: list[dict[str, Any]] = []
         #: (time, tasks_processed, signals, patterns_founded, patterns_discovered) after each event
         self.history: deque[tuple[float, int, int, int, int]] = deque(maxlen=_HISTORY)
-        #: (time, signals) of each partition, for the signal rate
-        self.completions: deque[tuple[float, int]] = deque(maxlen=_HISTORY)
+        #: (time, signals, compute seconds) of each partition, for the signal rate
+        self.completions: deque[tuple[float, int, float]] = deque(maxlen=_HISTORY)
         #: (time, patterns_discovered total) after each run
         self.run_history: deque[tuple[float, int]] = deque(maxlen=_HISTORY)
         self._seen: OrderedDict[str, set[int]] = OrderedDict()
@@ -142,7 +146,7 @@ class PatternlabMonitor(SchedulerPlugin):
             if seconds <= bound:
                 self.latency_counts[i] += 1
                 break
-        self.completions.append((now, signals))
+        self.completions.append((now, signals, seconds))
         self._record(now)
 
     def _on_run(self, msg: dict[str, Any]) -> None:
@@ -170,7 +174,7 @@ class PatternlabMonitor(SchedulerPlugin):
         """Signals per second over the last ``window`` seconds (partitions finished in it)."""
         now = time.time() if now is None else now
         total = 0
-        for t, n in reversed(self.completions):
+        for t, n, _ in reversed(self.completions):
             if t <= now - window:
                 break
             total += n
@@ -189,14 +193,13 @@ class PatternlabMonitor(SchedulerPlugin):
         return out
 
     def queued_by_worker(self) -> dict[str, int]:
-        """patternlab tasks assigned to each worker (running or waiting there)."""
+        """patternlab tasks assigned to each worker (running or waiting there): their sum is the
+        ``processing`` part of :meth:`queue`."""
         out: dict[str, int] = {}
         if self.scheduler is None:
             return out
         for addr, ws in self.scheduler.workers.items():
-            out[addr] = sum(1 for ts in ws.processing
-                            if isinstance(ts.key, str) and ts.key.startswith(("perceive-partition-",
-                                                                             "merge-deltas-")))
+            out[addr] = sum(1 for ts in ws.processing if ts.prefix.name in TASK_PREFIXES)
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -220,6 +223,9 @@ class PatternlabMonitor(SchedulerPlugin):
                                if self.tasks_processed else 0.0),
             "queue_depth": int(sum(queue.values())),
             "queue": queue,
+            # the last finished batch: its signals and wall time (BatchResult.metrics)
+            "last_batch": {"signals": int(float(self.last_run.get("signals", 0))),
+                           "wall_seconds": float(self.last_run.get("wall_seconds", 0.0))},
             # what the last batch's candidates became (BatchResult.metrics)
             "candidates": {k: int(float(self.last_run.get(f"candidates_{k}", 0)))
                            for k in ("seen", "pooled", "promoted", "aged_out")},

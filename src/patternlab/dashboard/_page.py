@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._text import plural
 from ._monitor import PLUGIN_NAME, PatternlabMonitor
 
 __all__ = ["PAGE", "TOP_PATTERNS", "add_page", "patternlab_doc"]
@@ -27,9 +28,10 @@ logger = logging.getLogger(__name__)
 PAGE = "patternlab"
 #: Top patterns drawn (the run event carries at most this many prototypes).
 TOP_PATTERNS = 8
-_RATE_WINDOW = 10.0      # seconds averaged by the signals/second line
 _RATE_SPAN = 900.0       # seconds of history the signals/second line shows
-_MAX_POINTS = 5000       # points of the patterns line sent to the browser
+_MAX_POINTS = 5000       # points of a line sent to the browser
+#: Name of the row of the tasks bars for the patternlab tasks not yet on a worker.
+AT_SCHEDULER = "at the scheduler"
 
 
 def update_interval_ms() -> int:
@@ -42,24 +44,48 @@ def update_interval_ms() -> int:
     return max(50, int(1000 * float(parse_timedelta(value, default="s") or 1.0)))
 
 
-def rate_series(completions: Sequence[tuple[float, int]], now: float, span: float = _RATE_SPAN,
-                window: float = _RATE_WINDOW, step: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Signals per second on a grid of ``step`` seconds ending at ``now``: at each time ``t``
-    the signals of the partitions finished in ``(t - window, t]``, divided by ``window``.
+def rate_series(completions: Sequence[tuple[float, int, float]], now: float, span: float = _RATE_SPAN,
+                max_points: int = _MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Signals per second over time, at the resolution of the partitions themselves.
+
+    A finished partition processed its signals at ``signals / seconds`` during its compute time,
+    the ``seconds`` before its event reached the scheduler; the rates of partitions running at
+    the same time add up (one per worker thread). The result is a step function: ``rates[i]``
+    from ``times[i]`` until ``times[i + 1]``, from the start of the first partition that ended in
+    the last ``span`` seconds to ``now`` (where the rate is 0 until the next partition reports).
+    Exact with at most ``max_points`` steps; beyond, the average rate over ``max_points`` equal
+    intervals (the same signals in each interval).
 
     Returns times (seconds since the epoch) and rates; empty before the first partition.
     """
-    cutoff = now - span - window        # older completions cannot reach the grid
-    recent = list(itertools.takewhile(lambda c: c[0] > cutoff, reversed(completions)))[::-1]
-    data = np.asarray(recent, dtype=np.float64).reshape(-1, 2)
+    cutoff = now - span
+    recent = list(itertools.takewhile(lambda c: c[0] > cutoff, reversed(completions)))
+    data = np.asarray(recent, dtype=np.float64).reshape(-1, 3)
     if not len(data):
         return np.empty(0), np.empty(0)
-    start = max(data[0, 0] - window, now - span)
-    grid = np.arange(now, start - step, -step)[::-1]
-    cum = np.concatenate([[0.0], np.cumsum(data[:, 1])])
-    hi = np.searchsorted(data[:, 0], grid, side="right")
-    lo = np.searchsorted(data[:, 0], grid - window, side="right")
-    return grid, (cum[hi] - cum[lo]) / window
+    end, seconds = data[:, 0], np.maximum(data[:, 2], 1e-3)
+    rate = data[:, 1] / seconds
+    t = np.concatenate([end - seconds, end])
+    change = np.concatenate([rate, -rate])
+    order = np.argsort(t, kind="stable")
+    t, level = t[order], np.cumsum(change[order])
+    last = np.r_[t[1:] != t[:-1], True]            # the level after every change at one time
+    t, level = t[last], level[last]
+    level[np.abs(level) <= 1e-9 * float(rate.max())] = 0.0   # rounding left by the subtractions
+    times, rates = np.r_[t, max(now, float(t[-1]))], np.r_[level, 0.0]
+    if len(times) <= max_points:
+        return times, rates
+    # the signals processed up to each step, exact and piecewise linear in between
+    done = np.concatenate([[0.0], np.cumsum(rates[:-1] * np.diff(times))])
+    edges = np.linspace(times[0], times[-1], max_points)
+    return edges, np.r_[np.diff(np.interp(edges, times, done)) / np.diff(edges), 0.0]
+
+
+def _steps(times: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A step function's corners, for a line and the area under it."""
+    if not len(times):
+        return times, rates
+    return np.repeat(times, 2)[1:], np.repeat(rates, 2)[:-1]
 
 
 class PatternlabPage:
@@ -92,11 +118,11 @@ class PatternlabPage:
                            line_width=2)
         self.run_points = ColumnDataSource({"time": [], "discovered": []}, name="patternlab-run-points")
         self.patterns.scatter("time", "discovered", source=self.run_points, color="#08519c", size=7)
-        self.patterns.legend.location = "top_left"
+        _legend_above(self.patterns)
         self.patterns.yaxis.axis_label = "patterns"
 
         self.rate_source = ColumnDataSource({"time": [], "rate": []}, name="patternlab-rate")
-        self.rate = figure(title=f"Signals per second ({_RATE_WINDOW:g} s average)",
+        self.rate = figure(title="Signals per second (partitions over their compute time, all workers)",
                            x_axis_type="datetime", height=280, sizing_mode="stretch_width",
                            tools="xpan,xwheel_zoom,reset", name="patternlab-rate-plot")
         self.rate.line("time", "rate", source=self.rate_source, color="#31a354", line_width=2)
@@ -119,10 +145,11 @@ class PatternlabPage:
                           legend_label="partitions processed")
         self.workers.hbar(y=dodge("worker", -0.18, range=self.workers.y_range), right="queued",
                           height=0.34, source=self.workers_source, color="#fdae6b",
-                          legend_label="tasks queued or running")
+                          legend_label=f"tasks not finished: on the worker, or {AT_SCHEDULER} "
+                                       "(these add up to the queue depth)")
         self.workers.add_tools(HoverTool(tooltips=[("worker", "@worker"), ("processed", "@processed"),
-                                                   ("queued", "@queued")]))
-        self.workers.legend.location = "bottom_right"
+                                                   ("not finished", "@queued")]))
+        _legend_above(self.workers)
 
         self.top_sources = []
         self.top_plots = []
@@ -156,18 +183,21 @@ class PatternlabPage:
                                  "with <code>--preload patternlab.dashboard</code>.</p>")
             return
         now = time.time()
-        t, rate = rate_series(m.completions, now)
+        t, rate = _steps(*rate_series(m.completions, now))
         self.rate_source.data = {"time": t * 1000.0, "rate": rate}
+        # read together: the bars and the header's queue depth are one reading of the scheduler
+        snap = m.snapshot()
         queued = m.queued_by_worker()
         names = sorted(set(queued) | set(m.processed_by_worker))
-        workers = {"worker": names, "processed": [m.processed_by_worker.get(w, 0) for w in names],
-                   "queued": [queued.get(w, 0) for w in names]}
+        at_scheduler = snap["queue_depth"] - sum(queued.values())
+        workers = {"worker": [*names, AT_SCHEDULER],
+                   "processed": [m.processed_by_worker.get(w, 0) for w in names] + [0],
+                   "queued": [queued.get(w, 0) for w in names] + [at_scheduler]}
         if workers != dict(self.workers_source.data):
-            if list(self.workers.y_range.factors) != names:  # type: ignore[attr-defined]
-                self.workers.y_range.factors = names  # type: ignore[attr-defined]
+            if list(self.workers.y_range.factors) != workers["worker"]:  # type: ignore[attr-defined]
+                self.workers.y_range.factors = workers["worker"]  # type: ignore[attr-defined]
             self.workers_source.data = workers
-        snap = m.snapshot()
-        self.summary.text = _summary_html(snap)
+        self.summary.text = _summary_html(snap, at_scheduler)
         if m.version == self._version:
             # only the last point moves: the lines reach "now", a finished batch reads as a plateau
             for src in (self.patterns_source, self.runs_source):
@@ -208,22 +238,48 @@ class PatternlabPage:
                 fig.visible = False
 
 
-def _summary_html(s: dict[str, Any]) -> str:
-    items = [("workers", f"{s['workers']} ({s['threads']} threads)"),
+def _legend_above(fig: Any) -> None:
+    """Move the figure's legend out of the plot, into a row above it: it never covers a line or
+    a bar."""
+    legend = fig.legend[0]
+    legend.orientation = "horizontal"
+    legend.location = "top_left"
+    legend.label_text_font_size = "9pt"
+    legend.padding = 2
+    legend.margin = 2
+    fig.center = [r for r in fig.center if r is not legend]
+    fig.add_layout(legend, "above")
+
+
+def _summary_html(s: dict[str, Any], at_scheduler: int | None = None) -> str:
+    """The header: one row of figures (label above value), nowrap, that fits 1,400 px; the
+    last batch's candidates on a second line of its own."""
+    on_workers = s["queue"].get("processing", 0) if at_scheduler is None else s["queue_depth"] - at_scheduler
+    waiting = s["queue_depth"] - on_workers
+    last = s.get("last_batch", {})
+    items = [("workers", f"{s['workers']} ({plural(s['threads'], 'thread')})"),
              ("tasks processed", f"{s['tasks_processed']:,}"),
              ("signals", f"{s['signals']:,}"),
              ("patterns discovered", f"{s['patterns_discovered']:,}"),
              ("batches", f"{s['runs']:,}"),
-             ("throughput", f"{s['throughput_per_sec']:,.1f} signals/s"),
-             ("now", f"{s['recent_signals_per_sec']:,.1f} signals/s"),
-             ("queue depth", f"{s['queue_depth']:,}")]
+             ("throughput (finished batches)", f"{s['throughput_per_sec']:,.1f} signals/s")]
+    if last.get("wall_seconds"):
+        items.append(("last batch", f"{plural(int(last.get('signals', 0)), 'signal')} in "
+                                    f"{float(last['wall_seconds']):.1f} s"))
+    items.append(("queue depth", f"{s['queue_depth']:,} ({on_workers:,} on workers, {waiting:,} "
+                                 f"{AT_SCHEDULER})"))
+    cells = "".join("<div style='white-space:nowrap' class='patternlab-item'>"
+                    f"<div style='font-size:8pt;color:#666'>{html.escape(k)}</div>"
+                    f"<div style='font-size:11pt'><b>{html.escape(v)}</b></div></div>"
+                    for k, v in items)
+    out = (f"<div id='patternlab-summary' style='display:flex;flex-wrap:nowrap;gap:1.6em;padding:4px 0'>"
+           f"{cells}</div>")
     c = s.get("candidates", {})
     if c.get("seen"):
-        items.append(("last batch's candidates", f"{c['seen']:,} seen, {c['pooled']:,} pooled, "
-                      f"{c['promoted']:,} promoted, {c['aged_out']:,} aged out"))
-    cells = "".join(f"<span style='margin-right:2em'><b>{html.escape(k)}</b>: {html.escape(v)}</span>"
-                    for k, v in items)
-    return f"<div style='font-size:11pt;padding:4px 0' id='patternlab-summary'>{cells}</div>"
+        out += (f"<div style='font-size:9pt;color:#444' id='patternlab-candidates'>last batch's candidates: "
+                f"{c['seen']:,} seen, {c['pooled']:,} pooled, {c['promoted']:,} promoted, "
+                f"{c['aged_out']:,} aged out</div>")
+    return out
 
 
 def patternlab_doc(scheduler: Any, extra: dict[str, Any], doc: Any) -> None:

@@ -30,8 +30,9 @@ METRICS = {
     "patternlab_tasks_processed_total": "partitions processed (a retried partition counts once)",
     "patternlab_signals_total": "signals perceived by finished partitions",
     "patternlab_patterns_discovered_total": "new patterns in the merged libraries of finished batches",
-    "patternlab_patterns_founded_total": "patterns created by partitions before merging (upper bound "
-                                         "of patterns_discovered; moves while a batch runs)",
+    "patternlab_patterns_founded_total": "patterns created by partitions before merging (moves while a "
+                                         "batch runs; merges fold similar ones and promote candidates "
+                                         "pooled in several partitions)",
     "patternlab_runs_total": "batches finished",
     "patternlab_partitions_resumed_total": "partitions read back from a checkpoint instead of computed",
     "patternlab_task_latency_seconds": "compute time of one partition task",

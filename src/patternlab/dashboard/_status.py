@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from .._text import plural
 from ..errors import InvalidParameterError
 from ._monitor import METADATA_KEY, STATUS_HANDLER
 
@@ -64,15 +65,16 @@ class ClusterStatus(dict[str, Any]):
         if not self.get("reachable"):
             return f"patternlab status of {addr}: UNREACHABLE\n  " + "\n  ".join(self.get("problems", []))
         state = "healthy" if self.get("healthy") else "UNHEALTHY: " + "; ".join(self.get("problems", []))
-        rows = [("workers", f"{self['workers']} ({self['threads']} threads)")]
+        rows = [("workers", f"{self['workers']} ({plural(self['threads'], 'thread')})")]
         if self.get("monitoring"):
             rows += [
                 ("tasks processed", f"{self['tasks_processed']:,}"),
                 ("signals", f"{self['signals']:,}"),
-                ("patterns discovered", f"{self['patterns_discovered']:,} (in {self['runs']:,} batches)"),
+                ("patterns discovered", f"{self['patterns_discovered']:,} (in "
+                                        f"{plural(self['runs'], 'batch', 'batches')})"),
                 ("throughput", f"{self['throughput_per_sec']:,.1f} signals/s over finished batches; "
                                f"{self['recent_signals_per_sec']:,.1f} signals/s now"),
-                ("queue depth", f"{self['queue_depth']:,} patternlab tasks not finished"),
+                ("queue depth", f"{plural(self['queue_depth'], 'patternlab task')} not finished"),
             ]
         else:
             rows.append(("monitoring", "not installed: start the scheduler with --preload "
@@ -226,6 +228,6 @@ def status(target: Any, *, timeout: float = 5.0, min_workers: int = 1) -> Cluste
     if dashboard and isinstance(info, dict) and info.get("page"):
         out["patternlab_page"] = _page_link(dashboard, info["page"])
     if out["workers"] < min_workers:
-        out["problems"].append(f"{out['workers']} workers, fewer than min_workers={min_workers}")
+        out["problems"].append(f"{plural(out['workers'], 'worker')}, fewer than min_workers={min_workers}")
     out["healthy"] = not out["problems"]
     return out

@@ -68,7 +68,7 @@ class BatchJob:
     state: str = "running"
     started: float = field(default_factory=time.time)
     finished: float | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, int | float] = field(default_factory=dict)
     patterns: int | None = None
     error: dict[str, str] | None = None
 
@@ -268,8 +268,7 @@ class Gateway:
                 out = batch_perceive(signals, domain, config=config, client=self.lab.client,
                                      batch_size=batch_size, progress=False, store=str(store),
                                      overwrite=overwrite, redis=self.store)
-                job.metrics = {k: float(v) for k, v in out.metrics.items()
-                               if isinstance(v, (int, float, np.number))}
+                job.metrics = {k: v for k, v in out.metrics.items() if isinstance(v, (int, float))}
                 job.patterns = len(out.library)
                 job.state = "done"
             except Exception as exc:  # reported in the job's state; the gateway goes on
@@ -305,8 +304,7 @@ class Gateway:
             if job is None:
                 out.update(state="done" if run.complete else "incomplete", domain=run.domain)
                 if run.complete:
-                    out["metrics"] = {k: float(v) for k, v in run.metrics.items()
-                                      if isinstance(v, (int, float))}
+                    out["metrics"] = {k: v for k, v in run.metrics.items() if isinstance(v, (int, float))}
         except PatternlabError:
             if job is None:
                 raise

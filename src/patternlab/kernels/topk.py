@@ -18,14 +18,16 @@ def _block(mask, x, m):  # pragma: no cover - compiled
 
 
 @numba.njit(**JIT)
-def top_motifs(P, I, k, m):  # pragma: no cover - compiled
-    """The ``k`` best motif pairs, as ``(a, b, distance)`` rows with ``a < b``.
+def top_motifs(P, I, k, m, apart=True):  # pragma: no cover - compiled
+    """The ``k`` best motif pairs of a self-join profile, as ``(a, b, distance)`` rows with ``a < b``.
 
     Windows are taken by increasing profile distance (the smaller index first on ties); a pair is
-    kept when neither of its windows overlaps a window of a pair already kept, and then every
-    window overlapping either member is blocked. Windows with an infinite distance (NaN/inf data,
-    no admissible neighbour) are never motifs. Fewer than ``k`` rows are returned when the
-    profile has no more admissible pairs.
+    kept when its two windows do not overlap each other (``|a - b| >= m``: a window and its
+    neighbour inside it are one stretch, e.g. of a slow trend, not a shape seen twice; with
+    ``apart=False`` such pairs are kept too, as closest pairs rather than motifs) and neither
+    overlaps a window of a pair already kept; then every window overlapping either member is
+    blocked. Windows with an infinite distance (NaN/inf data, no admissible neighbour) are never
+    motifs. Fewer than ``k`` rows are returned when the profile has no more admissible pairs.
     """
     order = np.argsort(P, kind="mergesort")
     used = np.zeros(P.shape[0], dtype=np.bool_)
@@ -40,7 +42,7 @@ def top_motifs(P, I, k, m):  # pragma: no cover - compiled
         if not np.isfinite(d):
             break
         y = I[x]
-        if y < 0 or used[x] or used[y]:
+        if y < 0 or (apart and abs(x - y) < m) or used[x] or used[y]:
             continue
         out_a[found] = min(x, y)
         out_b[found] = max(x, y)

@@ -66,8 +66,8 @@ class Lab:
         self.asynchronous = asynchronous
         #: ``"local"``, ``"ssh"``, ``"kube"`` or ``"connected"`` (a scheduler this Lab does not manage)
         self.kind = kind or ("connected" if cluster is None else "local")
-        self.totals = {"tasks_processed": 0.0, "signals": 0.0, "patterns_discovered": 0.0,
-                       "busy_seconds": 0.0, "wall_seconds": 0.0}
+        self.totals: dict[str, int | float] = {"tasks_processed": 0, "signals": 0, "patterns_discovered": 0,
+                                               "busy_seconds": 0.0, "wall_seconds": 0.0}
         self._closed = False
 
     # -- construction -------------------------------------------------------------------------

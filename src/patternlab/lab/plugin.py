@@ -1,11 +1,12 @@
-"""The worker plugin: every worker loads the kernels before its first task and keeps reusing freed
-memory."""
+"""The worker plugin: every worker loads the kernels before its first task, keeps reusing freed
+memory, and leaves its long-lived objects out of the garbage collector's passes."""
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
 import ctypes.util
+import gc
 import sys
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..config import EngineConfig
 from ..engine import perceive
 from ..library import PatternLibrary
 
-__all__ = ["PatternlabWorkerPlugin", "register", "tune_allocator", "warm_up"]
+__all__ = ["PatternlabWorkerPlugin", "freeze_long_lived", "register", "tune_allocator", "warm_up"]
 
 
 class PatternlabWorkerPlugin(WorkerPlugin):
@@ -27,6 +28,15 @@ class PatternlabWorkerPlugin(WorkerPlugin):
 
     Registered by :func:`~patternlab.batch_perceive` and :class:`~patternlab.Lab` with
     ``client.register_plugin``; idempotent.
+
+    After the warm-up, the objects alive then (modules, compiled kernels: about 200,000 with
+    numba, Dask and scikit-learn loaded) are frozen out of the garbage collector
+    (:func:`gc.freeze`). Python's shutdown runs several full collections that visit every
+    tracked object; in a worker, that took 1 to 3 s on a loaded 2-core machine, and the nanny,
+    which gives a closing worker 4 s, killed workers that were only exiting ("Worker process
+    still alive after 4.0 seconds, killing"). Frozen, they are never visited again: a worker
+    exits in about 0.1 s, and its full collections during tasks are cheaper too. Those objects
+    live as long as the process anyway.
     """
 
     name = "patternlab"
@@ -36,6 +46,7 @@ class PatternlabWorkerPlugin(WorkerPlugin):
         # in a thread: loading the kernels takes seconds, and a worker whose event loop is
         # blocked that long misses the scheduler's messages (a retirement among them)
         await asyncio.to_thread(warm_up)
+        freeze_long_lived()
 
     def teardown(self, worker: Any = None) -> None:
         return None
@@ -66,6 +77,15 @@ def tune_allocator() -> bool:
         return False
     mmap_ok = bool(mallopt(_M_MMAP_THRESHOLD, _ALLOCATOR_KEEP))
     return bool(mallopt(_M_TRIM_THRESHOLD, _ALLOCATOR_KEEP)) and mmap_ok
+
+
+def freeze_long_lived() -> int:
+    """Collect the garbage, then move every object still alive into the collector's permanent
+    generation (:func:`gc.freeze`), where no collection visits it, at run time or at exit.
+    Returns how many objects are frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def warm_up() -> None:

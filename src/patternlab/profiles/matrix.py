@@ -175,8 +175,10 @@ class MatrixProfile:
     def motifs(self, k: int = 3) -> list[Motif]:
         """The ``k`` best non-overlapping motif pairs of this profile.
 
-        Windows are taken by increasing distance; a pair is kept when neither window overlaps a
-        window (``|x - y| < m``) of a pair kept before. Windows holding NaN/inf are never motifs.
+        Windows are taken by increasing distance; a pair is kept when its two windows do not
+        overlap each other (a window whose nearest neighbour lies inside it, as along a slow
+        trend, is one stretch, not a shape seen twice) and neither overlaps a window
+        (``|x - y| < m``) of a pair kept before. Windows holding NaN/inf are never motifs.
 
         Parameters
         ----------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import random
+import re
 import socket
 import ssl
 import time
@@ -58,11 +59,46 @@ class Endpoint:
         return redact(self.url or "", self.password)
 
 
+#: Phrases of Redis's and redis-py's own messages that hold the word "password" (or pieces of
+#: it): a password equal to one of their words ("password", "pass", "pair") is not what they show.
+_OWN_WORDS = re.compile(r"username-password pair|AUTH <password>|no password is set|"
+                        r"without any password configured|invalid password|password is set|"
+                        r"WRONGPASS|Authentication required", re.IGNORECASE)
+
+
+def _mask_secret(text: str, secret: str) -> str:
+    """``text`` with each occurrence of ``secret`` replaced by ``***``, except inside a phrase of
+    Redis's own messages (:data:`_OWN_WORDS`): the server never echoes a password there."""
+    own = [m.span() for m in _OWN_WORDS.finditer(text)]
+    out, k = [], 0
+    while True:
+        i = text.find(secret, k)
+        if i < 0:
+            break
+        j = i + len(secret)
+        if not any(a <= i and j <= b for a, b in own):
+            out.append(text[k:i] + "***")
+        else:
+            out.append(text[k:j])
+        k = j
+    return "".join(out) + text[k:]
+
+
 def redact(text: str, password: str | None) -> str:
-    """``text`` with the password of any URL in it (and ``password`` itself) replaced by ``***``."""
+    """``text`` with the password of any URL in it (and ``password`` itself wherever it is not a
+    word of Redis's own message, e.g. a password ``"password"`` in "invalid username-password
+    pair") replaced by ``***``.
+
+    Examples
+    --------
+    >>> redact("WRONGPASS invalid username-password pair or user is disabled.", "password")
+    'WRONGPASS invalid username-password pair or user is disabled.'
+    >>> redact("Error connecting to redis://app:password@h:6379/0 (password)", "password")
+    'Error connecting to redis://app:***@h:6379/0 (***)'
+    """
     out = text
     if password:
-        out = out.replace(password, "***")
+        out = _mask_secret(out, password)
     # user:pass@ in URLs
     k = 0
     while True:
