@@ -284,7 +284,7 @@ def consensus_motif(signals: Any, m: int, *, fraction: float = 1.0, client: Any 
     >>> for k, T in enumerate(Ts):
     ...     T[40 * k + 20:40 * k + 70] += 5 * shape    # one copy in each series
     >>> radius, series, index = pl.consensus_motif(Ts, m=50)
-    >>> bool(radius < 3), index == 40 * series + 20
+    >>> bool(radius < 3), abs(index - (40 * series + 20)) <= 3   # noise may shift it a sample or two
     (True, True)
     """
     series, m = _series(signals, m)

@@ -38,8 +38,8 @@ def arc_curve(I: ArrayLike) -> NDArray[np.int64]:
 
     Examples
     --------
-    >>> import patternlab as pl
-    >>> pl.profiles.segments.arc_curve([2, 3, 0, 1]).tolist()
+    >>> from patternlab.profiles.segments import arc_curve
+    >>> arc_curve([2, 3, 0, 1]).tolist()
     [2, 4, 2, 0]
     """
     Ia = np.asarray(I)
