@@ -134,3 +134,46 @@ def finite_mean_std(D):  # pragma: no cover - compiled
         if np.isfinite(x):
             ss += (x - mean) * (x - mean)
     return mean, np.sqrt(ss / k), low, k
+
+
+@numba.njit(**JIT)
+def _block(mask, x, m):  # pragma: no cover - compiled
+    """Mark every window overlapping window ``x`` (``|y - x| < m``)."""
+    for y in range(max(0, x - m + 1), min(mask.shape[0], x + m)):
+        mask[y] = True
+
+
+@numba.njit(**JIT)
+def motif_set(D, first, taken, m, threshold, max_matches):  # pragma: no cover - compiled
+    """The occurrences of the motif whose window is ``first``: ``first`` itself, then the windows
+    of ``D`` with a finite ``D[i] <= threshold`` by increasing distance (the smaller index on
+    ties), each kept unless it overlaps (``|i - j| < m``) an occurrence kept before or a window
+    marked in ``taken``; at most ``max_matches`` in all. Returns ``(distances, indices)``."""
+    n = D.shape[0]
+    cand = np.empty(n, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        d = D[i]
+        if i != first and not taken[i] and np.isfinite(d) and d <= threshold:
+            cand[k] = i
+            k += 1
+    cand = cand[:k]
+    order = cand[np.argsort(D[cand], kind="mergesort")]
+    used = np.zeros(n, dtype=np.bool_)
+    top = min(k + 1, max_matches)
+    out_d = np.empty(top)
+    out_i = np.empty(top, dtype=np.int64)
+    out_d[0] = D[first]
+    out_i[0] = first
+    _block(used, first, m)
+    found = 1
+    for x in order:
+        if found == top:
+            break
+        if used[x]:
+            continue
+        out_d[found] = D[x]
+        out_i[found] = x
+        found += 1
+        _block(used, x, m)
+    return out_d[:found], out_i[:found]
