@@ -150,7 +150,8 @@ def _normalized(T, m: int, constant=None) -> tuple[np.ndarray, np.ndarray]:
     ``constant``: the user's flags instead of :func:`is_constant` (a window of equal samples is
     constant whatever they say)."""
     ws = windows(T, m)
-    flag = [is_constant(w) if constant is None else bool(constant[i]) or bool(np.all(w == w[0]))
+    flag = [is_valid(w) and (is_constant(w) if constant is None
+                             else bool(constant[i]) or bool(np.all(w == w[0])))
             for i, w in enumerate(ws)]
     kinds = np.array(
         ["invalid" if not is_valid(w) else "constant" if c else "normal" for w, c in zip(ws, flag)]

@@ -289,10 +289,8 @@ def test_query_longer_than_the_series() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "error", "pattern"), [
-    ({"Q": [1.0, np.nan, 2.0, 3.0]}, pl.InvalidSignalError, "Q holds 1 NaN/inf"),
     ({"Q": [1.0, 2.0]}, pl.InvalidWindowError, r"len\(Q\)=2 is too short"),
     ({"Q": np.ones((2, 3))}, pl.PatternlabError, "Q"),
-    ({"T": np.full(30, np.nan)}, pl.InvalidSignalError, "T"),
     ({"max_distance": "far"}, pl.InvalidParameterError, "max_distance must be a real number"),
     ({"max_distance": np.nan}, pl.InvalidParameterError, "max_distance must be a real number"),
     ({"max_distance": lambda D: None}, pl.InvalidParameterError, r"max_distance\(D\) must be"),

@@ -14,6 +14,7 @@ from ..errors import InvalidParameterError, InvalidSignalError
 from ..kernels import exact, topk
 from ..kernels import matrix_profile as mpk
 from ..kernels import neighbours as nbk
+from ..kernels import search as sk
 from . import _absolute, _neighbours
 from ._prepare import FLOAT32_MIN_SPREAD_RATIO, TILES  # noqa: F401  (public knobs, also here)
 from ._prepare import prepare as _prepare
@@ -543,8 +544,10 @@ def distance_profile(
     if not normalize:
         return _absolute.distance_profile(Q, T, p)
     (q, t), _ = _prepare([Q, T], m, np.float64, [cQ, cT])
-    kernel = pick(exact.distance_profile, exact.distance_profile_serial, len(t.s) * m)
-    d: NDArray[np.float64] = kernel(q.Tc, q.mu, q.s, q.e, t.Tc, t.mu, t.s, t.e, m)
+    # the query's z-normalized samples once (the kernel of pl.match: the same distances)
+    kernel = pick(sk.query_profile, sk.query_profile_serial, len(t.s) * m)
+    qn = sk.normalized_query(q.Tc, q.mu, q.s, m)
+    d: NDArray[np.float64] = kernel(qn, float(q.e[0]), t.Tc, t.mu, t.s, t.e, m)
     return d
 
 
