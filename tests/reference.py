@@ -840,3 +840,12 @@ def motif_sets(T, m: int, k: int, max_matches=None, max_distance=None, min_neigh
                 tried.update(range(x - excl, x + excl + 1))
         tried.add(c)
     return out
+
+
+def stddev_isconstant(a, w: int, quantile_threshold: float = 0.0) -> np.ndarray:
+    """STUMPY's test helper ``isconstant_func_stddev_threshold``: a window is constant when its
+    std (NaN ignored) is at most the ``quantile_threshold`` quantile of all windows' stds."""
+    a = np.asarray(a, dtype=np.float64)
+    sd = np.array([np.nanstd(x) for x in windows(a, w)])
+    limit = 0.0 if quantile_threshold == 0 else np.quantile(sd, quantile_threshold)
+    return sd <= limit

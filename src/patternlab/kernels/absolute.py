@@ -29,6 +29,10 @@ from .stats import CHUNK
 INVALID_TERM = -1e300
 #: Ranking values below this mark "no valid neighbour".
 INVALID_BELOW = -1e299
+#: Relative difference between a row's best search sum and its exact sum beyond which the row
+#: is measured directly (see :func:`resolve_side`); TINY: the absolute floor (scaled units).
+DRIFT = 1e-6
+TINY = 1e-280
 
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
@@ -43,11 +47,21 @@ def _pw(x, p, mode):  # pragma: no cover - compiled
 
 @numba.njit(**JIT)
 def sanitize(T):  # pragma: no cover - compiled
-    """``T`` with its non-finite values set to 0 (their windows are marked by
-    :func:`window_terms`)."""
-    Tc = np.empty(T.shape[0])
-    for t in range(T.shape[0]):
-        Tc[t] = T[t] if np.isfinite(T[t]) else 0.0
+    """``T`` with each non-finite value replaced by the last finite value before it (the first
+    finite value at the start; their windows are marked by :func:`window_terms`). A value of
+    the data's own range keeps the terms ``|x - y|**p`` that pass through the running sums of
+    valid windows in that range: a 0 next to data far from 0 would swamp them."""
+    n = T.shape[0]
+    Tc = np.empty(n)
+    fill = 0.0
+    for t in range(n):
+        if np.isfinite(T[t]):
+            fill = T[t]
+            break
+    for t in range(n):
+        if np.isfinite(T[t]):
+            fill = T[t]
+        Tc[t] = fill
     return Tc
 
 
@@ -213,7 +227,7 @@ def _valid_prefix(e):  # pragma: no cover - compiled
 @numba.njit(**JIT)
 def _resolve_range(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift, validY, lo_x, hi_x, D,
                    J):  # pragma: no cover - compiled
-    nn = P.shape[1]
+    nn = D.shape[1]  # the lists hold one candidate more (P.shape[1] == nn + 1)
     lY = eY.shape[0]
     negD = np.empty((1, nn))
     who = np.empty((1, nn), dtype=np.int64)
@@ -226,14 +240,27 @@ def _resolve_range(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift, validY,
         else:
             lo, hi = 0, max(0, min(x - kmin + 1, lY))
         found = 0
-        for q in range(nn):
+        for q in range(P.shape[1]):
             if I[x, q] < 0 or P[x, q] < INVALID_BELOW:
                 break
             found += 1
+        suspect = False
+        if found > 0:
+            # the running sums drift where terms of very different sizes pass through them
+            # (large p): a best search value off its exact sum means the row is measured directly
+            exact = distance(TX, eX, x, TY, eY, I[x, 0], m, p, mode, 0)
+            search = max(-P[x, 0], 0.0)
+            exact_sum = exact * exact if mode == 2 else exact if mode == 1 else exact ** p
+            suspect = abs(search - exact_sum) > DRIFT * exact_sum + TINY
+        if found > nn:
+            # the last neighbour kept and the first left out are (nearly) tied: rounding of the
+            # running sums, not the data, chose between them; the smaller index must win
+            a, b = -P[x, nn - 1], -P[x, nn]
+            suspect = suspect or b - a <= DRIFT * abs(a) + TINY
         negD[0, :] = -np.inf
         who[0, :] = -1
         last[0] = -np.inf
-        if found < min(nn, validY[hi] - validY[lo]):
+        if suspect or found < min(nn, validY[hi] - validY[lo]):
             for y in range(lo, hi):
                 d = distance(TX, eX, x, TY, eY, y, m, p, mode, shift)
                 if d < np.inf:
@@ -250,14 +277,17 @@ def _resolve_range(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift, validY,
 
 @numba.njit(**JIT_PARALLEL)
 def resolve_side(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift):  # pragma: no cover
-    """Exact distances of each window's candidates, sorted ascending (the smaller index on ties),
-    as :func:`patternlab.kernels.neighbours.resolve_side`; a window that found fewer valid
-    candidates than it has valid partners is measured against all of them.
+    """Exact distances of each window's ``nn`` nearest, sorted ascending (the smaller index on
+    ties), from its search lists of ``nn + 1`` candidates, as
+    :func:`patternlab.kernels.neighbours.resolve_side`. A window is measured against all its
+    partners when it found fewer valid candidates than it has valid partners, when its best
+    search sum drifted from the exact one, or when its ``nn``-th and ``nn + 1``-th candidates
+    are (nearly) tied.
     :func:`resolve_side_serial` is its serial twin."""
     n = P.shape[0]
     validY = _valid_prefix(eY)
-    D = np.full((n, P.shape[1]), np.inf)
-    J = np.full((n, P.shape[1]), -1, dtype=np.int64)
+    D = np.full((n, P.shape[1] - 1), np.inf)
+    J = np.full((n, P.shape[1] - 1), -1, dtype=np.int64)
     for c in numba.prange((n + CHUNK - 1) // CHUNK):
         _resolve_range(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift, validY, c * CHUNK,
                        min(n, c * CHUNK + CHUNK), D, J)
@@ -269,8 +299,8 @@ def resolve_side_serial(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift):  
     """:func:`resolve_side` on the calling thread (the same result, bit for bit)."""
     n = P.shape[0]
     validY = _valid_prefix(eY)
-    D = np.full((n, P.shape[1]), np.inf)
-    J = np.full((n, P.shape[1]), -1, dtype=np.int64)
+    D = np.full((n, P.shape[1] - 1), np.inf)
+    J = np.full((n, P.shape[1] - 1), -1, dtype=np.int64)
     _resolve_range(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift, validY, 0, n, D, J)
     return D, J
 

@@ -53,6 +53,8 @@ def raw(T: NDArray[np.float64], m: int, shift: int) -> Raw:
 
 def _triangle(A: Raw, B: Raw, m: int, kmin: int, nn: int, p: float,
               client: Any) -> tuple[NDArray[Any], ...]:
+    """The ``nn`` best search candidates of every row and column (callers ask one more than
+    they report: :func:`patternlab.kernels.absolute.resolve_side` checks it for a tie)."""
     R, K = TILES[np.float64]
     md = mode(p)
     if client is not None:
@@ -81,7 +83,7 @@ def self_join(T: NDArray[np.float64], m: int, excl: int, nn: int, p: float, thre
     shift = shift_of(T)
     A = raw(T, m, shift)
     with numba_threads(threads):
-        rowP, rowI, colP, colI = _triangle(A, A, m, excl + 1, nn, p, client)
+        rowP, rowI, colP, colI = _triangle(A, A, m, excl + 1, nn + 1, p, client)
         DR, IR = _resolve(A, A, m, excl + 1, True, rowP, rowI, p, shift)
         DL, IL = _resolve(A, A, m, excl + 1, False, colP, colI, p, shift)
     return DL, IL, DR, IR
@@ -94,8 +96,8 @@ def ab_join(TA: NDArray[np.float64], TB: NDArray[np.float64], m: int, nn: int, p
     shift = shift_of(TA, TB)
     A, B = raw(TA, m, shift), raw(TB, m, shift)
     with numba_threads(threads):
-        rowP, rowI, _, _ = _triangle(A, B, m, 0, nn, p, client)
-        _, _, colP, colI = _triangle(B, A, m, 1, nn, p, client)
+        rowP, rowI, _, _ = _triangle(A, B, m, 0, nn + 1, p, client)
+        _, _, colP, colI = _triangle(B, A, m, 1, nn + 1, p, client)
         DR, IR = _resolve(A, B, m, 0, True, rowP, rowI, p, shift)
         DL, IL = _resolve(A, B, m, 1, False, colP, colI, p, shift)
     return DL, IL, DR, IR
