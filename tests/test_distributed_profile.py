@@ -79,9 +79,9 @@ FIELDS_K = ("P", "I", "PL", "IL", "PR", "IR")
 
 
 @pytest.mark.parametrize(("options", "R", "K"), [
-    ({"k": 3}, 300, 16),
-    ({"k": 2, "dtype": "float32"}, 97, 5),
-    ({"normalize": False}, 211, 13),
+    ({"k": 3}, 300, 64),
+    ({"k": 2, "dtype": "float32"}, 97, 32),
+    ({"normalize": False}, 211, 48),
     ({"normalize": False, "p": 1.5, "k": 3}, 8192, 512),
 ])
 def test_neighbour_lists_on_cluster_are_identical(client: Client, monkeypatch: pytest.MonkeyPatch,
@@ -91,11 +91,11 @@ def test_neighbour_lists_on_cluster_are_identical(client: Client, monkeypatch: p
     monkeypatch.setitem(profile.TILES, np.float64, (R, K))
     monkeypatch.setitem(profile.TILES, np.float32, (R, K))
     rng = np.random.default_rng(R)
-    T = np.cumsum(rng.standard_normal(2500))
+    T = np.cumsum(rng.standard_normal(1400))
     T[700:720] = np.nan
-    T[1500:1560] = 3.0
-    B = np.cumsum(rng.standard_normal(1300))
-    for args in ((T, 30), (T, 30, B), (B, 30, T)):
+    T[1000:1060] = 3.0
+    B = np.cumsum(rng.standard_normal(600))
+    for args in ((T, 30), (B, 30, T)):
         local = pl.matrix_profile(*args, **options)
         remote = pl.matrix_profile(*args, client=client, **options)
         assert_identical(local, remote)

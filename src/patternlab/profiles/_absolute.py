@@ -58,7 +58,7 @@ def _triangle(A: Raw, B: Raw, m: int, kmin: int, nn: int, p: float,
     R, K = TILES[np.float64]
     md = mode(p)
     if client is not None:
-        return lists_on_cluster(client, ak.upper_triangle_serial, (A.Tc, A.e), (B.Tc, B.e), m, kmin,
+        return lists_on_cluster(client, "absolute", (A.Tc, A.e), (B.Tc, B.e), m, kmin,
                                 (R, K), nn, (p, md))
     if not parallel_for(len(A.e) * len(B.e) / 2 / CELLS_PER_STEP):
         serial: tuple[NDArray[Any], ...] = ak.upper_triangle_serial(

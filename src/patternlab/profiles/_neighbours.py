@@ -31,7 +31,7 @@ def _parts(W: Windows) -> tuple[NDArray[Any], ...]:
 def _triangle(A: Windows, B: Windows, m: int, kmin: int, dt: type, nn: int, client: Any) -> Lists:
     R, K = TILES[dt]
     if client is not None:
-        return lists_on_cluster(client, nk.upper_triangle_serial, _parts(A), _parts(B), m, kmin,
+        return lists_on_cluster(client, "neighbours", _parts(A), _parts(B), m, kmin,
                                 (R, K), nn)
     if not parallel_for(len(A.s) * len(B.s) / 2 / CELLS_PER_STEP):
         serial: Lists = nk.upper_triangle_serial(*_parts(A), *_parts(B), m, kmin, len(B.s), R, K, nn)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from ..kernels import absolute as ak
 from ..kernels import matrix_profile as mpk
 from ..kernels import neighbours as nk
 
@@ -107,20 +108,25 @@ def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: in
     return rowP, rowI, colP, colI
 
 
-def _lists_task(kernel: Any, A: tuple[Any, ...], B: tuple[Any, ...], m: int, kmax: int, R: int,
+#: The serial list kernels by name: a task names its kernel (a numba dispatcher shipped by value
+#: would be compiled again on every worker instead of loaded from numba's cache).
+LIST_KERNELS = {"neighbours": nk.upper_triangle_serial, "absolute": ak.upper_triangle_serial}
+
+
+def _lists_task(kernel: str, A: tuple[Any, ...], B: tuple[Any, ...], m: int, kmax: int, R: int,
                 K: int, nn: int, extra: tuple[Any, ...]) -> tuple[NDArray[Any], ...]:
     """One task of :func:`lists_on_cluster`: the serial list kernel on local slices."""
-    out: tuple[NDArray[Any], ...] = kernel(*A, *B, m, 0, kmax, R, K, nn, *extra)
+    out: tuple[NDArray[Any], ...] = LIST_KERNELS[kernel](*A, *B, m, 0, kmax, R, K, nn, *extra)
     return out
 
 
-def lists_on_cluster(client: Client, kernel: Any, A: tuple[NDArray[Any], ...],
+def lists_on_cluster(client: Client, kernel: str, A: tuple[NDArray[Any], ...],
                      B: tuple[NDArray[Any], ...], m: int, kmin: int, tiles: tuple[int, int],
                      nn: int, extra: tuple[Any, ...] = (), bands_per_task: int | None = None
                      ) -> tuple[NDArray[Any], NDArray[np.int64], NDArray[Any], NDArray[np.int64]]:
-    """The ``nn``-best row and column lists of a list kernel (``kernel(*A, *B, m, kmin, kmax, R,
-    K, nn, *extra)``, e.g. :func:`patternlab.kernels.neighbours.upper_triangle_serial`) as Dask
-    tasks of the canonical tiles, folded on the client as they finish.
+    """The ``nn``-best row and column lists of a list kernel (``LIST_KERNELS[kernel](*A, *B, m,
+    kmin, kmax, R, K, nn, *extra)``, e.g. :func:`patternlab.kernels.neighbours.upper_triangle_serial`)
+    as Dask tasks of the canonical tiles, folded on the client as they finish.
 
     ``A`` and ``B`` are each a series' samples followed by its per-window arrays; a task receives
     only the slices its tiles read. Lists rank by a strict total order, so the folded lists are
