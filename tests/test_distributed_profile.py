@@ -102,7 +102,8 @@ def test_neighbour_lists_on_cluster_are_identical(client: Client, monkeypatch: p
         assert local.P.ndim == (1 if "k" not in options else 2)
 
 
-def test_non_normalized_match_on_cluster_is_identical(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_non_normalized_match_on_cluster_is_identical(client: Client,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from patternlab.profiles import search
 
     monkeypatch.setattr(search, "BLOCK_WINDOWS", 300)

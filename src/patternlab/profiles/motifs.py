@@ -4,6 +4,7 @@ non-overlapping occurrences, as STUMPY's ``motifs`` without its overlapping hits
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -59,7 +60,7 @@ def _sets(T: NDArray[np.float64], m: int, mp: MatrixProfile, k: int, max_matches
           flags: NDArray[np.bool_] | None) -> list[MotifSet]:
     P = mp._nearest()[0]
     limit = _default_cutoff(P) if cutoff is None else _real(cutoff, "cutoff")
-    t = _windows(T, m, flags) if normalize else _raw(T, T, m)
+    profile_of = _distances_z(T, m, flags) if normalize else _distances_raw(T, m, p)
     excl = v.exclusion_zone(m)
     taken = np.zeros(len(P), dtype=np.bool_)  # overlaps an occurrence of a set kept
     tried = ~np.isfinite(P) | (P > limit)  # no longer a candidate
@@ -69,11 +70,7 @@ def _sets(T: NDArray[np.float64], m: int, mp: MatrixProfile, k: int, max_matches
             break
         if tried[c] or taken[c]:
             continue
-        if normalize:
-            q = sk.normalized_query(t.Tc[c:c + m], t.mu[c:c + 1], t.s[c:c + 1], m)  # type: ignore[union-attr]
-            D = _profile(_Query(q, float(t.e[c])), t, m)
-        else:
-            D = _profile(RAW_QUERY, t._replace(Qc=t.Tc[c:c + m]), m, p)  # type: ignore[union-attr]
+        D = profile_of(c)
         d, idx = sk.motif_set(D, c, taken, m, _threshold(D, max_distance) + atol, max_matches)
         if len(idx) - 1 >= min_neighbors:
             out.append(MotifSet(d, idx))
@@ -90,6 +87,29 @@ def _neighbors(value: Any) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
         raise InvalidParameterError(f"min_neighbors must be an integer >= 0; got {value!r:.40}")
     return int(value)
+
+
+def _distances_z(T: NDArray[np.float64], m: int,
+                 flags: NDArray[np.bool_] | None) -> Callable[[int], NDArray[np.float64]]:
+    """The z-normalized distance profile of window ``c`` of ``T`` against ``T`` (its own window at
+    distance exactly 0: the same arrays on both sides)."""
+    t = _windows(T, m, flags)
+
+    def profile_of(c: int) -> NDArray[np.float64]:
+        q = sk.normalized_query(t.Tc[c:c + m], t.mu[c:c + 1], t.s[c:c + 1], m)
+        return _profile(_Query(q, float(t.e[c])), t, m)
+
+    return profile_of
+
+
+def _distances_raw(T: NDArray[np.float64], m: int, p: float) -> Callable[[int], NDArray[np.float64]]:
+    """The p-norm distance profile of window ``c`` of ``T`` against ``T``."""
+    t = _raw(T, T, m)
+
+    def profile_of(c: int) -> NDArray[np.float64]:
+        return _profile(RAW_QUERY, t._replace(Qc=t.Tc[c:c + m]), m, p)
+
+    return profile_of
 
 
 def _real(value: Any, name: str) -> float:
