@@ -522,3 +522,19 @@ def test_tiny_tiles_and_threads(tiles, R: int, K: int) -> None:
             parallel = pl.matrix_profile(*args, threads=2, **options)
         for name in ("P", "I", "PL", "IL", "PR", "IR"):
             npt.assert_array_equal(getattr(serial, name), getattr(parallel, name), err_msg=name)
+
+
+def test_compare_stumpy_surface_script_agrees(capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/compare_stumpy_surface.py runs every feature and finds STUMPY's results."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    from benchmarks import compare_stumpy_surface
+
+    assert compare_stumpy_surface.main(["--n", "1500", "--m", "20", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ") and "random walk n=1,500, m=20" in out
+    for name in compare_stumpy_surface.FEATURES:
+        assert f"\n{name} " in out
+    assert "DISAGREE" not in out
