@@ -327,20 +327,11 @@ def _profile_range(Qc, eq, Tc, eT, m, p, mode, shift, lo, hi, D):  # pragma: no 
             D[b] = np.ldexp(acc ** (1.0 / p), -shift)
 
 
-@numba.njit(**JIT_PARALLEL)
-def distance_profile(Qc, eq, Tc, eT, m, p, mode, shift):  # pragma: no cover - compiled
-    """The p-norm distance from the query (``Qc``, scaled as ``Tc``; ``eq < 0``: it holds
-    NaN/inf) to every window of T. :func:`distance_profile_serial` is its serial twin."""
-    n = eT.shape[0]
-    D = np.empty(n)
-    for c in numba.prange((n + CHUNK - 1) // CHUNK):
-        _profile_range(Qc, eq, Tc, eT, m, p, mode, shift, c * CHUNK, min(n, c * CHUNK + CHUNK), D)
-    return D
-
-
 @numba.njit(**JIT)
 def distance_profile_serial(Qc, eq, Tc, eT, m, p, mode, shift):  # pragma: no cover - compiled
-    """:func:`distance_profile` on the calling thread (the same result, bit for bit)."""
+    """The p-norm distance from the query (``Qc``, scaled as ``Tc``; ``eq < 0``: it holds
+    NaN/inf) to every window of T, on the calling thread (no parallel twin, as
+    :func:`patternlab.kernels.search.query_profile_serial`: one compiled loop for every caller)."""
     D = np.empty(eT.shape[0])
     _profile_range(Qc, eq, Tc, eT, m, p, mode, shift, 0, eT.shape[0], D)
     return D

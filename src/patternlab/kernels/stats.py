@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from .._numba import JIT, JIT_PARALLEL
+from ._simd import fma
 
 #: Additive term of a constant window in correlation space: two constant windows correlate 1
 #: (distance 0), a constant and a non-constant window 0.5 (distance sqrt(m)), as in STUMPY.
@@ -190,3 +191,75 @@ def diagonal_terms(Tc, mu, m):  # pragma: no cover - compiled
         df[i] = 0.5 * (a - b)
         dg[i] = (a - mu[i]) + (b - mu[i - 1])
     return df, dg
+
+
+# ------------------------------------------------------------------ O(n) statistics (search)
+
+#: Windows whose sum of squared deviations is below ``FLAT * m`` (the samples scaled to at most
+#: 1) are measured directly by :func:`window_stats_prefix`: there the error of the prefix sums
+#: (about 1e-32 of the series' magnitude) could reach 1e-14 of the spread.
+FLAT = 1e-12
+
+
+@numba.njit(**JIT)  # no fastmath: the error-free transformations need IEEE rounding
+def _two_sum(a, b):  # pragma: no cover - compiled
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
+@numba.njit(**JIT)
+def _dd_add(ah, al, bh, bl):  # pragma: no cover - compiled
+    """``(ah + al) + (bh + bl)`` in double-double."""
+    s, e = _two_sum(ah, bh)
+    e += al + bl
+    return _two_sum(s, e)
+
+
+@numba.njit(**JIT)
+def _dd_mul(ah, al, bh, bl):  # pragma: no cover - compiled
+    """``(ah + al) * (bh + bl)`` in double-double."""
+    p = ah * bh
+    e = fma(ah, bh, -p) + (ah * bl + al * bh)
+    return _two_sum(p, e)
+
+
+@numba.njit(**JIT)
+def window_stats_prefix(T, m):  # pragma: no cover - compiled
+    """:func:`window_stats` in ``O(n)``: each window's sum and sum of squares from double-double
+    prefix sums (error-free transformations, about 32 significant digits), so the mean and the
+    sum of squared deviations keep full float64 precision whatever the offset of the data;
+    windows flatter than :data:`FLAT` (where that could fall short, and where the
+    rounding-floor rule for constant windows applies) are measured directly, as
+    :func:`window_stats` measures them. Used where the statistics cost as much as the rest
+    (distance profiles, search), not by the matrix profile. Serial (one pass)."""
+    Tc, prefix, changes, mu, sig2, valid, constant = _stats_setup(T, m)
+    n = T.shape[0]
+    ell = mu.shape[0]
+    s1h = np.zeros(n + 1)
+    s1l = np.zeros(n + 1)
+    s2h = np.zeros(n + 1)
+    s2l = np.zeros(n + 1)
+    for t in range(n):
+        x = Tc[t]
+        s1h[t + 1], s1l[t + 1] = _dd_add(s1h[t], s1l[t], x, 0.0)
+        p = x * x
+        s2h[t + 1], s2l[t + 1] = _dd_add(s2h[t], s2l[t], p, fma(x, x, -p))
+    for i in range(ell):
+        ah, al = _dd_add(s1h[i + m], s1l[i + m], -s1h[i], -s1l[i])  # window sum
+        bh, bl = _dd_add(s2h[i + m], s2l[i + m], -s2h[i], -s2l[i])  # window sum of squares
+        qh = ah / m  # the mean, in double-double
+        rh, rl = _dd_mul(qh, 0.0, float(m), 0.0)
+        dh, dl = _dd_add(ah, al, -rh, -rl)
+        ql = (dh + dl) / m
+        ph, pl = _dd_mul(ah, al, qh, ql)  # sum * mean
+        vh, vl = _dd_add(bh, bl, -ph, -pl)
+        q = vh + vl
+        valid[i] = prefix[i + m] - prefix[i] == 0
+        if q < FLAT * m:
+            _stats_range(Tc, prefix, changes, m, i, i + 1, mu, sig2, valid, constant)
+            continue
+        mu[i] = qh + ql
+        sig2[i] = q
+        constant[i] = changes[i + m - 1] - changes[i] == 0
+    return Tc, mu, sig2, valid, constant

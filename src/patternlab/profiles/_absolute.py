@@ -109,6 +109,5 @@ def distance_profile(Q: NDArray[np.float64], T: NDArray[np.float64], p: float) -
     shift = shift_of(Q, T)
     q = raw(Q, m, shift)
     t = raw(T, m, shift)
-    kernel = pick(ak.distance_profile, ak.distance_profile_serial, len(t.e) * m)
-    D: NDArray[np.float64] = kernel(q.Tc, q.e[0], t.Tc, t.e, m, p, mode(p), shift)
+    D: NDArray[np.float64] = ak.distance_profile_serial(q.Tc, q.e[0], t.Tc, t.e, m, p, mode(p), shift)
     return D

@@ -27,13 +27,20 @@ TILES: dict[type, tuple[int, int]] = {np.float64: (8192, 512), np.float32: (8192
 FLOAT32_MIN_SPREAD_RATIO = 1e-2
 
 
-def stats_of(T: NDArray[np.float64], m: int,
-             constant: NDArray[np.bool_] | None = None) -> tuple[Any, ...]:
+def stats_of(T: NDArray[np.float64], m: int, constant: NDArray[np.bool_] | None = None,
+             prefix_sums: bool = False) -> tuple[Any, ...]:
     """``(Tc, mu, sig2, valid, constant)`` of every window of ``T`` (power-of-two scaled).
 
     ``constant``, when given, is the user's flag per window (``T_subseq_isconstant``); it replaces
     the default rounding-floor rule, except that a window whose samples are all equal is always
-    constant (it has no spread to normalize by)."""
+    constant (it has no spread to normalize by). ``prefix_sums``: in ``O(n)`` from double-double
+    prefix sums (:func:`patternlab.kernels.stats.window_stats_prefix`, for distance profiles)
+    instead of ``O(n m)``."""
+    if prefix_sums and T.shape[0] > m:
+        Tc, mu, sig2, valid, default = stats.window_stats_prefix(v.unit_scaled(T), m)
+        if constant is not None:
+            default = constant | (sig2 == 0.0)
+        return Tc, mu, sig2, valid, default
     window_stats = pick(stats.window_stats, stats.window_stats_serial, T.shape[0] * m)
     Tc, mu, sig2, valid, default = window_stats(v.unit_scaled(T), m)
     if constant is not None:

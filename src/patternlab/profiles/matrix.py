@@ -9,13 +9,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validation as v
-from .._numba import dynamic, get_num_threads, numba_threads, parallel_for, pick
+from .._numba import dynamic, get_num_threads, numba_threads, parallel_for
 from ..errors import InvalidParameterError, InvalidSignalError
 from ..kernels import exact, topk
 from ..kernels import matrix_profile as mpk
 from ..kernels import neighbours as nbk
-from ..kernels import search as sk
-from . import _absolute, _neighbours
+from . import _absolute, _neighbours, search
 from ._prepare import FLOAT32_MIN_SPREAD_RATIO, TILES  # noqa: F401  (public knobs, also here)
 from ._prepare import prepare as _prepare
 from ._tiling import Windows, triangle_on_cluster
@@ -543,11 +542,9 @@ def distance_profile(
             return np.full(T.shape[0] - m + 1, np.inf)
     if not normalize:
         return _absolute.distance_profile(Q, T, p)
-    (q, t), _ = _prepare([Q, T], m, np.float64, [cQ, cT])
-    # the query's z-normalized samples once (the kernel of pl.match: the same distances)
-    kernel = pick(sk.query_profile, sk.query_profile_serial, len(t.s) * m)
-    qn = sk.normalized_query(q.Tc, q.mu, q.s, m)
-    d: NDArray[np.float64] = kernel(qn, float(q.e[0]), t.Tc, t.mu, t.s, t.e, m)
+    # the kernel and statistics of pl.match (the query's z-normalized samples once, the
+    # windows' statistics in O(n)): the same distances
+    d: NDArray[np.float64] = search._profile(search._query_windows(Q, m, cQ), search._windows(T, m, cT), m)
     return d
 
 

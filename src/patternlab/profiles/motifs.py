@@ -65,11 +65,10 @@ def _sets(T: NDArray[np.float64], m: int, mp: MatrixProfile, k: int, max_matches
     taken = np.zeros(len(P), dtype=np.bool_)  # overlaps an occurrence of a set kept
     tried = ~np.isfinite(P) | (P > limit)  # no longer a candidate
     out: list[MotifSet] = []
-    for c in np.argsort(P, kind="mergesort").tolist():
-        if len(out) == k or not np.isfinite(P[c]) or P[c] > limit:
+    while len(out) < k:
+        c = int(sk.next_candidate(P, tried | taken, limit))
+        if c < 0:
             break
-        if tried[c] or taken[c]:
-            continue
         D = profile_of(c)
         d, idx = sk.motif_set(D, c, taken, m, _threshold(D, max_distance) + atol, max_matches)
         if len(idx) - 1 >= min_neighbors:

@@ -19,7 +19,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validation as v
-from .._numba import pick
 from ..errors import InvalidParameterError
 from ..kernels import absolute as ak
 from ..kernels import search as sk
@@ -63,7 +62,7 @@ class _Series(NamedTuple):
 def _windows(T: NDArray[np.float64], m: int, flags: NDArray[np.bool_] | None = None) -> _Series:
     """The kernel inputs of :func:`patternlab.distance_profile` for one series (float64, not
     shifted: the same arrays, so the same distances); ``flags``: the user's constant windows."""
-    Tc, mu, sig2, valid, constant = stats_of(T, m, flags)
+    Tc, mu, sig2, valid, constant = stats_of(T, m, flags, prefix_sums=True)
     s, e = stats.correlation_terms(mu, sig2, valid, constant)
     return _Series(Tc, mu, s, e)
 
@@ -98,17 +97,12 @@ def _query_windows(Q: NDArray[np.float64], m: int, flags: NDArray[np.bool_] | No
 RAW_QUERY = _Query(np.empty(0), 0.0)
 
 
-def _profile(q: _Query, t: _Series | _Raw, m: int, p: float = 2.0,
-             serial: bool = False) -> NDArray[np.float64]:
+def _profile(q: _Query, t: _Series | _Raw, m: int, p: float = 2.0) -> NDArray[np.float64]:
     D: NDArray[np.float64]
     if isinstance(t, _Raw):
-        kernel = ak.distance_profile_serial if serial else pick(
-            ak.distance_profile, ak.distance_profile_serial, len(t.e) * m)
-        D = kernel(t.Qc, q.e, t.Tc, t.e, m, p, _absolute.mode(p), t.shift)
+        D = ak.distance_profile_serial(t.Qc, q.e, t.Tc, t.e, m, p, _absolute.mode(p), t.shift)
         return D
-    kernel = sk.query_profile_serial if serial else pick(
-        sk.query_profile, sk.query_profile_serial, len(t.s) * m)
-    D = kernel(q.qn, q.e, t.Tc, t.mu, t.s, t.e, m)
+    D = sk.query_profile_serial(q.qn, q.e, t.Tc, t.mu, t.s, t.e, m)  # no parallel twin
     return D
 
 
@@ -122,7 +116,7 @@ def _block_task(q: _Query, m: int, pieces: list[_Series | _Raw],
                 p: float = 2.0) -> list[NDArray[np.float64]]:
     """The distance profiles of one task's slices of windows, on the worker's calling thread
     (every window's distance depends only on its own samples and statistics)."""
-    return [_profile(q, t, m, p, serial=True) for t in pieces]
+    return [_profile(q, t, m, p) for t in pieces]
 
 
 def _profiles_on_cluster(client: Any, q: _Query, series: Sequence[_Series | _Raw], m: int,
