@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from .._numba import JIT
+from .stats import mean_and_squares
 
 
 @numba.njit(**JIT)  # the flags of exact.znorm_distance (none)
@@ -52,6 +53,29 @@ def query_profile_serial(qn, eq, Tc, muT, sT, eT, m):  # pragma: no cover - comp
     D = np.empty(sT.shape[0])
     _query_range(qn, eq, Tc, muT, sT, eT, m, 0, sT.shape[0], D)
     return D
+
+
+@numba.njit(fastmath={"reassoc"}, **JIT)  # the flags of _query_range
+def refine_close(D, qn, eq, Tc, eT, m, limit):  # pragma: no cover - compiled
+    """Measure again the windows at a distance below ``limit`` with their statistics measured
+    directly (:func:`patternlab.kernels.stats.mean_and_squares`, as the query's are), in place:
+    the statistics from prefix sums can differ from those in the last bit, and a window equal to
+    the query must be at distance exactly 0."""
+    if eq != 0:
+        return
+    xb = np.empty(1)
+    yb = np.empty(1)
+    for b in range(D.shape[0]):
+        if eT[b] == 0 and D[b] < limit:
+            xb[0], q, _ = mean_and_squares(Tc, b, m)
+            if q > 0.0:
+                yb[0] = 1.0 / np.sqrt(q)  # as stats.correlation_terms
+                wn = normalized_query(Tc[b:b + m], xb, yb, m)  # as the query's samples
+                acc = 0.0
+                for t in range(m):
+                    d = qn[t] - wn[t]
+                    acc += d * d
+                D[b] = np.sqrt(m * acc)
 
 
 @numba.njit(**JIT)

@@ -64,6 +64,57 @@ def _stats_setup(T, m):  # pragma: no cover - compiled
 
 
 @numba.njit(**JIT)
+def mean_and_squares(Tc, i, m):  # pragma: no cover - compiled
+    """``(mean, sum of squared deviations, max |x|)`` of window ``i``, measured directly: each sum
+    as four interleaved partial sums added in a fixed order, with no fastmath flag, so every
+    kernel that calls this (serial, parallel, streaming, search) gets the same bits."""
+    c = Tc[i]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    big = 0.0
+    t = 0
+    while t + 4 <= m:
+        x0 = Tc[i + t]
+        x1 = Tc[i + t + 1]
+        x2 = Tc[i + t + 2]
+        x3 = Tc[i + t + 3]
+        s0 += x0 - c
+        s1 += x1 - c
+        s2 += x2 - c
+        s3 += x3 - c
+        big = max(big, max(max(abs(x0), abs(x1)), max(abs(x2), abs(x3))))
+        t += 4
+    while t < m:
+        x0 = Tc[i + t]
+        s0 += x0 - c
+        big = max(big, abs(x0))
+        t += 1
+    mean = c + ((s0 + s1) + (s2 + s3)) / m
+    q0 = 0.0
+    q1 = 0.0
+    q2 = 0.0
+    q3 = 0.0
+    t = 0
+    while t + 4 <= m:
+        d0 = Tc[i + t] - mean
+        d1 = Tc[i + t + 1] - mean
+        d2 = Tc[i + t + 2] - mean
+        d3 = Tc[i + t + 3] - mean
+        q0 += d0 * d0
+        q1 += d1 * d1
+        q2 += d2 * d2
+        q3 += d3 * d3
+        t += 4
+    while t < m:
+        d0 = Tc[i + t] - mean
+        q0 += d0 * d0
+        t += 1
+    return mean, (q0 + q1) + (q2 + q3), big
+
+
+@numba.njit(**JIT)
 def _stats_range(Tc, prefix, changes, m, lo, hi, mu, sig2, valid, constant):  # pragma: no cover
     """The statistics of windows ``lo <= i < hi`` (see :func:`window_stats`).
 
@@ -74,50 +125,7 @@ def _stats_range(Tc, prefix, changes, m, lo, hi, mu, sig2, valid, constant):  # 
     """
     eps = np.finfo(np.float64).eps
     for i in range(lo, hi):
-        c = Tc[i]
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        big = 0.0
-        t = 0
-        while t + 4 <= m:
-            x0 = Tc[i + t]
-            x1 = Tc[i + t + 1]
-            x2 = Tc[i + t + 2]
-            x3 = Tc[i + t + 3]
-            s0 += x0 - c
-            s1 += x1 - c
-            s2 += x2 - c
-            s3 += x3 - c
-            big = max(big, max(max(abs(x0), abs(x1)), max(abs(x2), abs(x3))))
-            t += 4
-        while t < m:
-            x0 = Tc[i + t]
-            s0 += x0 - c
-            big = max(big, abs(x0))
-            t += 1
-        mean = c + ((s0 + s1) + (s2 + s3)) / m
-        q0 = 0.0
-        q1 = 0.0
-        q2 = 0.0
-        q3 = 0.0
-        t = 0
-        while t + 4 <= m:
-            d0 = Tc[i + t] - mean
-            d1 = Tc[i + t + 1] - mean
-            d2 = Tc[i + t + 2] - mean
-            d3 = Tc[i + t + 3] - mean
-            q0 += d0 * d0
-            q1 += d1 * d1
-            q2 += d2 * d2
-            q3 += d3 * d3
-            t += 4
-        while t < m:
-            d0 = Tc[i + t] - mean
-            q0 += d0 * d0
-            t += 1
-        q = (q0 + q1) + (q2 + q3)
+        mean, q, big = mean_and_squares(Tc, i, m)
         mu[i] = mean
         sig2[i] = q
         valid[i] = prefix[i + m] - prefix[i] == 0

@@ -93,6 +93,11 @@ def _query_windows(Q: NDArray[np.float64], m: int, flags: NDArray[np.bool_] | No
     return _Query(sk.normalized_query(q.Tc, q.mu, q.s, m), float(q.e[0]))
 
 
+#: Windows closer than ``CLOSE * sqrt(m)`` to the query are measured again with directly measured
+#: statistics (:func:`patternlab.kernels.search.refine_close`): an exact repeat at distance 0.
+CLOSE = 1e-6
+
+
 #: The query of non-normalized profiles (its samples travel with each series, at its scale).
 RAW_QUERY = _Query(np.empty(0), 0.0)
 
@@ -103,6 +108,7 @@ def _profile(q: _Query, t: _Series | _Raw, m: int, p: float = 2.0) -> NDArray[np
         D = ak.distance_profile_serial(t.Qc, q.e, t.Tc, t.e, m, p, _absolute.mode(p), t.shift)
         return D
     D = sk.query_profile_serial(q.qn, q.e, t.Tc, t.mu, t.s, t.e, m)  # no parallel twin
+    sk.refine_close(D, q.qn, q.e, t.Tc, t.e, m, CLOSE * np.sqrt(m))
     return D
 
 
