@@ -14,7 +14,7 @@ from .. import _validation as v
 from ..errors import InvalidParameterError
 from ..kernels import search as sk
 from .matrix import MatrixProfile, Motif, matrix_profile
-from .search import RAW_QUERY, _atol, _max_matches, _profile, _Query, _raw, _threshold, _windows
+from .search import RAW_QUERY, _atol, _max_matches, _profile, _query_windows, _raw, _threshold, _windows
 
 __all__ = ["MotifSet", "motifs"]
 
@@ -90,13 +90,14 @@ def _neighbors(value: Any) -> int:
 
 def _distances_z(T: NDArray[np.float64], m: int,
                  flags: NDArray[np.bool_] | None) -> Callable[[int], NDArray[np.float64]]:
-    """The z-normalized distance profile of window ``c`` of ``T`` against ``T`` (its own window at
-    distance exactly 0: the same arrays on both sides)."""
+    """The z-normalized distance profile of window ``c`` of ``T`` against ``T``, as
+    :func:`patternlab.match` computes it for the query ``T[c:c+m]`` (so the window itself is at
+    distance exactly 0)."""
     t = _windows(T, m, flags)
 
     def profile_of(c: int) -> NDArray[np.float64]:
-        q = sk.normalized_query(t.Tc[c:c + m], t.mu[c:c + 1], t.s[c:c + 1], m)
-        return _profile(_Query(q, float(t.e[c])), t, m)
+        q = _query_windows(T[c:c + m], m, None if flags is None else flags[c:c + 1])
+        return _profile(q, t, m)
 
     return profile_of
 
