@@ -18,6 +18,9 @@ import pandas as pd
 import polars
 import pytest
 import stumpy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import patternlab as pl
 import reference as ref
@@ -538,3 +541,50 @@ def test_compare_stumpy_surface_script_agrees(capsys: pytest.CaptureFixture[str]
     for name in compare_stumpy_surface.FEATURES:
         assert f"\n{name} " in out
     assert "DISAGREE" not in out
+
+
+# ---------------------------------------------------------------------------------- hypothesis
+
+@st.composite
+def _grid_series(draw, min_size=5, max_size=45):
+    """Values on a grid of 1/8 (constant runs, repeats and exact ties are likely), scaled, with a
+    few NaN/inf."""
+    n = draw(st.integers(min_size, max_size))
+    T = draw(hnp.arrays(np.float64, n, elements=st.integers(-100, 100).map(lambda x: x / 8)))
+    T = T * draw(st.sampled_from([1.0, 1e-3, 1e6]))
+    for _ in range(draw(st.integers(0, 2))):
+        T[draw(st.integers(0, n - 1))] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+    return T
+
+
+def _assert_lists(P: np.ndarray, I: np.ndarray, want: tuple[np.ndarray, ...], D: np.ndarray) -> None:
+    """The reference's distances; each index a window at the distance reported (rounding may
+    order equal-looking neighbours differently), -1 exactly where the distance is inf."""
+    scale = max(1.0, float(np.abs(want[0][np.isfinite(want[0])]).max(initial=0.0)))
+    np.testing.assert_array_equal(np.isinf(P), np.isinf(want[0]))
+    np.testing.assert_allclose(P, want[0], rtol=0, atol=1e-9 * scale)
+    np.testing.assert_array_equal(I == -1, np.isinf(P))
+    rows = np.nonzero(I >= 0)[0] if I.ndim == 1 else np.nonzero(I >= 0)
+    got = D[rows[0], I[rows]] if I.ndim == 2 else D[rows, I[rows]]
+    np.testing.assert_allclose(got, P[rows], rtol=0, atol=1e-9 * scale)
+    if I.ndim == 2:  # a window appears once in a row
+        for row in I:
+            kept = row[row >= 0]
+            assert len(set(kept.tolist())) == len(kept)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_hypothesis_knn_and_aamp_agree_with_the_reference(data) -> None:
+    T = data.draw(_grid_series())
+    top = max(m for m in range(3, len(T) + 1) if len(T) - m + 1 >= -(-m // 4) + 2)
+    m = data.draw(st.integers(3, top))
+    k = data.draw(st.sampled_from([None, 1, 2, 4]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pl.NoFiniteWindowWarning)
+        mp = pl.matrix_profile(T, m, k=k)
+        want = ref.matrix_profile_k(T, m, k)
+        _assert_lists(mp.P, mp.I, want, ref.distance_matrix(T, m))
+        p = data.draw(st.sampled_from([1.0, 2.0, 3.0]))
+        raw = pl.matrix_profile(T, m, k=k, normalize=False, p=p)
+        _assert_lists(raw.P, raw.I, ref.aamp(T, m, p=p, k=k), ref.pnorm_matrix(T, m, p=p))
