@@ -115,15 +115,17 @@ def znorm_distance(a: np.ndarray, b: np.ndarray) -> float:
     return math.sqrt(float(np.sum((znorm(a) - znorm(b)) ** 2)))
 
 
-def distance_matrix(T_A, m: int, T_B=None, *, exclusion: bool = True) -> np.ndarray:
+def distance_matrix(T_A, m: int, T_B=None, *, exclusion: bool = True, constant_A=None,
+                    constant_B=None) -> np.ndarray:
     """``D[i, j]``: distance from window ``i`` of ``T_A`` to window ``j`` of ``T_B``.
 
     ``T_B=None`` means ``T_B = T_A`` (self-join); then, with ``exclusion=True``, cells inside the
-    exclusion zone ``|i - j| <= ceil(m / 4)`` are set to inf.
+    exclusion zone ``|i - j| <= ceil(m / 4)`` are set to inf. ``constant_A``/``constant_B``: the
+    user's constant flags per window instead of the rounding-floor rule (see :func:`_normalized`).
     """
     self_join = T_B is None
-    kind_A, Z_A = _normalized(T_A, m)
-    kind_B, Z_B = (kind_A, Z_A) if self_join else _normalized(T_B, m)
+    kind_A, Z_A = _normalized(T_A, m, constant_A)
+    kind_B, Z_B = (kind_A, Z_A) if self_join else _normalized(T_B, m, constant_B)
     D = np.empty((len(kind_A), len(kind_B)))
     for i in range(len(kind_A)):
         # one row at a time: the direct z-norm difference to every window of B ...
@@ -142,21 +144,29 @@ def distance_matrix(T_A, m: int, T_B=None, *, exclusion: bool = True) -> np.ndar
     return D
 
 
-def _normalized(T, m: int) -> tuple[np.ndarray, np.ndarray]:
+def _normalized(T, m: int, constant=None) -> tuple[np.ndarray, np.ndarray]:
     """Per window its kind ("invalid", "constant" or "normal") and its z-normalized values (a row
-    of zeros for the windows that are not "normal"; the rules override their distances)."""
+    of zeros for the windows that are not "normal"; the rules override their distances).
+    ``constant``: the user's flags instead of :func:`is_constant` (a window of equal samples is
+    constant whatever they say)."""
     ws = windows(T, m)
+    flag = [is_valid(w) and (is_constant(w) if constant is None
+                             else bool(constant[i]) or bool(np.all(w == w[0])))
+            for i, w in enumerate(ws)]
     kinds = np.array(
-        ["invalid" if not is_valid(w) else "constant" if is_constant(w) else "normal" for w in ws]
+        ["invalid" if not is_valid(w) else "constant" if c else "normal" for w, c in zip(ws, flag)]
     )
     Z = np.array([znorm(w) if k == "normal" else np.zeros(m) for w, k in zip(ws, kinds)])
     return kinds, Z
 
 
-def distance_profile(Q, T) -> np.ndarray:
-    """Distance from the query ``Q`` to every window of ``T`` (no exclusion zone)."""
+def distance_profile(Q, T, constant_T=None, constant_Q=None) -> np.ndarray:
+    """Distance from the query ``Q`` to every window of ``T`` (no exclusion zone); with the
+    user's constant flags, from :func:`distance_matrix`."""
     Q = np.asarray(Q, dtype=np.float64)
-    return np.array([znorm_distance(Q, w) for w in windows(T, len(Q))])
+    if constant_T is None and constant_Q is None:
+        return np.array([znorm_distance(Q, w) for w in windows(T, len(Q))])
+    return distance_matrix(Q, len(Q), T, constant_A=constant_Q, constant_B=constant_T)[0]
 
 
 # ------------------------------------------------------------------------------ matrix profile
@@ -710,3 +720,133 @@ def euclidean_profile(T, m: int) -> Profile:
         PL[a], IL[a] = nearest(D[a, :a])
         PR[a], IR[a] = nearest(D[a, a + 1 :], offset=a + 1)
     return Profile(P, I, PL, IL, PR, IR, D, kinds, kinds, np.array(ws))
+
+
+# ------------------------------------------------------------------- k nearest neighbours
+
+
+def sorted_neighbours(row: np.ndarray, k: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` smallest finite values of ``row`` ascending (the smaller index on ties) and
+    their indices (+ ``offset``); inf / -1 in the slots left over."""
+    order = [j for j in np.argsort(row, kind="mergesort") if math.isfinite(row[j])][:k]
+    P, I = np.full(k, math.inf), np.full(k, -1, dtype=np.int64)
+    P[:len(order)] = row[order]
+    I[:len(order)] = np.array(order, dtype=np.int64) + offset
+    return P, I
+
+
+def profile_from_matrix(D: np.ndarray, k: int | None, self_join: bool) -> tuple[np.ndarray, ...]:
+    """``(P, I, PL, IL, PR, IR)`` of a distance matrix (exclusion zone applied): the ``k``
+    nearest (1-D for ``k=None``) and, for a self-join, the nearest left and right neighbours."""
+    n = D.shape[0]
+    kk = 1 if k is None else k
+    P, I = np.full((n, kk), math.inf), np.full((n, kk), -1, dtype=np.int64)
+    PL, PR = np.full(n, math.inf), np.full(n, math.inf)
+    IL, IR = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        P[i], I[i] = sorted_neighbours(D[i], kk)
+        if self_join:
+            PL[i], IL[i] = nearest(D[i, :i])
+            PR[i], IR[i] = nearest(D[i, i + 1:], offset=i + 1)
+    if k is None:
+        P, I = P[:, 0], I[:, 0]
+    return P, I, PL, IL, PR, IR
+
+
+def matrix_profile_k(T_A, m: int, k: int | None, T_B=None, constant_A=None, constant_B=None):
+    """The z-normalized profile with the ``k`` nearest neighbours, from the full matrix."""
+    D = distance_matrix(T_A, m, T_B, constant_A=constant_A, constant_B=constant_B)
+    return profile_from_matrix(D, k, T_B is None)
+
+
+# ------------------------------------------------------------------- non-normalized (aamp)
+
+
+def pnorm_distance(a, b, p: float) -> float:
+    """``sum(|a - b|**p)**(1/p)``, inf when either window holds NaN/inf (exact sums)."""
+    if not (is_valid(a) and is_valid(b)):
+        return math.inf
+    return math.fsum(abs(x - y) ** p for x, y in zip(a, b)) ** (1.0 / p)
+
+
+def pnorm_matrix(T_A, m: int, T_B=None, p: float = 2.0) -> np.ndarray:
+    """The p-norm distance matrix, exclusion zone applied in a self-join."""
+    A = windows(T_A, m)
+    B = A if T_B is None else windows(T_B, m)
+    D = np.array([[pnorm_distance(a, b, p) for b in B] for a in A])
+    if T_B is None:
+        i, j = np.indices(D.shape)
+        D[np.abs(i - j) <= exclusion_zone(m)] = math.inf
+    return D
+
+
+def aamp(T_A, m: int, T_B=None, p: float = 2.0, k: int | None = None):
+    """The non-normalized profile ``(P, I, PL, IL, PR, IR)``."""
+    return profile_from_matrix(pnorm_matrix(T_A, m, T_B, p), k, T_B is None)
+
+
+def pnorm_profile(Q, T, p: float = 2.0) -> np.ndarray:
+    """The p-norm distance from ``Q`` to every window of ``T``."""
+    Q = np.asarray(Q, dtype=np.float64)
+    return np.array([pnorm_distance(Q, w, p) for w in windows(T, len(Q))])
+
+
+# ------------------------------------------------------------------------------ motif sets
+
+
+def motif_sets(T, m: int, k: int, max_matches=None, max_distance=None, min_neighbors: int = 1,
+               cutoff=None, atol: float = 1e-8, p: float | None = None, constant=None):
+    """Motif sets as ``patternlab.motifs`` documents them, literally: candidates by increasing
+    profile value (smaller index on ties) up to ``cutoff``; each candidate's occurrences are
+    itself, then windows within ``max_distance + atol`` by increasing distance, skipping any that
+    overlaps (``|x - y| < m``) an occurrence kept before in this or an earlier set; a set with at
+    least ``min_neighbors`` others is kept, else its windows' exclusion zones stop being
+    candidates. ``p``: non-normalized distances. Returns ``[(distances, indices), ...]``."""
+    if p is None:
+        D = distance_matrix(T, m, T, constant_A=constant, constant_B=constant)
+        P = matrix_profile_k(T, m, None, constant_A=constant)[0]
+    else:
+        D = pnorm_matrix(T, m, T, p)
+        P = aamp(T, m, p=p)[0]
+    finite = P[np.isfinite(P)]
+    limit = max(finite.mean() - 2 * finite.std(), finite.min()) if cutoff is None else cutoff
+    excl = exclusion_zone(m)
+    kept: list[int] = []
+    tried: set[int] = set()
+    out = []
+    for c in sorted(range(len(P)), key=lambda x: (P[x], x)):
+        if len(out) == k or not math.isfinite(P[c]) or P[c] > limit:
+            break
+        if c in tried or _overlaps(c, kept, m):
+            continue
+        row = D[c]
+        if max_distance is None:
+            thr = default_max_distance(row)
+        else:
+            thr = max_distance(row) if callable(max_distance) else max_distance
+        occ = [(float(row[c]), c)]
+        for j in sorted(range(len(row)), key=lambda x: (row[x], x)):
+            if max_matches is not None and len(occ) >= max_matches:
+                break
+            if j == c or not math.isfinite(row[j]) or row[j] > thr + atol:
+                continue
+            if _overlaps(j, kept, m) or _overlaps(j, [x for _, x in occ], m):
+                continue
+            occ.append((float(row[j]), j))
+        if len(occ) - 1 >= min_neighbors:
+            out.append((np.array([d for d, _ in occ]), np.array([x for _, x in occ])))
+            kept += [x for _, x in occ]
+        else:
+            for _, x in occ:
+                tried.update(range(x - excl, x + excl + 1))
+        tried.add(c)
+    return out
+
+
+def stddev_isconstant(a, w: int, quantile_threshold: float = 0.0) -> np.ndarray:
+    """STUMPY's test helper ``isconstant_func_stddev_threshold``: a window is constant when its
+    std (NaN ignored) is at most the ``quantile_threshold`` quantile of all windows' stds."""
+    a = np.asarray(a, dtype=np.float64)
+    sd = np.array([np.nanstd(x) for x in windows(a, w)])
+    limit = 0.0 if quantile_threshold == 0 else np.quantile(sd, quantile_threshold)
+    return sd <= limit

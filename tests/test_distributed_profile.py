@@ -73,3 +73,46 @@ def test_tasks_read_only_their_slices(client: Client, monkeypatch: pytest.Monkey
 def test_bad_client_is_refused() -> None:
     with pytest.raises(pl.InvalidParameterError, match=r"client must be a distributed\.Client"):
         pl.matrix_profile(np.arange(100.0), 10, client="tcp://127.0.0.1:8786")
+
+
+FIELDS_K = ("P", "I", "PL", "IL", "PR", "IR")
+
+
+@pytest.mark.parametrize(("options", "R", "K"), [
+    ({"k": 3}, 300, 64),
+    ({"k": 2, "dtype": "float32"}, 97, 32),
+    ({"normalize": False}, 211, 48),
+    ({"normalize": False, "p": 1.5, "k": 3}, 8192, 512),
+])
+def test_neighbour_lists_on_cluster_are_identical(client: Client, monkeypatch: pytest.MonkeyPatch,
+                                                  options: dict, R: int, K: int) -> None:
+    """k nearest neighbours and non-normalized profiles: self- and AB-joins on Dask equal the
+    in-process ones bit for bit (the lists fold in any order to the same result)."""
+    monkeypatch.setitem(profile.TILES, np.float64, (R, K))
+    monkeypatch.setitem(profile.TILES, np.float32, (R, K))
+    rng = np.random.default_rng(R)
+    T = np.cumsum(rng.standard_normal(1400))
+    T[700:720] = np.nan
+    T[1000:1060] = 3.0
+    B = np.cumsum(rng.standard_normal(600))
+    for args in ((T, 30), (B, 30, T)):
+        local = pl.matrix_profile(*args, **options)
+        remote = pl.matrix_profile(*args, client=client, **options)
+        assert_identical(local, remote)
+        assert local.P.ndim == (1 if "k" not in options else 2)
+
+
+def test_non_normalized_match_on_cluster_is_identical(client: Client,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from patternlab.profiles import search
+
+    monkeypatch.setattr(search, "BLOCK_WINDOWS", 300)
+    rng = np.random.default_rng(21)
+    series = [np.cumsum(rng.standard_normal(n)) for n in (900, 120, 1500)]
+    series[2][[5, 600]] = np.nan
+    Q = series[0][100:140]
+    for p in (2.0, 3.0):
+        assert pl.match(Q, series, normalize=False, p=p, client=client) == \
+            pl.match(Q, series, normalize=False, p=p)
+        assert pl.match(Q, series[2], 40.0, normalize=False, p=p, client=client) == \
+            pl.match(Q, series[2], 40.0, normalize=False, p=p)

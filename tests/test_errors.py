@@ -80,24 +80,6 @@ CASES = {
         ["datetime64[s]"],
     ),
     "empty": (lambda: pl.matrix_profile([], 3), InvalidSignalError, ValueError, ["empty"]),
-    "all NaN": (
-        lambda: pl.matrix_profile([np.nan] * 10, 3),
-        InvalidSignalError,
-        ValueError,
-        ["all 10 samples"],
-    ),
-    "all inf": (
-        lambda: pl.matrix_profile([np.inf, -np.inf] * 5, 3),
-        InvalidSignalError,
-        ValueError,
-        ["all 10"],
-    ),
-    "no finite window": (
-        lambda: pl.matrix_profile([1.0, 2, np.nan, 3, 4, np.nan, 5, 6, np.inf, 1, 2], 3),
-        InvalidSignalError,
-        ValueError,
-        ["m=3", "finite"],
-    ),
     "self-join m too large": (
         lambda: pl.matrix_profile(np.arange(10.0) ** 2, 8),
         InvalidWindowError,
@@ -122,18 +104,6 @@ CASES = {
         InvalidSignalError,
         ValueError,
         ["T_B", "(3, 20)"],
-    ),
-    "T_B all NaN": (
-        lambda: pl.matrix_profile(T50, 10, T_B=[np.nan] * 30),
-        InvalidSignalError,
-        ValueError,
-        ["T_B", "30"],
-    ),
-    "T_B no finite window": (
-        lambda: pl.matrix_profile(T50, 5, T_B=[1.0, 2, np.nan, 3, 4, np.nan, 5, 6]),
-        InvalidSignalError,
-        ValueError,
-        ["T_B", "m=5"],
     ),
     "T_B string": (
         lambda: pl.matrix_profile(T50, 5, T_B="abc"),
@@ -192,12 +162,6 @@ CASES = {
         ["float16"],
     ),
     # distance_profile
-    "Q with NaN": (
-        lambda: pl.distance_profile([1.0, 2.0, np.nan, 4.0], T50),
-        InvalidSignalError,
-        ValueError,
-        ["Q", "1 NaN"],
-    ),
     "Q longer than T": (
         lambda: pl.distance_profile(T50, T50[:10]),
         InvalidWindowError,
@@ -221,12 +185,6 @@ CASES = {
         SignalTypeError,
         TypeError,
         ["Q", "complex"],
-    ),
-    "DP T no finite window": (
-        lambda: pl.distance_profile([1.0, 2.0, 3.0], [1.0, np.nan, 2.0, 3.0, np.nan]),
-        InvalidSignalError,
-        ValueError,
-        ["m=3"],
     ),
     "DP T string": (
         lambda: pl.distance_profile([1.0, 2.0, 3.0], "abcdef"),
@@ -306,3 +264,38 @@ def test_accepted_spellings():
         np.testing.assert_array_equal(pl.matrix_profile(T, 5, dtype=dtype).P, a.P)
     for dtype in ("float32", np.float32, "f4"):
         assert pl.matrix_profile(T, 5, dtype=dtype).dtype == "float32"
+
+
+# STUMPY's conventions: a series without a finite window, or a query holding NaN/inf, is answered
+# (all distances inf, indices -1) with a warning, not refused
+NO_FINITE = {
+    "all NaN": (lambda: pl.matrix_profile([np.nan] * 10, 3), 8, "T has no window of m=3"),
+    "all inf": (lambda: pl.matrix_profile([np.inf, -np.inf] * 5, 3), 8, "T has no window"),
+    "no finite window": (
+        lambda: pl.matrix_profile([1.0, 2, np.nan, 3, 4, np.nan, 5, 6, np.inf, 1, 2], 3), 9, "m=3"),
+    "T_B all NaN": (lambda: pl.matrix_profile(T50, 10, T_B=[np.nan] * 30), 41, "T_B has no window"),
+    "T_B no finite window": (
+        lambda: pl.matrix_profile(T50, 5, T_B=[1.0, 2, np.nan, 3, 4, np.nan, 5, 6]), 46, "T_B"),
+    "k, no finite window": (lambda: pl.matrix_profile([np.nan] * 10, 3, k=2), 8, "T has no"),
+    "aamp, no finite window": (lambda: pl.matrix_profile([np.nan] * 10, 3, normalize=False), 8, "T"),
+}
+
+
+@pytest.mark.parametrize("name", list(NO_FINITE))
+def test_no_finite_window_is_answered_with_inf_and_a_warning(name: str) -> None:
+    call, windows, fragment = NO_FINITE[name]
+    with pytest.warns(pl.NoFiniteWindowWarning, match=fragment):
+        mp = call()
+    assert len(mp) == windows and np.isinf(mp.P).all() and (mp.I == -1).all()
+    assert np.isinf(mp.PL).all() and (mp.IL == -1).all() and np.isinf(mp.PR).all() and (mp.IR == -1).all()
+    assert issubclass(pl.NoFiniteWindowWarning, pl.PatternlabWarning)
+    assert issubclass(pl.PatternlabWarning, UserWarning)
+
+
+def test_nonfinite_query_or_series_gives_inf_distances() -> None:
+    with pytest.warns(pl.NoFiniteWindowWarning, match="Q has no window of m=4"):
+        D = pl.distance_profile([1.0, 2.0, np.nan, 4.0], T50)
+    assert D.shape == (47,) and np.isinf(D).all()
+    with pytest.warns(pl.NoFiniteWindowWarning, match="T has no window of m=3"):
+        D = pl.distance_profile([1.0, 2.0, 3.0], [1.0, np.nan, 2.0, 3.0, np.nan])
+    assert D.shape == (3,) and np.isinf(D).all()

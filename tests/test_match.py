@@ -182,7 +182,9 @@ def test_query_kernel_equals_the_distance_profile_bit_for_bit(m: int) -> None:
         npt.assert_array_equal(D, pl.distance_profile(Q, T))
         t = search._windows(T, m)
         q = search._query_windows(Q, m)
-        npt.assert_array_equal(sk.query_profile(q.qn, q.e, t.Tc, t.mu, t.s, t.e, m),
+        halves = [sk.query_profile_serial(q.qn, q.e, t.Tc[a:b + m - 1], t.mu[a:b], t.s[a:b], t.e[a:b], m)
+                  for a, b in ((0, 1000), (1000, len(t.s)))]  # slices, as Dask tasks take them
+        npt.assert_array_equal(np.concatenate(halves),
                                sk.query_profile_serial(q.qn, q.e, t.Tc, t.mu, t.s, t.e, m))
     npt.assert_allclose(D, ref.distance_profile(Q, T), rtol=0, atol=1e-9)
 
@@ -289,10 +291,8 @@ def test_query_longer_than_the_series() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "error", "pattern"), [
-    ({"Q": [1.0, np.nan, 2.0, 3.0]}, pl.InvalidSignalError, "Q holds 1 NaN/inf"),
     ({"Q": [1.0, 2.0]}, pl.InvalidWindowError, r"len\(Q\)=2 is too short"),
     ({"Q": np.ones((2, 3))}, pl.PatternlabError, "Q"),
-    ({"T": np.full(30, np.nan)}, pl.InvalidSignalError, "T"),
     ({"max_distance": "far"}, pl.InvalidParameterError, "max_distance must be a real number"),
     ({"max_distance": np.nan}, pl.InvalidParameterError, "max_distance must be a real number"),
     ({"max_distance": lambda D: None}, pl.InvalidParameterError, r"max_distance\(D\) must be"),

@@ -180,3 +180,36 @@ def test_diagonal_terms_follow_the_covariance_recurrence(rng, m):
         for b in range(1, ell):
             step = df[a] * dg[b] + df[b] * dg[a]
             assert abs(cov[a, b] - cov[a - 1, b - 1] - step) <= 1e-11 * m, (a, b)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("m", [3, 5, 16, 40])
+def test_prefix_sum_stats_match_two_pass_reference(kind, m):
+    """The O(n) statistics of distance profiles (double-double prefix sums, flat windows
+    measured directly): the same flags, the mean and spread to the two-pass precision."""
+    from patternlab._validation import unit_scaled
+
+    T = unit_scaled(_series(kind))  # as the profiles call it (a power of two: exact)
+    m = min(m, len(T) - 1)
+    Tc, mu, sig2, valid, constant = stats.window_stats_prefix(T, m)
+    direct = stats.window_stats_serial(T, m)
+    want_valid, want_constant = ref.window_flags(T, m)
+    np.testing.assert_array_equal(Tc, direct[0])
+    np.testing.assert_array_equal(valid, want_valid)
+    np.testing.assert_array_equal(constant[valid], want_constant[valid])
+    for i in np.flatnonzero(valid):
+        w = T[i : i + m]
+        want_mu, want_ss = ref.window_mean_ss(w)
+        assert abs(mu[i] - want_mu) <= 4 * EPS * np.abs(w).max(), (i, mu[i], want_mu)
+        slack = 1e-12 * want_ss + m * (2 * EPS * np.abs(w).max()) ** 2
+        assert abs(sig2[i] - want_ss) <= slack, (i, sig2[i], want_ss)
+
+
+def test_prefix_sum_stats_on_a_long_walk():
+    from patternlab._validation import unit_scaled
+
+    T = unit_scaled(np.cumsum(np.random.default_rng(3).standard_normal(20_000)) + 1e5)
+    fast, direct = stats.window_stats_prefix(T, 64), stats.window_stats_serial(T, 64)
+    np.testing.assert_allclose(fast[1], direct[1], rtol=4 * EPS, atol=0)
+    np.testing.assert_allclose(fast[2], direct[2], rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(fast[4], direct[4])

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import InvalidParameterError, InvalidSignalError, InvalidWindowError, SignalTypeError
+from .errors import (
+    InvalidParameterError,
+    InvalidSignalError,
+    InvalidWindowError,
+    NoFiniteWindowWarning,
+    SignalTypeError,
+)
 
 
 def unit_scaled(T: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -29,16 +36,33 @@ def exclusion_zone(m: int) -> int:
     return math.ceil(m / 4)
 
 
-def as_signal(T: ArrayLike, name: str = "T") -> NDArray[np.float64]:
+def _from_frame_library(T: Any) -> Any:
+    """A pandas or polars Series (or another object of those libraries) as a NumPy array: missing
+    values (``pd.NA``, polars nulls) become NaN; anything else is returned unchanged."""
+    module = type(T).__module__.split(".")[0]
+    if module == "pandas" and hasattr(T, "to_numpy"):
+        kind = getattr(getattr(T, "dtype", None), "kind", "O")
+        if kind in "iuf":  # numeric, including the nullable Int64 / Float64 dtypes
+            return T.to_numpy(dtype=np.float64, na_value=np.nan)
+        return T.to_numpy()
+    if module == "polars" and hasattr(T, "to_numpy"):
+        return T.to_numpy()  # numeric nulls become NaN (integers with nulls become float64)
+    return T
+
+
+def as_signal(T: ArrayLike, name: str = "T", *, require_finite: bool = True) -> NDArray[np.float64]:
     """Return ``T`` as a contiguous 1-D float64 array, or raise a clear error.
 
     NaN and infinity are allowed (windows holding them are skipped); strings, objects that are not
-    numbers, complex values, booleans, empty and multi-dimensional input are not.
+    numbers, complex values, booleans, empty and multi-dimensional input are not. pandas and
+    polars Series are read as their values (missing values as NaN); integer and float32 input is
+    converted to float64. With ``require_finite=False`` a signal without any finite value is
+    returned as it is (the profiles answer it with inf distances), else it is refused.
     """
     if isinstance(T, (str, bytes)):
         raise SignalTypeError(f"{name} must be a 1-D array of numbers; got the string {T!r:.60}")
     try:
-        arr = np.asarray(T)
+        arr = np.asarray(_from_frame_library(T))
     except (ValueError, TypeError) as exc:  # ragged nested lists and the like
         raise InvalidSignalError(
             f"{name} could not be read as a 1-D array of numbers ({exc}); pass a 1-D numpy array"
@@ -72,7 +96,7 @@ def as_signal(T: ArrayLike, name: str = "T") -> NDArray[np.float64]:
     if arr.shape[0] == 0:
         raise InvalidSignalError(f"{name} is empty; pass a signal with at least 3 samples")
     out = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(out).any():
+    if require_finite and not np.isfinite(out).any():
         raise InvalidSignalError(
             f"{name} holds no finite value (all {out.shape[0]} samples are NaN or inf); "
             "pass a signal with real measurements"
@@ -130,10 +154,17 @@ def check_self_join(m: int, n: int, signal: str = "T") -> None:
         )
 
 
-def check_has_finite_window(T: NDArray[np.float64], m: int, name: str = "T") -> None:
-    """Raise if no window of length ``m`` of ``T`` is entirely finite."""
+def has_finite_window(T: NDArray[np.float64], m: int) -> bool:
+    """Whether some window of length ``m`` of ``T`` is entirely finite."""
     bad = np.concatenate(([0], np.cumsum(~np.isfinite(T))))
-    if not np.any(bad[m:] - bad[:-m] == 0):
+    return bool(np.any(bad[m:] - bad[:-m] == 0))
+
+
+def check_has_finite_window(T: NDArray[np.float64], m: int, name: str = "T") -> None:
+    """Raise if no window of length ``m`` of ``T`` is entirely finite (for callers that learn
+    nothing from such a signal, such as :func:`patternlab.perceive`; the profiles answer it with
+    inf distances and a :class:`~patternlab.errors.NoFiniteWindowWarning`)."""
+    if not has_finite_window(T, m):
         raise InvalidSignalError(
             f"{name} has no window of m={m} finite samples in a row (NaN or inf everywhere); "
             "pass a smaller m or a signal with a finite stretch of at least m samples"
@@ -190,3 +221,76 @@ def as_client(client: Any) -> Any:
     if client.status not in ("running", "connecting", "newly-created"):
         raise InvalidParameterError(f"client is {client.status}: pass a running client")
     return client
+
+
+def warn_no_finite_window(name: str, m: int, *, stacklevel: int = 3) -> None:
+    """Warn that ``name`` has no finite window of ``m`` samples (its distances are all inf)."""
+    warnings.warn(
+        f"{name} has no window of m={m} finite samples in a row: every distance is inf and every "
+        "index -1 (pass a signal with a finite stretch of at least m samples, or a smaller m)",
+        NoFiniteWindowWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def as_neighbours(k: Any) -> int | None:
+    """``None`` (the nearest neighbour only, 1-D profiles) or the number of nearest neighbours."""
+    if k is None:
+        return None
+    return as_count(k, "k")
+
+
+#: The largest p-norm exponent: a difference of scaled samples is at most 2, so ``2**p`` stays far
+#: inside float64's range.
+MAX_P = 100.0
+
+
+def as_p(p: Any) -> float:
+    """The exponent of a p-norm, a real number ``1 <= p <= MAX_P``."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) \
+            or not 1.0 <= float(p) <= MAX_P:
+        raise InvalidParameterError(
+            f"p must be a real number with 1 <= p <= {MAX_P:g}; got {p!r:.40}: pass p=2.0 "
+            "(Euclidean, the default) or p=1.0 (Manhattan)"
+        )
+    return float(p)
+
+
+def as_flag(value: Any, name: str) -> bool:
+    """A bool option."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"{name} must be True or False; got {value!r:.40}")
+    return bool(value)
+
+
+def as_isconstant(spec: Any, T: NDArray[np.float64], m: int, name: str) -> NDArray[np.bool_] | None:
+    """The user's constant-window flags for the ``len(T) - m + 1`` windows of ``T``: ``None``
+    (the default rule), a boolean array of that length, or a callable ``f(T, m)`` returning one
+    (called with a float64 copy of ``T``, NaN/inf kept)."""
+    if spec is None:
+        return None
+    ell = T.shape[0] - m + 1
+    what = name
+    if isinstance(spec, (bool, np.bool_)):  # one flag for every window (a query's one window)
+        return np.full(ell, bool(spec))
+    if callable(spec):
+        try:
+            spec = spec(T.copy(), m)
+        except Exception as exc:  # the user's function: say which call failed
+            raise InvalidParameterError(
+                f"{name}(T, m) raised {type(exc).__name__}: {exc}; the function must take a 1-D "
+                "float64 array and the window length and return one bool per window"
+            ) from exc
+        what = f"{name}(T, m)"
+    arr = np.asarray(spec)
+    if arr.dtype != np.bool_:
+        raise InvalidParameterError(
+            f"{what} must be a boolean array (one flag per window); got dtype {arr.dtype}: pass "
+            "e.g. np.asarray(flags, dtype=bool)"
+        )
+    if arr.shape != (ell,):
+        raise InvalidParameterError(
+            f"{what} must have one flag per window, shape ({ell},) for m={m}; got shape {arr.shape}"
+        )
+    return np.ascontiguousarray(arr)
+

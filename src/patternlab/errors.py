@@ -13,8 +13,10 @@ __all__ = [
     "InvalidParameterError",
     "InvalidSignalError",
     "InvalidWindowError",
+    "NoFiniteWindowWarning",
     "PatternNotFoundError",
     "PatternlabError",
+    "PatternlabWarning",
     "SignalTypeError",
     "StoreConnectionError",
     "StoreDataError",
@@ -24,6 +26,16 @@ __all__ = [
 
 class PatternlabError(Exception):
     """Base class of all patternlab errors."""
+
+
+class PatternlabWarning(UserWarning):
+    """Base class of the warnings patternlab emits (a ``UserWarning``)."""
+
+
+class NoFiniteWindowWarning(PatternlabWarning):
+    """A series (or a query) has no window of finite samples: every distance is inf and every
+    neighbour index -1, as STUMPY answers it. Filter it with
+    ``warnings.simplefilter("ignore", pl.NoFiniteWindowWarning)`` where that is expected."""
 
 
 class InvalidSignalError(PatternlabError, ValueError):

@@ -1,9 +1,13 @@
 """The search of :func:`patternlab.match`: a query's distance profile, and all its
 non-overlapping occurrences in it.
 
-:func:`query_profile` gives the distances of :func:`patternlab.kernels.exact.distance_profile`
-bit for bit (the same operations on every window, in the same order), with the query's
-z-normalized samples computed once instead of once a window: about 3x faster.
+:func:`query_profile_serial` computes the distances of :func:`patternlab.distance_profile`
+and :func:`patternlab.match` with the query's z-normalized samples computed once; each window's
+sum vectorizes (reassociated). It has no ``prange`` twin: a copy of the loop inlined into a
+parallel region was vectorized with another order of the sums on an AVX-512 machine (other
+bits), and one core already does a 100,000-sample profile in about 2 ms (the statistics, in
+``O(n)``, cost more). Every caller, in process or in a Dask task, runs this one compiled loop
+on whole series or slices, so the distances are the same bits everywhere.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .._numba import JIT, JIT_PARALLEL
-from .stats import CHUNK
+from .._numba import JIT
+from .stats import mean_and_squares
 
 
 @numba.njit(**JIT)  # the flags of exact.znorm_distance (none)
@@ -25,7 +29,7 @@ def normalized_query(Qc, muQ, sQ, m):  # pragma: no cover - compiled
     return qn
 
 
-@numba.njit(**JIT)  # no fastmath flag, as exact.znorm_distance
+@numba.njit(fastmath={"reassoc"}, **JIT)  # no "contract": an FMA would make x*a - x*a nonzero
 def _query_range(qn, eq, Tc, muT, sT, eT, m, lo, hi, D):  # pragma: no cover - compiled
     for b in range(lo, hi):
         if eq < 0 or eT[b] < 0:
@@ -35,46 +39,43 @@ def _query_range(qn, eq, Tc, muT, sT, eT, m, lo, hi, D):  # pragma: no cover - c
         else:
             xb = muT[b]
             yb = sT[b]
-            # the partial sums of exact.znorm_distance, in its order
-            a0 = 0.0
-            a1 = 0.0
-            a2 = 0.0
-            a3 = 0.0
-            t = 0
-            while t + 4 <= m:
-                d0 = qn[t] - (Tc[b + t] - xb) * yb
-                d1 = qn[t + 1] - (Tc[b + t + 1] - xb) * yb
-                d2 = qn[t + 2] - (Tc[b + t + 2] - xb) * yb
-                d3 = qn[t + 3] - (Tc[b + t + 3] - xb) * yb
-                a0 += d0 * d0
-                a1 += d1 * d1
-                a2 += d2 * d2
-                a3 += d3 * d3
-                t += 4
-            while t < m:
-                d0 = qn[t] - (Tc[b + t] - xb) * yb
-                a0 += d0 * d0
-                t += 1
-            D[b] = np.sqrt(m * ((a0 + a1) + (a2 + a3)))
-
-
-@numba.njit(**JIT_PARALLEL)
-def query_profile(qn, eq, Tc, muT, sT, eT, m):  # pragma: no cover - compiled
-    """Distance from the query (``qn`` from :func:`normalized_query`, ``eq`` its correlation
-    term) to every window of T; :func:`query_profile_serial` is its serial twin."""
-    n = sT.shape[0]
-    D = np.empty(n)
-    for c in numba.prange((n + CHUNK - 1) // CHUNK):
-        _query_range(qn, eq, Tc, muT, sT, eT, m, c * CHUNK, min(n, c * CHUNK + CHUNK), D)
-    return D
+            acc = 0.0
+            for t in range(m):
+                d = qn[t] - (Tc[b + t] - xb) * yb
+                acc += d * d
+            D[b] = np.sqrt(m * acc)
 
 
 @numba.njit(**JIT)
 def query_profile_serial(qn, eq, Tc, muT, sT, eT, m):  # pragma: no cover - compiled
-    """:func:`query_profile` on the calling thread (the same result, bit for bit)."""
+    """Distance from the query (``qn`` from :func:`normalized_query`, ``eq`` its correlation
+    term) to every window of T, on the calling thread (see the module notes: no parallel twin)."""
     D = np.empty(sT.shape[0])
     _query_range(qn, eq, Tc, muT, sT, eT, m, 0, sT.shape[0], D)
     return D
+
+
+@numba.njit(fastmath={"reassoc"}, **JIT)  # the flags of _query_range
+def refine_close(D, qn, eq, Tc, eT, m, limit):  # pragma: no cover - compiled
+    """Measure again the windows at a distance below ``limit`` with their statistics measured
+    directly (:func:`patternlab.kernels.stats.mean_and_squares`, as the query's are), in place:
+    the statistics from prefix sums can differ from those in the last bit, and a window equal to
+    the query must be at distance exactly 0."""
+    if eq != 0:
+        return
+    xb = np.empty(1)
+    yb = np.empty(1)
+    for b in range(D.shape[0]):
+        if eT[b] == 0 and D[b] < limit:
+            xb[0], q, _ = mean_and_squares(Tc, b, m)
+            if q > 0.0:
+                yb[0] = 1.0 / np.sqrt(q)  # as stats.correlation_terms
+                wn = normalized_query(Tc[b:b + m], xb, yb, m)  # as the query's samples
+                acc = 0.0
+                for t in range(m):
+                    d = qn[t] - wn[t]
+                    acc += d * d
+                D[b] = np.sqrt(m * acc)
 
 
 @numba.njit(**JIT)
@@ -134,3 +135,59 @@ def finite_mean_std(D):  # pragma: no cover - compiled
         if np.isfinite(x):
             ss += (x - mean) * (x - mean)
     return mean, np.sqrt(ss / k), low, k
+
+
+@numba.njit(**JIT)
+def _block(mask, x, m):  # pragma: no cover - compiled
+    """Mark every window overlapping window ``x`` (``|y - x| < m``)."""
+    for y in range(max(0, x - m + 1), min(mask.shape[0], x + m)):
+        mask[y] = True
+
+
+@numba.njit(**JIT)
+def motif_set(D, first, taken, m, threshold, max_matches):  # pragma: no cover - compiled
+    """The occurrences of the motif whose window is ``first``: ``first`` itself, then the windows
+    of ``D`` with a finite ``D[i] <= threshold`` by increasing distance (the smaller index on
+    ties), each kept unless it overlaps (``|i - j| < m``) an occurrence kept before or a window
+    marked in ``taken``; at most ``max_matches`` in all. Returns ``(distances, indices)``."""
+    n = D.shape[0]
+    cand = np.empty(n, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        d = D[i]
+        if i != first and not taken[i] and np.isfinite(d) and d <= threshold:
+            cand[k] = i
+            k += 1
+    cand = cand[:k]
+    order = cand[np.argsort(D[cand], kind="mergesort")]
+    used = np.zeros(n, dtype=np.bool_)
+    top = min(k + 1, max_matches)
+    out_d = np.empty(top)
+    out_i = np.empty(top, dtype=np.int64)
+    out_d[0] = D[first]
+    out_i[0] = first
+    _block(used, first, m)
+    found = 1
+    for x in order:
+        if found == top:
+            break
+        if used[x]:
+            continue
+        out_d[found] = D[x]
+        out_i[found] = x
+        found += 1
+        _block(used, x, m)
+    return out_d[:found], out_i[:found]
+
+
+@numba.njit(**JIT)
+def next_candidate(P, skip, limit):  # pragma: no cover - compiled
+    """The window with the smallest finite ``P <= limit`` not marked in ``skip`` (the smaller
+    index on ties), or -1: the candidates of the motif sets one at a time, without sorting."""
+    best = -1
+    low = np.inf
+    for i in range(P.shape[0]):
+        if not skip[i] and P[i] < low and P[i] <= limit:
+            low = P[i]
+            best = i
+    return best

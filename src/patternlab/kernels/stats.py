@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from .._numba import JIT, JIT_PARALLEL
+from ._simd import fma
 
 #: Additive term of a constant window in correlation space: two constant windows correlate 1
 #: (distance 0), a constant and a non-constant window 0.5 (distance sqrt(m)), as in STUMPY.
@@ -63,6 +64,57 @@ def _stats_setup(T, m):  # pragma: no cover - compiled
 
 
 @numba.njit(**JIT)
+def mean_and_squares(Tc, i, m):  # pragma: no cover - compiled
+    """``(mean, sum of squared deviations, max |x|)`` of window ``i``, measured directly: each sum
+    as four interleaved partial sums added in a fixed order, with no fastmath flag, so every
+    kernel that calls this (serial, parallel, streaming, search) gets the same bits."""
+    c = Tc[i]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    big = 0.0
+    t = 0
+    while t + 4 <= m:
+        x0 = Tc[i + t]
+        x1 = Tc[i + t + 1]
+        x2 = Tc[i + t + 2]
+        x3 = Tc[i + t + 3]
+        s0 += x0 - c
+        s1 += x1 - c
+        s2 += x2 - c
+        s3 += x3 - c
+        big = max(big, max(max(abs(x0), abs(x1)), max(abs(x2), abs(x3))))
+        t += 4
+    while t < m:
+        x0 = Tc[i + t]
+        s0 += x0 - c
+        big = max(big, abs(x0))
+        t += 1
+    mean = c + ((s0 + s1) + (s2 + s3)) / m
+    q0 = 0.0
+    q1 = 0.0
+    q2 = 0.0
+    q3 = 0.0
+    t = 0
+    while t + 4 <= m:
+        d0 = Tc[i + t] - mean
+        d1 = Tc[i + t + 1] - mean
+        d2 = Tc[i + t + 2] - mean
+        d3 = Tc[i + t + 3] - mean
+        q0 += d0 * d0
+        q1 += d1 * d1
+        q2 += d2 * d2
+        q3 += d3 * d3
+        t += 4
+    while t < m:
+        d0 = Tc[i + t] - mean
+        q0 += d0 * d0
+        t += 1
+    return mean, (q0 + q1) + (q2 + q3), big
+
+
+@numba.njit(**JIT)
 def _stats_range(Tc, prefix, changes, m, lo, hi, mu, sig2, valid, constant):  # pragma: no cover
     """The statistics of windows ``lo <= i < hi`` (see :func:`window_stats`).
 
@@ -73,50 +125,7 @@ def _stats_range(Tc, prefix, changes, m, lo, hi, mu, sig2, valid, constant):  # 
     """
     eps = np.finfo(np.float64).eps
     for i in range(lo, hi):
-        c = Tc[i]
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        big = 0.0
-        t = 0
-        while t + 4 <= m:
-            x0 = Tc[i + t]
-            x1 = Tc[i + t + 1]
-            x2 = Tc[i + t + 2]
-            x3 = Tc[i + t + 3]
-            s0 += x0 - c
-            s1 += x1 - c
-            s2 += x2 - c
-            s3 += x3 - c
-            big = max(big, max(max(abs(x0), abs(x1)), max(abs(x2), abs(x3))))
-            t += 4
-        while t < m:
-            x0 = Tc[i + t]
-            s0 += x0 - c
-            big = max(big, abs(x0))
-            t += 1
-        mean = c + ((s0 + s1) + (s2 + s3)) / m
-        q0 = 0.0
-        q1 = 0.0
-        q2 = 0.0
-        q3 = 0.0
-        t = 0
-        while t + 4 <= m:
-            d0 = Tc[i + t] - mean
-            d1 = Tc[i + t + 1] - mean
-            d2 = Tc[i + t + 2] - mean
-            d3 = Tc[i + t + 3] - mean
-            q0 += d0 * d0
-            q1 += d1 * d1
-            q2 += d2 * d2
-            q3 += d3 * d3
-            t += 4
-        while t < m:
-            d0 = Tc[i + t] - mean
-            q0 += d0 * d0
-            t += 1
-        q = (q0 + q1) + (q2 + q3)
+        mean, q, big = mean_and_squares(Tc, i, m)
         mu[i] = mean
         sig2[i] = q
         valid[i] = prefix[i + m] - prefix[i] == 0
@@ -190,3 +199,75 @@ def diagonal_terms(Tc, mu, m):  # pragma: no cover - compiled
         df[i] = 0.5 * (a - b)
         dg[i] = (a - mu[i]) + (b - mu[i - 1])
     return df, dg
+
+
+# ------------------------------------------------------------------ O(n) statistics (search)
+
+#: Windows whose sum of squared deviations is below ``FLAT * m`` (the samples scaled to at most
+#: 1) are measured directly by :func:`window_stats_prefix`: there the error of the prefix sums
+#: (about 1e-32 of the series' magnitude) could reach 1e-14 of the spread.
+FLAT = 1e-12
+
+
+@numba.njit(**JIT)  # no fastmath: the error-free transformations need IEEE rounding
+def _two_sum(a, b):  # pragma: no cover - compiled
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
+@numba.njit(**JIT)
+def _dd_add(ah, al, bh, bl):  # pragma: no cover - compiled
+    """``(ah + al) + (bh + bl)`` in double-double."""
+    s, e = _two_sum(ah, bh)
+    e += al + bl
+    return _two_sum(s, e)
+
+
+@numba.njit(**JIT)
+def _dd_mul(ah, al, bh, bl):  # pragma: no cover - compiled
+    """``(ah + al) * (bh + bl)`` in double-double."""
+    p = ah * bh
+    e = fma(ah, bh, -p) + (ah * bl + al * bh)
+    return _two_sum(p, e)
+
+
+@numba.njit(**JIT)
+def window_stats_prefix(T, m):  # pragma: no cover - compiled
+    """:func:`window_stats` in ``O(n)``: each window's sum and sum of squares from double-double
+    prefix sums (error-free transformations, about 32 significant digits), so the mean and the
+    sum of squared deviations keep full float64 precision whatever the offset of the data;
+    windows flatter than :data:`FLAT` (where that could fall short, and where the
+    rounding-floor rule for constant windows applies) are measured directly, as
+    :func:`window_stats` measures them. Used where the statistics cost as much as the rest
+    (distance profiles, search), not by the matrix profile. Serial (one pass)."""
+    Tc, prefix, changes, mu, sig2, valid, constant = _stats_setup(T, m)
+    n = T.shape[0]
+    ell = mu.shape[0]
+    s1h = np.zeros(n + 1)
+    s1l = np.zeros(n + 1)
+    s2h = np.zeros(n + 1)
+    s2l = np.zeros(n + 1)
+    for t in range(n):
+        x = Tc[t]
+        s1h[t + 1], s1l[t + 1] = _dd_add(s1h[t], s1l[t], x, 0.0)
+        p = x * x
+        s2h[t + 1], s2l[t + 1] = _dd_add(s2h[t], s2l[t], p, fma(x, x, -p))
+    for i in range(ell):
+        ah, al = _dd_add(s1h[i + m], s1l[i + m], -s1h[i], -s1l[i])  # window sum
+        bh, bl = _dd_add(s2h[i + m], s2l[i + m], -s2h[i], -s2l[i])  # window sum of squares
+        qh = ah / m  # the mean, in double-double
+        rh, rl = _dd_mul(qh, 0.0, float(m), 0.0)
+        dh, dl = _dd_add(ah, al, -rh, -rl)
+        ql = (dh + dl) / m
+        ph, pl = _dd_mul(ah, al, qh, ql)  # sum * mean
+        vh, vl = _dd_add(bh, bl, -ph, -pl)
+        q = vh + vl
+        valid[i] = prefix[i + m] - prefix[i] == 0
+        if q < FLAT * m:
+            _stats_range(Tc, prefix, changes, m, i, i + 1, mu, sig2, valid, constant)
+            continue
+        mu[i] = qh + ql
+        sig2[i] = q
+        constant[i] = changes[i + m - 1] - changes[i] == 0
+    return Tc, mu, sig2, valid, constant

@@ -16,6 +16,8 @@ from .consensus import __all__ as _consensus_all
 from .matrix import *  # noqa: F403  (the public names, listed once there)
 from .matrix import TILES  # noqa: F401
 from .matrix import __all__ as _matrix_all
+from .motifs import *  # noqa: F403  (the public names, listed once there)
+from .motifs import __all__ as _motifs_all
 from .multi import *  # noqa: F403  (the public names, listed once there)
 from .multi import __all__ as _multi_all
 from .pan import *  # noqa: F403  (the public names, listed once there)
@@ -25,4 +27,5 @@ from .search import __all__ as _search_all
 from .segments import *  # noqa: F403  (the public names, listed once there)
 from .segments import __all__ as _segments_all
 
-__all__ = [*_consensus_all, *_matrix_all, *_multi_all, *_pan_all, *_search_all, *_segments_all]
+__all__ = [*_consensus_all, *_matrix_all, *_motifs_all, *_multi_all, *_pan_all, *_search_all,
+           *_segments_all]

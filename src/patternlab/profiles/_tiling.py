@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from ..kernels import absolute as ak
 from ..kernels import matrix_profile as mpk
+from ..kernels import neighbours as nk
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
@@ -103,4 +105,68 @@ def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: in
         cI = cI.astype(np.int64)
         mpk.merge_max(rowP[rows], rowI[rows], tP, np.where(tI >= 0, tI + lo, -1))
         mpk.merge_max(colP[cols], colI[cols], cP, np.where(cI >= 0, cI + r0, -1))
+    return rowP, rowI, colP, colI
+
+
+#: The serial list kernels by name: a task names its kernel (a numba dispatcher shipped by value
+#: would be compiled again on every worker instead of loaded from numba's cache).
+LIST_KERNELS = {"neighbours": nk.upper_triangle_serial, "absolute": ak.upper_triangle_serial}
+
+
+def _lists_task(kernel: str, A: tuple[Any, ...], B: tuple[Any, ...], m: int, kmax: int, R: int,
+                K: int, nn: int, extra: tuple[Any, ...]) -> tuple[NDArray[Any], ...]:
+    """One task of :func:`lists_on_cluster`: the serial list kernel on local slices."""
+    out: tuple[NDArray[Any], ...] = LIST_KERNELS[kernel](*A, *B, m, 0, kmax, R, K, nn, *extra)
+    return out
+
+
+def lists_on_cluster(client: Client, kernel: str, A: tuple[NDArray[Any], ...],
+                     B: tuple[NDArray[Any], ...], m: int, kmin: int, tiles: tuple[int, int],
+                     nn: int, extra: tuple[Any, ...] = (), bands_per_task: int | None = None
+                     ) -> tuple[NDArray[Any], NDArray[np.int64], NDArray[Any], NDArray[np.int64]]:
+    """The ``nn``-best row and column lists of a list kernel (``LIST_KERNELS[kernel](*A, *B, m,
+    kmin, kmax, R, K, nn, *extra)``, e.g. :func:`patternlab.kernels.neighbours.upper_triangle_serial`)
+    as Dask tasks of the canonical tiles, folded on the client as they finish.
+
+    ``A`` and ``B`` are each a series' samples followed by its per-window arrays; a task receives
+    only the slices its tiles read. Lists rank by a strict total order, so the folded lists are
+    the in-process ones bit for bit, whatever order tasks finish in.
+    """
+    from distributed import as_completed
+
+    R, K = tiles
+    lA, lB = len(A[1]), len(B[1])
+    nrb, nbands = nk.n_tiles(lA, lB, kmin, R, K)
+    if bands_per_task is None:
+        bands_per_task = BANDS_PER_TASK
+    if bands_per_task is None:
+        threads = max(1, sum(client.nthreads().values()))
+        groups = max(1, -(-TASKS_PER_THREAD * threads // max(nrb, 1)))
+        bands_per_task = max(1, min(-(-nbands // groups), (MAX_COLUMNS - R) // K))
+    like = A[-1]
+    rowP, rowI, rowT = nk.empty_lists(lA, nn, like)
+    colP, colI, colT = nk.empty_lists(lB, nn, like)
+    run = uuid.uuid4().hex[:8]
+    futures = {}
+    for a in range(nrb):
+        r0, r1 = a * R, min(a * R + R, lA)
+        for g0 in range(0, nbands, bands_per_task):
+            g1 = min(g0 + bands_per_task, nbands)
+            k0, k1 = kmin + g0 * K, kmin + g1 * K
+            lo, hi = r0 + k0, min(lB, r1 + k1)
+            if lo >= lB:
+                continue
+            a_part = (A[0][r0:r1 + m - 1], *(x[r0:r1] for x in A[1:]))
+            b_part = (B[0][lo:hi + m - 1], *(x[lo:hi] for x in B[1:]))
+            fut = client.submit(_lists_task, kernel, a_part, b_part, m, k1 - k0, R, K, nn, extra,
+                                key=f"neighbour-lists-tile-{a}-{g0}-{run}", pure=False)
+            futures[fut] = (r0, lo)
+    for fut in as_completed(list(futures)):
+        r0, lo = futures.pop(fut)
+        tP, tI, cP, cI = fut.result()
+        fut.release()
+        rows = slice(r0, r0 + len(tP))
+        cols = slice(lo, lo + len(cP))
+        nk.merge_lists(rowP[rows], rowI[rows], rowT[rows], tP, np.where(tI >= 0, tI + lo, -1))
+        nk.merge_lists(colP[cols], colI[cols], colT[cols], cP, np.where(cI >= 0, cI + r0, -1))
     return rowP, rowI, colP, colI

@@ -9,10 +9,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validation as v
-from .._numba import dynamic, get_num_threads, numba_threads, parallel_for, pick
+from .._numba import dynamic, get_num_threads, numba_threads, parallel_for
 from ..errors import InvalidParameterError, InvalidSignalError
-from ..kernels import exact, stats, topk
+from ..kernels import exact, topk
 from ..kernels import matrix_profile as mpk
+from ..kernels import neighbours as nbk
+from . import _absolute, _neighbours, search
+from ._prepare import FLOAT32_MIN_SPREAD_RATIO, TILES  # noqa: F401  (public knobs, also here)
+from ._prepare import prepare as _prepare
 from ._tiling import Windows, triangle_on_cluster
 from .multi import MultiProfile, multi_matrix_profile
 
@@ -23,12 +27,7 @@ __all__ = [
     "discords",
     "distance_profile",
     "matrix_profile",
-    "motifs",
 ]
-
-#: Canonical tile shape (rows, diagonals) per search dtype. Results depend on the tiling only in
-#: the last bits of intermediate sums, never on the number of threads or workers.
-TILES: dict[type, tuple[int, int]] = {np.float64: (8192, 512), np.float32: (8192, 512)}
 
 
 class Motif(NamedTuple):
@@ -47,60 +46,9 @@ class Discord(NamedTuple):
     neighbor: int
 
 
-#: float32 searches only series whose non-constant windows have spreads within this factor of
-#: each other; beyond it float32 rounding of the covariances would swamp the flattest windows'
-#: correlations, and the search runs in float64 instead.
-FLOAT32_MIN_SPREAD_RATIO = 1e-2
 #: Matrix-profile cells per inner-loop step of :data:`patternlab._numba.PARALLEL_MIN_WORK`: the
 #: profile runs in parallel from about 16,000 windows.
 CELLS_PER_STEP = 16
-
-
-def _stats(T: NDArray[np.float64], m: int) -> tuple[Any, ...]:
-    window_stats = pick(stats.window_stats, stats.window_stats_serial, T.shape[0] * m)
-    Tc, mu, sig2, valid, constant = window_stats(v.unit_scaled(T), m)
-    return Tc, mu, sig2, valid, constant
-
-
-def _float32_scale(sig2: NDArray[np.float64], valid: NDArray[np.bool_], constant: NDArray[np.bool_],
-                   m: int) -> int | None:
-    """The power of two that brings the largest window spread to about 1, or None when the
-    spreads are too far apart for a float32 search (see :data:`FLOAT32_MIN_SPREAD_RATIO`)."""
-    spread = np.sqrt(sig2[valid & ~constant] / m)
-    if spread.size == 0:
-        return 0
-    if spread.min() < FLOAT32_MIN_SPREAD_RATIO * spread.max():
-        return None
-    return -int(np.frexp(spread.max())[1])
-
-
-def _windows(raw: tuple[Any, ...], m: int, dtype: type, shift: int = 0) -> Windows:
-    """Kernel inputs from :func:`_stats`, scaled by ``2**shift`` (exact) for float32 ranges."""
-    Tc, mu, sig2, valid, constant = raw
-    if shift:
-        Tc, mu, sig2 = np.ldexp(Tc, shift), np.ldexp(mu, shift), np.ldexp(sig2, 2 * shift)
-    s, e = stats.correlation_terms(mu, sig2, valid, constant)
-    df, dg = stats.diagonal_terms(Tc, mu, m)
-    return Windows(Tc, mu, s, e, df.astype(dtype), dg.astype(dtype), s.astype(dtype), e.astype(dtype))
-
-
-def _prepare(series: list[NDArray[np.float64]], m: int, dtype: type) -> tuple[list[Windows], type]:
-    """Kernel inputs of each series and the dtype the search will really use: float32 only when
-    asked for and every series' spreads fit it."""
-    raw = [_stats(T, m) for T in series]
-    shifts: list[int] = [0] * len(raw)
-    if dtype == np.float32:
-        found = [_float32_scale(r[2], r[3], r[4], m) for r in raw]
-        # every sample enters the running covariance of some diagonal: after the shift that
-        # brings the window spreads to about 1, the values themselves must stay far inside
-        # float32's range (a huge value next to tiny windows would overflow)
-        if all(x is not None for x in found) and all(
-                r[0].size == 0 or np.ldexp(np.abs(r[0]).max(), int(x)) < 2.0**100  # type: ignore[arg-type]
-                for r, x in zip(raw, found)):
-            shifts = [int(x) for x in found]  # type: ignore[arg-type]
-        else:
-            dtype = np.float64
-    return [_windows(r, m, dtype, k) for r, k in zip(raw, shifts)], dtype
 
 
 def _triangle(A: Windows, B: Windows, m: int, kmin: int, dtype: type,
@@ -129,10 +77,12 @@ class MatrixProfile:
     Attributes
     ----------
     P : ndarray of float64
-        ``P[i]`` is the z-normalized Euclidean distance from window ``i`` (``T[i:i+m]``) to its
-        nearest neighbour; ``inf`` when window ``i`` holds NaN/inf or has no admissible neighbour.
+        ``P[i]`` is the z-normalized Euclidean distance (or, with ``normalize=False``, the p-norm
+        distance) from window ``i`` (``T[i:i+m]``) to its nearest neighbour; ``inf`` when window
+        ``i`` holds NaN/inf or has no admissible neighbour. With ``k``, shape ``(len, k)``: the
+        distances to the ``k`` nearest neighbours, ascending (ties to the smaller index).
     I : ndarray of int64
-        Index of that neighbour (``-1`` where ``P`` is inf).
+        Index of that neighbour (``-1`` where ``P`` is inf); shape ``(len, k)`` with ``k``.
     PL, IL : ndarray
         Distance and index of the nearest neighbour to the left (``j < i``); self-joins only,
         ``inf``/``-1`` otherwise and for AB-joins (as in STUMPY).
@@ -150,6 +100,12 @@ class MatrixProfile:
         search falls back to float64 when the series' window spreads are more than a factor
         ``1 / FLOAT32_MIN_SPREAD_RATIO`` (100) apart. Reported distances are always recomputed
         exactly in float64 for the neighbour found.
+    k : int or None
+        The number of nearest neighbours in ``P`` and ``I`` (None: the nearest only, 1-D).
+    normalize : bool
+        Whether distances are z-normalized (True) or p-norm distances of the raw windows.
+    p : float
+        The p-norm of a non-normalized profile (2.0 otherwise).
     """
 
     P: NDArray[np.float64]
@@ -162,6 +118,9 @@ class MatrixProfile:
     exclusion_zone: int
     self_join: bool
     dtype: str
+    k: int | None = None
+    normalize: bool = True
+    p: float = 2.0
 
     def __len__(self) -> int:
         return int(self.P.shape[0])
@@ -170,7 +129,15 @@ class MatrixProfile:
         kind = "self-join" if self.self_join else "AB-join"
         finite = self.P[np.isfinite(self.P)]
         rng = f", P in [{finite.min():.4g}, {finite.max():.4g}]" if finite.size else ""
-        return f"<MatrixProfile {kind}: {len(self)} windows of m={self.m}{rng}, {self.dtype}>"
+        knn = f", k={self.k}" if self.k is not None else ""
+        norm = "" if self.normalize else f", non-normalized p={self.p:g}"
+        return f"<MatrixProfile {kind}: {len(self)} windows of m={self.m}{knn}{norm}{rng}, {self.dtype}>"
+
+    def _nearest(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        """``P``, ``I`` of the nearest neighbour (the first column of a ``k`` profile)."""
+        if self.P.ndim == 1:
+            return self.P, self.I
+        return np.ascontiguousarray(self.P[:, 0]), np.ascontiguousarray(self.I[:, 0])
 
     def motifs(self, k: int = 3) -> list[Motif]:
         """The ``k`` best non-overlapping motif pairs of this profile.
@@ -198,7 +165,7 @@ class MatrixProfile:
         Motif(a=0, b=60, distance=0.0)
         """
         k = v.as_count(k)
-        a, b, d = topk.top_motifs(self.P, self.I, k, self.m)
+        a, b, d = topk.top_motifs(*self._nearest(), k, self.m)
         return [Motif(int(x), int(y), float(z)) for x, y, z in zip(a, b, d)]
 
     def discords(self, k: int = 3) -> list[Discord]:
@@ -223,7 +190,7 @@ class MatrixProfile:
         True
         """
         k = v.as_count(k)
-        i, d, nb = topk.top_discords(self.P, self.I, k, self.m)
+        i, d, nb = topk.top_discords(*self._nearest(), k, self.m)
         return [Discord(int(x), float(y), int(z)) for x, y, z in zip(i, d, nb)]
 
 
@@ -248,6 +215,11 @@ def matrix_profile(
     client: Any = None,
     include: Any = None,
     discords: bool = False,
+    k: int | None = None,
+    normalize: bool = True,
+    p: float = 2.0,
+    T_subseq_isconstant: Any = None,
+    T_B_subseq_isconstant: Any = None,
 ) -> MatrixProfile | MultiProfile:
     """Compute the exact matrix profile of ``T`` (or of ``T`` against ``T_B``).
 
@@ -258,12 +230,14 @@ def matrix_profile(
     Conventions: a window holding NaN or inf has distance inf and index -1 and is never a
     neighbour; two constant windows are at distance 0, a constant and a non-constant window at
     ``sqrt(m)`` (as STUMPY). Windows whose spread is at the rounding floor of their values count
-    as constant.
+    as constant. A series without any window of finite samples gets an all-inf profile with -1
+    indices and a :class:`~patternlab.errors.NoFiniteWindowWarning` (as STUMPY answers it).
 
     Parameters
     ----------
     T : array_like
-        The series, 1-D, numeric; NaN and inf allowed.
+        The series, 1-D, numeric (a NumPy array, list, pandas or polars Series; integer and
+        float32 values are converted to float64); NaN and inf allowed.
     m : int
         Window length, ``3 <= m <= len(T)``.
     T_B : array_like, optional
@@ -271,8 +245,8 @@ def matrix_profile(
     dtype : {"float64", "float32"}
         Precision of the search. ``float32`` is faster; it may pick a neighbour whose distance is
         within about 1e-3 of the best one. Reported distances are exact in both modes. Series
-        whose window spreads are more than a factor 100 apart are searched in float64 anyway
-        (``MatrixProfile.dtype`` says which ran).
+        whose window spreads are more than a factor 100 apart, and non-normalized profiles, are
+        searched in float64 anyway (``MatrixProfile.dtype`` says which ran).
     threads : int, optional
         The most numba threads to use (default: all), when computing in this process. A
         series too short to gain from threads runs on one whatever this says.
@@ -282,6 +256,22 @@ def matrix_profile(
         is identical, bit for bit, to the in-process one.
     include, discords
         Multi-dimensional ``T`` only (see below).
+    k : int, optional
+        The number of nearest neighbours: ``P`` and ``I`` then have shape ``(len, k)``, each row
+        ascending by distance (the smaller index on ties; inf / -1 where a window has fewer
+        admissible neighbours). ``PL``/``IL`` and ``PR``/``IR`` stay the nearest left and right
+        neighbour. Default: the nearest only, 1-D ``P`` and ``I``.
+    normalize : bool
+        False: distances between the raw windows instead of z-normalized ones, the p-norm
+        ``sum(|a - b|**p)**(1/p)`` (STUMPY's ``aamp``; same exclusion zone and NaN/inf rule, no
+        constant-window rule).
+    p : float
+        The p-norm of a non-normalized profile, ``1 <= p <= 100`` (2: Euclidean).
+    T_subseq_isconstant, T_B_subseq_isconstant : array_like of bool or callable, optional
+        Which windows of ``T`` (of ``T_B``) count as constant, instead of the rounding-floor
+        rule: one bool per window, or a function ``f(T, m)`` returning them (as STUMPY). A
+        window whose samples are all equal is constant whatever this says; windows holding
+        NaN/inf are never neighbours whatever this says. z-normalized profiles only.
 
     Returns
     -------
@@ -301,6 +291,11 @@ def matrix_profile(
     InvalidSignalError, SignalTypeError, InvalidWindowError, InvalidParameterError
         For input that is not a 1-D numeric signal, a window out of range, or bad options.
 
+    Warns
+    -----
+    NoFiniteWindowWarning
+        When ``T`` or ``T_B`` has no window of ``m`` finite samples (the profile is all inf).
+
     Examples
     --------
     >>> import numpy as np, patternlab as pl
@@ -308,6 +303,10 @@ def matrix_profile(
     >>> mp = pl.matrix_profile(T, m=50)
     >>> mp.P.shape, mp.I.dtype
     ((951,), dtype('int64'))
+    >>> pl.matrix_profile(T, m=50, k=3).P.shape
+    (951, 3)
+    >>> round(float(pl.matrix_profile([0.0, 1, 2, 9, 9, 0, 1, 2], 3, normalize=False, p=1.0).P[0]), 6)
+    0.0
     """
     ndim = _ndim(T)
     if ndim > 2:
@@ -319,24 +318,53 @@ def matrix_profile(
             raise InvalidParameterError(
                 "a multi-dimensional T (shape (d, n)) has a float64 self-join profile only: "
                 "leave out T_B and dtype")
+        if k is not None or normalize is not True or T_subseq_isconstant is not None \
+                or T_B_subseq_isconstant is not None:
+            raise InvalidParameterError(
+                "k=, normalize=, p= and T_subseq_isconstant= apply to a 1-D T: a multi-dimensional "
+                "T (shape (d, n)) has the z-normalized nearest-neighbour profile only")
         return multi_matrix_profile(T, m, include=include, discords=discords, threads=threads,
                                     client=client)
     if include is not None or discords:
         raise InvalidParameterError(
             "include= and discords= apply to a multi-dimensional T of shape (d, n); T is 1-D")
-    T = v.as_signal(T, "T")
+    T = v.as_signal(T, "T", require_finite=False)
     m = v.as_window(m, T.shape[0])
     dt = v.as_dtype(dtype)
     threads = v.as_threads(threads)
     client = v.as_client(client)
-    v.check_has_finite_window(T, m, "T")
-    if T_B is None:
+    nn = v.as_neighbours(k)
+    normalize = v.as_flag(normalize, "normalize")
+    p = v.as_p(p)
+    B = None if T_B is None else v.as_signal(T_B, "T_B", require_finite=False)
+    if B is None:
         v.check_self_join(m, T.shape[0])
-        return _self_join(T, m, dt, threads, client)
-    B = v.as_signal(T_B, "T_B")
-    v.as_window(m, B.shape[0], signal="T_B")
-    v.check_has_finite_window(B, m, "T_B")
-    return _ab_join(T, B, m, dt, threads, client)
+        if T_B_subseq_isconstant is not None:
+            raise InvalidParameterError(
+                "T_B_subseq_isconstant was given without T_B: pass T_subseq_isconstant for a "
+                "self-join, or T_B for an AB-join"
+            )
+    else:
+        v.as_window(m, B.shape[0], signal="T_B")
+    if not normalize and (T_subseq_isconstant is not None or T_B_subseq_isconstant is not None):
+        raise InvalidParameterError(
+            "T_subseq_isconstant / T_B_subseq_isconstant apply to z-normalized profiles only: "
+            "drop them, or pass normalize=True"
+        )
+    cA = v.as_isconstant(T_subseq_isconstant, T, m, "T_subseq_isconstant")
+    cB = None if B is None else v.as_isconstant(T_B_subseq_isconstant, B, m, "T_B_subseq_isconstant")
+    empty = [name for name, S in (("T", T), ("T_B", B)) if S is not None and not v.has_finite_window(S, m)]
+    for name in empty:
+        v.warn_no_finite_window(name, m)
+    if empty:
+        return _no_neighbours(T.shape[0] - m + 1, m, B is None, nn, normalize, p)
+    if not normalize:
+        return _absolute_profile(T, B, m, nn, p, threads, client)
+    if nn is not None:
+        return _knn_profile(T, B, m, dt, nn, threads, client, cA, cB)
+    if B is None:
+        return _self_join(T, m, dt, threads, client, cA)
+    return _ab_join(T, B, m, dt, threads, client, cA, cB)
 
 
 def _ndim(T: Any) -> int:
@@ -366,9 +394,9 @@ def _resolvers(work: int) -> tuple[Any, Any]:
 
 
 def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None,
-               client: Any = None) -> MatrixProfile:
+               client: Any = None, constant: NDArray[np.bool_] | None = None) -> MatrixProfile:
     excl = v.exclusion_zone(m)
-    (A,), dt = _prepare([T], m, dt)
+    (A,), dt = _prepare([T], m, dt, [constant])
     with numba_threads(threads):
         rowP, rowI, colP, colI = _triangle(A, A, m, excl + 1, dt, client)
         rows, cols = _resolvers(len(A.s) * m)
@@ -379,8 +407,9 @@ def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None,
 
 
 def _ab_join(TA: NDArray[np.float64], TB: NDArray[np.float64], m: int, dt: type,
-             threads: int | None, client: Any = None) -> MatrixProfile:
-    (A, B), dt = _prepare([TA, TB], m, dt)
+             threads: int | None, client: Any = None, cA: NDArray[np.bool_] | None = None,
+             cB: NDArray[np.bool_] | None = None) -> MatrixProfile:
+    (A, B), dt = _prepare([TA, TB], m, dt, [cA, cB])
     with numba_threads(threads):
         # cells j >= i: rows of A, columns of B; cells j < i: rows of B, columns of A
         rowP, rowI, _, _ = _triangle(A, B, m, 0, dt, client)
@@ -389,22 +418,93 @@ def _ab_join(TA: NDArray[np.float64], TB: NDArray[np.float64], m: int, dt: type,
         PR, IR = rows(A.Tc, A.mu, A.s, A.e, B.Tc, B.mu, B.s, B.e, m, 0, rowP, rowI)
         PL, IL = cols(B.Tc, B.mu, B.s, B.e, A.Tc, A.mu, A.s, A.e, m, 1, colP, colI)
     P, I = exact.nearest_of(PL, IL, PR, IR)
+    return _ab_profile(P, I, m, np.dtype(dt).name)
+
+
+def _ab_profile(P: NDArray[np.float64], I: NDArray[np.int64], m: int, dtype: str,
+                nn: int | None = None, normalize: bool = True, p: float = 2.0) -> MatrixProfile:
+    """An AB-join's profile: no left and right profiles (inf / -1, as STUMPY)."""
     n = P.shape[0]
     none_d = np.full(n, np.inf)
     none_i = np.full(n, -1, dtype=np.int64)
-    return MatrixProfile(P, I, none_d, none_i, none_d.copy(), none_i.copy(), m, 0, False,
-                         np.dtype(dt).name)
+    return MatrixProfile(P, I, none_d, none_i, none_d.copy(), none_i.copy(), m, 0, False, dtype,
+                         nn, normalize, p)
 
 
-def distance_profile(Q: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:
-    """z-normalized Euclidean distance from the query ``Q`` to every window of ``T``.
+def _no_neighbours(ell: int, m: int, self_join: bool, nn: int | None, normalize: bool,
+                   p: float) -> MatrixProfile:
+    """The profile of a series without a finite window (or against one): all inf, indices -1."""
+    shape: tuple[int, ...] = (ell,) if nn is None else (ell, nn)
+    P, I = np.full(shape, np.inf), np.full(shape, -1, dtype=np.int64)
+    if not self_join:
+        return _ab_profile(P, I, m, "float64", nn, normalize, p)
+    none_d = np.full(ell, np.inf)
+    none_i = np.full(ell, -1, dtype=np.int64)
+    return MatrixProfile(P, I, none_d, none_i, none_d.copy(), none_i.copy(), m,
+                         v.exclusion_zone(m), True, "float64", nn, normalize, p)
+
+
+def _from_sides(sides: tuple[NDArray[Any], ...], m: int, self_join: bool, dtype: str,
+                nn: int | None, normalize: bool, p: float) -> MatrixProfile:
+    """A profile from each window's left and right lists (``k`` = None: their first columns)."""
+    DL, IL, DR, IR = sides
+    P, I = nbk.merge_sides(DL, IL, DR, IR)
+    if nn is None:
+        P, I = np.ascontiguousarray(P[:, 0]), np.ascontiguousarray(I[:, 0])
+    if not self_join:
+        return _ab_profile(P, I, m, dtype, nn, normalize, p)
+    left = (np.ascontiguousarray(DL[:, 0]), np.ascontiguousarray(IL[:, 0]))
+    right = (np.ascontiguousarray(DR[:, 0]), np.ascontiguousarray(IR[:, 0]))
+    return MatrixProfile(P, I, *left, *right, m, v.exclusion_zone(m), True, dtype, nn, normalize, p)
+
+
+def _knn_profile(T: NDArray[np.float64], B: NDArray[np.float64] | None, m: int, dt: type, nn: int,
+                 threads: int | None, client: Any, cA: NDArray[np.bool_] | None,
+                 cB: NDArray[np.bool_] | None) -> MatrixProfile:
+    if B is None:
+        (A,), dt = _prepare([T], m, dt, [cA])
+        sides = _neighbours.self_join(A, m, v.exclusion_zone(m), dt, nn, threads, client)
+    else:
+        (A, W), dt = _prepare([T, B], m, dt, [cA, cB])
+        sides = _neighbours.ab_join(A, W, m, dt, nn, threads, client)
+    return _from_sides(sides, m, B is None, np.dtype(dt).name, nn, True, 2.0)
+
+
+def _absolute_profile(T: NDArray[np.float64], B: NDArray[np.float64] | None, m: int,
+                      nn: int | None, p: float, threads: int | None, client: Any) -> MatrixProfile:
+    if B is None:
+        sides = _absolute.self_join(T, m, v.exclusion_zone(m), nn or 1, p, threads, client)
+    else:
+        sides = _absolute.ab_join(T, B, m, nn or 1, p, threads, client)
+    return _from_sides(sides, m, B is None, "float64", nn, False, p)
+
+
+def distance_profile(
+    Q: ArrayLike,
+    T: ArrayLike,
+    *,
+    normalize: bool = True,
+    p: float = 2.0,
+    T_subseq_isconstant: Any = None,
+    Q_subseq_isconstant: Any = None,
+) -> NDArray[np.float64]:
+    """z-normalized Euclidean distance from the query ``Q`` to every window of ``T`` (STUMPY's
+    ``mass``), or with ``normalize=False`` the p-norm distance (``mass_absolute``).
 
     Parameters
     ----------
     Q : array_like
-        The query, 1-D, finite, ``3 <= len(Q) <= len(T)``.
+        The query, 1-D, ``3 <= len(Q) <= len(T)``. A query holding NaN/inf is at distance inf
+        from every window (with a :class:`~patternlab.errors.NoFiniteWindowWarning`).
     T : array_like
         The series searched; NaN/inf allowed (windows holding them are at distance inf).
+    normalize : bool
+        False: p-norm distances between the raw query and windows.
+    p : float
+        The p-norm when ``normalize=False``, ``1 <= p <= 100``.
+    T_subseq_isconstant, Q_subseq_isconstant : array_like of bool or callable, optional
+        Which windows of ``T`` (whether ``Q``) count as constant, instead of the rounding-floor
+        rule (see :func:`matrix_profile`); a bool is taken for ``Q``'s one window.
 
     Returns
     -------
@@ -412,59 +512,46 @@ def distance_profile(Q: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:
         ``len(T) - len(Q) + 1`` distances, computed directly in float64. A constant query is at
         distance 0 from constant windows and ``sqrt(m)`` from the others.
 
+    Warns
+    -----
+    NoFiniteWindowWarning
+        When ``Q`` holds NaN/inf or ``T`` has no window of finite samples (all distances inf).
+
     Examples
     --------
     >>> import numpy as np, patternlab as pl
     >>> T = np.sin(np.linspace(0, 10 * np.pi, 500))
     >>> int(np.argmin(pl.distance_profile(T[100:150], T)))
     100
+    >>> pl.distance_profile([1.0, 2.0, 3.0], [0.0, 1.0, 2.0, 3.0], normalize=False).tolist()
+    [1.7320508075688772, 0.0]
     """
-    T = v.as_signal(T, "T")
-    Q = v.as_signal(Q, "Q")
+    T = v.as_signal(T, "T", require_finite=False)
+    Q = v.as_signal(Q, "Q", require_finite=False)
     m = v.as_window(Q.shape[0], T.shape[0], name="len(Q)")
-    if not np.isfinite(Q).all():
-        raise InvalidSignalError(
-            f"Q holds {int((~np.isfinite(Q)).sum())} NaN/inf value(s); a query must be finite: "
-            "drop or interpolate them first"
+    normalize = v.as_flag(normalize, "normalize")
+    p = v.as_p(p)
+    if not normalize and (T_subseq_isconstant is not None or Q_subseq_isconstant is not None):
+        raise InvalidParameterError(
+            "T_subseq_isconstant / Q_subseq_isconstant apply to z-normalized distances only: "
+            "drop them, or pass normalize=True"
         )
-    v.check_has_finite_window(T, m, "T")
-    (q, t), _ = _prepare([Q, T], m, np.float64)
-    kernel = pick(exact.distance_profile, exact.distance_profile_serial, len(t.s) * m)
-    d: NDArray[np.float64] = kernel(q.Tc, q.mu, q.s, q.e, t.Tc, t.mu, t.s, t.e, m)
+    cT = v.as_isconstant(T_subseq_isconstant, T, m, "T_subseq_isconstant")
+    cQ = v.as_isconstant(Q_subseq_isconstant, Q, m, "Q_subseq_isconstant")
+    for name, S in (("Q", Q), ("T", T)):
+        if not v.has_finite_window(S, m):
+            v.warn_no_finite_window(name, m)
+            return np.full(T.shape[0] - m + 1, np.inf)
+    if not normalize:
+        return _absolute.distance_profile(Q, T, p)
+    # the kernel and statistics of pl.match (the query's z-normalized samples once, the
+    # windows' statistics in O(n)): the same distances
+    d: NDArray[np.float64] = search._profile(search._query_windows(Q, m, cQ), search._windows(T, m, cT), m)
     return d
 
 
-def motifs(T: ArrayLike, m: int, k: int = 3, *, dtype: Any = "float64") -> list[Motif]:
-    """The ``k`` best non-overlapping motif pairs of ``T`` (see :meth:`MatrixProfile.motifs`).
-
-    Parameters
-    ----------
-    T : array_like
-        The series.
-    m : int
-        Window length.
-    k : int
-        Number of motifs wanted.
-    dtype : {"float64", "float32"}
-        Precision of the profile search.
-
-    Returns
-    -------
-    list of Motif
-
-    Examples
-    --------
-    >>> import numpy as np, patternlab as pl
-    >>> rng = np.random.default_rng(1)
-    >>> T = rng.standard_normal(600); T[100:140] = T[400:440] = np.hanning(40) * 5
-    >>> pl.motifs(T, m=40, k=1)[0][:2]
-    (100, 400)
-    """
-    k = v.as_count(k)
-    return matrix_profile(T, m, dtype=dtype).motifs(k)
-
-
-def discords(T: ArrayLike, m: int, k: int = 3, *, dtype: Any = "float64") -> list[Discord]:
+def discords(T: ArrayLike, m: int, k: int = 3, *, dtype: Any = "float64", normalize: bool = True,
+             p: float = 2.0, T_subseq_isconstant: Any = None) -> list[Discord]:
     """The ``k`` most anomalous non-overlapping windows of ``T`` (see
     :meth:`MatrixProfile.discords`).
 
@@ -478,6 +565,8 @@ def discords(T: ArrayLike, m: int, k: int = 3, *, dtype: Any = "float64") -> lis
         Number of discords wanted.
     dtype : {"float64", "float32"}
         Precision of the profile search.
+    normalize, p, T_subseq_isconstant
+        As in :func:`matrix_profile`.
 
     Returns
     -------
@@ -491,4 +580,5 @@ def discords(T: ArrayLike, m: int, k: int = 3, *, dtype: Any = "float64") -> lis
     True
     """
     k = v.as_count(k)
-    return matrix_profile(T, m, dtype=dtype).discords(k)
+    return matrix_profile(T, m, dtype=dtype, normalize=normalize, p=p,
+                          T_subseq_isconstant=T_subseq_isconstant).discords(k)

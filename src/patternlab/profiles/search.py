@@ -19,11 +19,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validation as v
-from .._numba import pick
-from ..errors import InvalidParameterError, InvalidSignalError
+from ..errors import InvalidParameterError
+from ..kernels import absolute as ak
 from ..kernels import search as sk
 from ..kernels import stats
-from .matrix import _stats
+from . import _absolute
+from ._prepare import stats_of
 
 __all__ = ["Occurrence", "SeriesOccurrence", "match"]
 
@@ -58,67 +59,103 @@ class _Series(NamedTuple):
     e: NDArray[np.float64]
 
 
-def _windows(T: NDArray[np.float64], m: int) -> _Series:
+def _windows(T: NDArray[np.float64], m: int, flags: NDArray[np.bool_] | None = None) -> _Series:
     """The kernel inputs of :func:`patternlab.distance_profile` for one series (float64, not
-    shifted: the same arrays, so the same distances)."""
-    Tc, mu, sig2, valid, constant = _stats(T, m)
+    shifted: the same arrays, so the same distances); ``flags``: the user's constant windows."""
+    Tc, mu, sig2, valid, constant = stats_of(T, m, flags, prefix_sums=True)
     s, e = stats.correlation_terms(mu, sig2, valid, constant)
     return _Series(Tc, mu, s, e)
 
 
+class _Raw(NamedTuple):
+    """A series (or a slice of its windows) for non-normalized distances, with the query's
+    samples at its scale (:mod:`._absolute`: the same arrays as ``distance_profile``)."""
+
+    Qc: NDArray[np.float64]
+    Tc: NDArray[np.float64]
+    e: NDArray[np.float64]
+    shift: int
+
+
+def _raw(Q: NDArray[np.float64], T: NDArray[np.float64], m: int) -> _Raw:
+    shift = _absolute.shift_of(Q, T)
+    t = _absolute.raw(T, m, shift)
+    return _Raw(_absolute.raw(Q, m, shift).Tc, t.Tc, t.e, shift)
+
+
 class _Query(NamedTuple):
     qn: NDArray[np.float64]  # z-normalized samples, as the distance kernel scales them
-    e: float  # correlation term: < 0 holds NaN/inf (never: queries are finite), > 0 constant
+    e: float  # correlation term: < 0 holds NaN/inf (never: such queries match nothing), > 0 constant
 
 
-def _query_windows(Q: NDArray[np.float64], m: int) -> _Query:
-    q = _windows(Q, m)
+def _query_windows(Q: NDArray[np.float64], m: int, flags: NDArray[np.bool_] | None = None) -> _Query:
+    q = _windows(Q, m, flags)
     return _Query(sk.normalized_query(q.Tc, q.mu, q.s, m), float(q.e[0]))
 
 
-def _profile(q: _Query, t: _Series, m: int) -> NDArray[np.float64]:
-    kernel = pick(sk.query_profile, sk.query_profile_serial, len(t.s) * m)
-    D: NDArray[np.float64] = kernel(q.qn, q.e, t.Tc, t.mu, t.s, t.e, m)
+#: Windows closer than ``CLOSE * sqrt(m)`` to the query are measured again with directly measured
+#: statistics (:func:`patternlab.kernels.search.refine_close`): an exact repeat at distance 0.
+CLOSE = 1e-6
+
+
+#: The query of non-normalized profiles (its samples travel with each series, at its scale).
+RAW_QUERY = _Query(np.empty(0), 0.0)
+
+
+def _profile(q: _Query, t: _Series | _Raw, m: int, p: float = 2.0) -> NDArray[np.float64]:
+    D: NDArray[np.float64]
+    if isinstance(t, _Raw):
+        D = ak.distance_profile_serial(t.Qc, q.e, t.Tc, t.e, m, p, _absolute.mode(p), t.shift)
+        return D
+    D = sk.query_profile_serial(q.qn, q.e, t.Tc, t.mu, t.s, t.e, m)  # no parallel twin
+    sk.refine_close(D, q.qn, q.e, t.Tc, t.e, m, CLOSE * np.sqrt(m))
     return D
 
 
-def _block_task(q: _Query, m: int, pieces: list[_Series]) -> list[NDArray[np.float64]]:
+def _slice(t: _Series | _Raw, lo: int, hi: int, m: int) -> _Series | _Raw:
+    if isinstance(t, _Raw):
+        return _Raw(t.Qc, t.Tc[lo:hi + m - 1], t.e[lo:hi], t.shift)
+    return _Series(t.Tc[lo:hi + m - 1], t.mu[lo:hi], t.s[lo:hi], t.e[lo:hi])
+
+
+def _block_task(q: _Query, m: int, pieces: list[_Series | _Raw],
+                p: float = 2.0) -> list[NDArray[np.float64]]:
     """The distance profiles of one task's slices of windows, on the worker's calling thread
     (every window's distance depends only on its own samples and statistics)."""
-    return [sk.query_profile_serial(q.qn, q.e, p.Tc, p.mu, p.s, p.e, m) for p in pieces]
+    return [_profile(q, t, m, p) for t in pieces]
 
 
-def _profiles_on_cluster(client: Any, q: _Query, series: list[_Series],
-                         m: int) -> list[NDArray[np.float64]]:
+def _profiles_on_cluster(client: Any, q: _Query, series: Sequence[_Series | _Raw], m: int,
+                         p: float = 2.0) -> list[NDArray[np.float64]]:
     """The distance profile of every series, computed on ``client`` in blocks of windows: each
     task receives only the samples and statistics of its windows."""
-    total = sum(len(t.s) for t in series)
+    total = sum(len(t.e) for t in series)
     block = BLOCK_WINDOWS
     if block is None:
         threads = max(1, sum(client.nthreads().values()))
         block = max(MIN_BLOCK, -(-total // (TASKS_PER_THREAD * threads)))
-    out = [np.empty(len(t.s)) for t in series]
+    out = [np.empty(len(t.e)) for t in series]
     [q_future] = client.scatter([q], broadcast=True, hash=False)  # one object, on every worker
     run = uuid.uuid4().hex[:8]
     tasks: list[tuple[Any, list[tuple[int, int]]]] = []
-    pieces: list[_Series] = []
+    pieces: list[_Series | _Raw] = []
     where: list[tuple[int, int]] = []
     size = 0
 
     def flush() -> None:
         nonlocal pieces, where, size
         if pieces:
-            fut = client.submit(_block_task, q_future, m, pieces, pure=False,
+            fut = client.submit(_block_task, q_future, m, pieces, p, pure=False,
                                 key=f"distance-profile-block-{len(tasks)}-{run}")
             tasks.append((fut, where))
         pieces, where, size = [], [], 0
 
     for k, t in enumerate(series):
-        for lo in range(0, len(t.s), block):
-            hi = min(len(t.s), lo + block)
+        for lo in range(0, len(t.e), block):
+            hi = min(len(t.e), lo + block)
             if size + hi - lo > block:
                 flush()
-            pieces.append(_Series(t.Tc[lo:hi + m - 1], t.mu[lo:hi], t.s[lo:hi], t.e[lo:hi]))
+            pieces.append(_slice(t, lo, hi, m))
             where.append((k, lo))
             size += hi - lo
     flush()
@@ -178,26 +215,32 @@ def _atol(atol: Any) -> float:
     return float(atol)
 
 
-def _query(Q: ArrayLike) -> NDArray[np.float64]:
-    Qa = v.as_signal(Q, "Q")
-    if not np.isfinite(Qa).all():
-        raise InvalidSignalError(
-            f"Q holds {int((~np.isfinite(Qa)).sum())} NaN/inf value(s); a query must be finite: "
-            "drop or interpolate them first"
-        )
-    return Qa
-
-
-def _series(T: Any, m: int) -> list[NDArray[np.float64]]:
+def _series(T: Any, m: int) -> tuple[list[str], list[NDArray[np.float64]]]:
     names = [f"T[{k}]" for k in range(len(T))] if _is_collection(T) else ["T"]
     items: Sequence[Any] = list(T) if _is_collection(T) else [T]
     out = []
     for name, item in zip(names, items):
-        arr = v.as_signal(item, name)
+        arr = v.as_signal(item, name, require_finite=False)
         v.as_window(m, arr.shape[0], name="len(Q)", signal=name)
-        v.check_has_finite_window(arr, m, name)
         out.append(arr)
-    return out
+    return names, out
+
+
+def _flags(spec: Any, names: list[str], series: list[NDArray[np.float64]], m: int,
+           collection: bool) -> list[NDArray[np.bool_] | None]:
+    """The user's constant-window flags of each series: one spec for a single series; for a
+    collection a callable (applied to each series) or a sequence of one spec per series."""
+    if spec is None or callable(spec) or not collection:
+        return [v.as_isconstant(spec, t, m, f"T_subseq_isconstant for {name}")
+                for name, t in zip(names, series)]
+    specs = list(spec)
+    if len(specs) != len(series):
+        raise InvalidParameterError(
+            f"T_subseq_isconstant holds {len(specs)} entries for {len(series)} series: pass one "
+            "boolean array per series, or a function f(T, m)"
+        )
+    return [v.as_isconstant(x, t, m, f"T_subseq_isconstant[{k}]")
+            for k, (x, t) in enumerate(zip(specs, series))]
 
 
 def match(
@@ -208,6 +251,10 @@ def match(
     *,
     atol: float = 1e-8,
     client: Any = None,
+    normalize: bool = True,
+    p: float = 2.0,
+    T_subseq_isconstant: Any = None,
+    Q_subseq_isconstant: Any = None,
 ) -> list[Occurrence] | list[SeriesOccurrence]:
     """Every non-overlapping occurrence of the query ``Q`` in ``T``, sorted by distance.
 
@@ -215,12 +262,14 @@ def match(
     of ``T`` (:func:`patternlab.distance_profile`); then, repeatedly, the window with the smallest
     distance (the smallest index on ties) is kept if ``D <= max_distance + atol`` and is finite,
     and the windows within the exclusion zone ``|i - j| <= ceil(len(Q) / 4)`` around it are
-    excluded from the search. Windows holding NaN/inf are never occurrences.
+    excluded from the search. Windows holding NaN/inf are never occurrences; a query holding
+    NaN/inf, or a series without a window of finite samples, has all distances inf (so no
+    occurrence) and gets a :class:`~patternlab.errors.NoFiniteWindowWarning`.
 
     Parameters
     ----------
     Q : array_like
-        The query, 1-D, finite, ``3 <= len(Q) <= len(T)``.
+        The query, 1-D, ``3 <= len(Q) <= len(T)``.
     T : array_like or sequence of array_like
         The series searched (NaN/inf allowed), or a collection of series: a list or tuple of
         1-D arrays (ragged allowed) or a 2-D array, one series a row.
@@ -238,6 +287,15 @@ def match(
         Compute the distance profiles on this Dask cluster, in blocks of windows (each task
         receives only its windows' samples and statistics). The result is identical, bit for
         bit, to the in-process one.
+    normalize : bool
+        False: p-norm distances between the raw query and windows (STUMPY's ``aamp_match``).
+    p : float
+        The p-norm when ``normalize=False``, ``1 <= p <= 100``.
+    T_subseq_isconstant : array_like of bool, callable or sequence, optional
+        Which windows of ``T`` count as constant (see :func:`patternlab.matrix_profile`); for a
+        collection a function ``f(T, m)`` or one array per series.
+    Q_subseq_isconstant : bool, array_like of bool or callable, optional
+        Whether the query counts as constant.
 
     Returns
     -------
@@ -249,8 +307,8 @@ def match(
     Raises
     ------
     InvalidSignalError, SignalTypeError, InvalidWindowError, InvalidParameterError
-        For a query that is not finite, a series that is not a 1-D numeric signal, is shorter
-        than ``Q`` or has no finite window, or bad options.
+        For a query or a series that is not a 1-D numeric signal, a series shorter than ``Q``,
+        or bad options.
 
     Examples
     --------
@@ -265,20 +323,43 @@ def match(
     >>> [(o.series, o.index) for o in pl.match(T[95:115], [T[:400], T[400:]], max_distance=3.0)]
     [(0, 95), (1, 395), (1, 95)]
     """
-    Qa = _query(Q)
+    Qa = v.as_signal(Q, "Q", require_finite=False)
     m = int(Qa.shape[0])
     collection = _is_collection(T)
-    series = _series(T, m)
+    names, series = _series(T, m)
     top = _max_matches(max_matches)
     atol = _atol(atol)
     client = _client(client)
-    q = _query_windows(Qa, m)
-    prepared = [_windows(t, m) for t in series]
-    if client is not None:
-        profiles = _profiles_on_cluster(client, q, prepared, m)
+    normalize = v.as_flag(normalize, "normalize")
+    p = v.as_p(p)
+    if not normalize and (T_subseq_isconstant is not None or Q_subseq_isconstant is not None):
+        raise InvalidParameterError(
+            "T_subseq_isconstant / Q_subseq_isconstant apply to z-normalized distances only: "
+            "drop them, or pass normalize=True"
+        )
+    flags = _flags(T_subseq_isconstant, names, series, m, collection)
+    q_flag = v.as_isconstant(Q_subseq_isconstant, Qa, m, "Q_subseq_isconstant")
+    empty = [name for name, t in zip(names, series) if not v.has_finite_window(t, m)]
+    if empty:
+        more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+        v.warn_no_finite_window(", ".join(empty[:5]) + more, m)
+    if not np.isfinite(Qa).all():
+        v.warn_no_finite_window("Q", m)
+        return []
+    prepared: list[_Series] | list[_Raw]
+    if normalize:
+        q = _query_windows(Qa, m, q_flag)
+        prepared = [_windows(t, m, c) for t, c in zip(series, flags)]
     else:
-        profiles = [_profile(q, t, m) for t in prepared]
+        q = RAW_QUERY
+        prepared = [_raw(Qa, t, m) for t in series]
+    if client is not None:
+        profiles = _profiles_on_cluster(client, q, prepared, m, p)
+    else:
+        profiles = [_profile(q, t, m, p) for t in prepared]
     pooled = profiles[0] if len(profiles) == 1 else np.concatenate(profiles)
+    if not np.isfinite(pooled).any():
+        return []
     limit = _threshold(pooled, max_distance) + atol
     excl = v.exclusion_zone(m)
     found = [sk.find_matches(D, excl, limit, top) for D in profiles]
