@@ -28,5 +28,6 @@ def test_the_readme_pictures_are_current(name: str) -> None:
     record = json.loads((IMAGES / "figures.json").read_text())[name]
     assert figures._digest(IMAGES / name) == record["png"], f"{name} was changed by hand"
     stale = {k: v for k, v in figures.facts(name).items() if record.get(k) != v}
-    assert not stale, f"{name} no longer shows what the code does ({sorted(stale)}): run python docs/figures.py"
+    assert not stale, (f"{name} no longer shows what the code does ({sorted(stale)}): "
+                       "run python docs/figures.py")
     assert f"docs/images/{name}" in (ROOT / "README.md").read_text()
