@@ -19,7 +19,8 @@ from .._numba import get_num_threads, parallel_for
 from ..errors import InvalidParameterError
 from ..kernels import anytime as ak
 from ..kernels import exact, stats
-from .matrix import MatrixProfile, _stats
+from ._prepare import stats_of as _stats
+from .matrix import MatrixProfile
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
