@@ -306,8 +306,8 @@ def upper_triangle_serial(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, 
     """Row and column maxima over all cells ``kmin <= j - i < kmax`` of the A x B correlation
     matrix, every tile in one sweep on the calling thread. Returns ``(rowP, rowI, colP, colI)``
     as correlations (``EMPTY`` where a row or column has no cell). Indices have the dtype of
-    ``index_like`` (int32 halves the memory traffic of the column updates wherever the series
-    has fewer than 2**31 windows). Several threads run :func:`task` instead (see
+    ``index_like`` (as wide as the search dtype, see
+    :func:`patternlab.profiles._tiling.index_dtype`). Several threads run :func:`task` instead (see
     :mod:`patternlab.profiles._tiling`), with the same result bit for bit: the tiles and the
     tie rule do not depend on how tiles are grouped or scheduled."""
     lA = sA.shape[0]
