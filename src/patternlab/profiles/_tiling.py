@@ -24,8 +24,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
@@ -75,20 +74,24 @@ class Task(NamedTuple):
     hi: int
 
 
-def plan(lA: int, lB: int, kmin: int, R: int, K: int, bands_per_task: int) -> list[Task]:
+def tasks_of(lA: int, lB: int, kmin: int, R: int, K: int, bands_per_task: int) -> Iterator[Task]:
     """The tasks of the canonical decomposition of the cells ``j - i >= kmin`` (tiles ``R x K``)
     in groups of ``bands_per_task`` bands, in a fixed order (row blocks ascending, bands
-    ascending); tasks without a cell are left out."""
+    ascending); tasks without a cell are left out. A generator: a series of 10 million windows
+    has hundreds of thousands of tasks."""
     nrb, nbands = mpk.n_tiles(lA, lB, kmin, R, K)
-    tasks = []
     for a in range(nrb):
         r0, r1 = a * R, min(a * R + R, lA)
         for g0 in range(0, nbands, bands_per_task):
             g1 = min(g0 + bands_per_task, nbands)
             lo, hi = r0 + kmin + g0 * K, min(lB, r1 + kmin + g1 * K)  # columns read
             if lo < lB:
-                tasks.append(Task(a, g0, g1, r0, r1, lo, hi))
-    return tasks
+                yield Task(a, g0, g1, r0, r1, lo, hi)
+
+
+def plan(lA: int, lB: int, kmin: int, R: int, K: int, bands_per_task: int) -> list[Task]:
+    """:func:`tasks_of` as a list (a resumable run numbers its tasks)."""
+    return list(tasks_of(lA, lB, kmin, R, K, bands_per_task))
 
 
 def cells(task: Task, lB: int, kmin: int, K: int) -> int:
@@ -128,24 +131,42 @@ def triangle_in_threads(A: Windows, B: Windows, m: int, kmin: int, tiles: tuple[
     R, K = tiles
     lA, lB = len(A.s), len(B.s)
     nrb, nbands = mpk.n_tiles(lA, lB, kmin, R, K)
-    tasks = plan(lA, lB, kmin, R, K, thread_bands(nrb, nbands, K, nthreads))
+    tasks = tasks_of(lA, lB, kmin, R, K, thread_bands(nrb, nbands, K, nthreads))
     dtype = A.s_d.dtype
     index = index_dtype(lA, lB, dtype)
     rowP, rowI, colP, colI = _maxima(lA, lB, dtype, index)
     spB = mpk.special_prefix(B.e_d)
     lock = threading.Lock()
+    failed: list[BaseException] = []
 
-    def run(t: Task) -> None:
-        tP, tI, cP, cI = _maxima(t.r1 - t.r0, t.hi - t.lo, dtype, index)
-        mpk.task(A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d, B.e_d, spB, m,
-                 kmin, R, K, t.a, t.g0, t.g1, tP, tI, cP, cI, t.lo)
-        with lock:
-            mpk.merge_max(rowP[t.r0:t.r1], rowI[t.r0:t.r1], tP, tI)
-            mpk.merge_max(colP[t.lo:t.hi], colI[t.lo:t.hi], cP, cI)
+    def work() -> None:
+        # each thread takes the next task when it is free (no queue of futures: a long series
+        # has hundreds of thousands of tasks)
+        while True:
+            with lock:
+                t = None if failed else next(tasks, None)
+            if t is None:
+                return
+            try:
+                tP, tI, cP, cI = _maxima(t.r1 - t.r0, t.hi - t.lo, dtype, index)
+                mpk.task(A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d, B.e_d, spB,
+                         m, kmin, R, K, t.a, t.g0, t.g1, tP, tI, cP, cI, t.lo)
+                with lock:
+                    mpk.merge_max(rowP[t.r0:t.r1], rowI[t.r0:t.r1], tP, tI)
+                    mpk.merge_max(colP[t.lo:t.hi], colI[t.lo:t.hi], cP, cI)
+            except BaseException as exc:  # reported in the calling thread
+                with lock:
+                    failed.append(exc)
+                return
 
-    with ThreadPoolExecutor(max_workers=max(1, nthreads), thread_name_prefix="matrix-profile") as pool:
-        for f in [pool.submit(run, t) for t in tasks]:
-            f.result()
+    workers = [threading.Thread(target=work, name=f"matrix-profile-{x}", daemon=True)
+               for x in range(max(1, nthreads))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if failed:
+        raise failed[0]
     return rowP, rowI, colP, colI
 
 
