@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from .consensus import *  # noqa: F403  (the public names, listed once there)
 from .consensus import __all__ as _consensus_all
-from .discords import *  # noqa: F403  (the public names, listed once there)
-from .discords import __all__ as _discords_all
+from .discord_search import *  # noqa: F403  (the public names, listed once there)
+from .discord_search import __all__ as _discords_all
 from .matrix import *  # noqa: F403  (the public names, listed once there)
 from .matrix import TILES  # noqa: F401
 from .matrix import __all__ as _matrix_all

@@ -31,7 +31,8 @@ from .matrix import Discord, MatrixProfile, _stats, matrix_profile
 
 __all__ = ["Discords", "find_discords"]
 
-#: Each new threshold is this fraction of the previous one.
+#: Each new threshold is this fraction of the previous one (to the power ``1 + rounds // 8``:
+#: the steps grow when the discords lie far below the first thresholds).
 STEP = 0.93
 #: Candidates (after the first phase) beyond which the pruning has failed on this series (a
 #: threshold too low for the data): the full profile is computed instead, as
@@ -86,7 +87,7 @@ def find_discords(T: ArrayLike, m: int, k: int = 3, *, threads: int | None = Non
     windows overlapping it, NaN/inf windows never ranked, constant windows by the profile's
     conventions. Where two neighbours of a discord are at the same distance up to rounding, the
     neighbour reported may be the other one. Only the windows that can be discords get their
-    nearest neighbour computed (see :mod:`patternlab.profiles.discords`), so a series of 10
+    nearest neighbour computed (see :mod:`patternlab.profiles.discord_search`), so a series of 10
     million samples takes minutes where its profile takes hours; on a series without outstanding
     windows (a threshold would keep too many candidates) the full profile is computed instead
     (``stats["fallback"]``).
@@ -149,7 +150,9 @@ def find_discords(T: ArrayLike, m: int, k: int = 3, *, threads: int | None = Non
             found = _greedy(idx, P, nb, k, m, r)
             if len(found) == k or r == 0.0:
                 break
-            r = r * STEP if r * STEP > 1e-3 else 0.0
+            r *= STEP ** (1 + rounds // 8)
+            if r < 1e-3:
+                r = 0.0
     out = Discords(found)
     out.stats = {"threshold": r, "rounds": rounds, "candidates": len(cand), "survivors": int(ok.sum()),
                  "distances": work, "pairs": pairs, "pruning_rate": 1.0 - work / max(pairs, 1.0),
