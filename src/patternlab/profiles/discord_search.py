@@ -142,7 +142,7 @@ def find_discords(T: ArrayLike, m: int, k: int = 3, *, threads: int | None = Non
             if len(cand) > budget:
                 return _fallback(T, m, k, r, rounds, len(cand), work, pairs, t0)
             refine = dk.refine if parallel_for(len(cand) * n) else dk.refine_serial
-            D, I, W = refine(Tc, mu, s, e, m, excl, r, cand)
+            _, I, W = refine(Tc, mu, s, e, m, excl, r, cand)
             work += int(W.sum())
             ok = I >= 0
             idx, nb = cand[ok], I[ok]
