@@ -129,7 +129,7 @@ def _triangle(A: Windows, B: Windows, m: int, kmin: int, dtype: type, client: An
     # a cell is a fraction of a step (the tile loop vectorizes); on a shared 2-core machine a
     # 10,000-sample profile ran 1.5x slower on two threads, a 100,000-sample one 1.2-1.35x faster
     if not parallel_for(len(A.s) * len(B.s) / 2 / CELLS_PER_STEP):
-        index_like = np.empty(0, dtype=index_dtype(len(A.s), len(B.s), A.s_d.dtype))
+        index_like: NDArray[Any] = np.empty(0, dtype=index_dtype(len(A.s), len(B.s), A.s_d.dtype))
         serial: tuple[NDArray[Any], ...] = mpk.upper_triangle_serial(
             A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d, B.e_d, m, kmin,
             len(B.s), R, K, index_like)
