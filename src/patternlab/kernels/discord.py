@@ -41,7 +41,7 @@ SLACK = 1e-9
 SEGMENT = 1 << 16
 
 
-@numba.njit(**JIT)
+@numba.njit(inline="always", **JIT)
 def _sq8(Tc, a, b, xa, ya, xb, yb):  # pragma: no cover - compiled
     """Sum of the 8 squared differences of the z-normalized samples ``a .. a+7`` and ``b .. b+7``,
     in a fixed tree (no fastmath: the same bits in every compiled variant; SLP vectorizes it)."""
@@ -56,7 +56,7 @@ def _sq8(Tc, a, b, xa, ya, xb, yb):  # pragma: no cover - compiled
     return ((d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)) + ((d4 * d4 + d5 * d5) + (d6 * d6 + d7 * d7))
 
 
-@numba.njit(**JIT)
+@numba.njit(inline="always", **JIT)
 def sq_below(Tc, mu, s, e, a, b, m, bound):  # pragma: no cover - compiled
     """``d**2 / m`` for the z-normalized distance ``d`` between windows ``a`` and ``b`` if it is at
     most ``bound``; otherwise some value above ``bound`` (the sum is abandoned once it exceeds
