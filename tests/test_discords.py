@@ -63,17 +63,15 @@ def test_sq_below_is_the_squared_distance_over_m(rng: np.random.Generator) -> No
 
 
 @pytest.mark.parametrize("r", [1.0, 3.0, 4.5])
-def test_candidates_and_refinement_keep_every_window_at_or_above_r(rng: np.random.Generator, r: float,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_candidates_and_refinement_keep_every_window_at_or_above_r(r: float) -> None:
     m = 16
-    monkeypatch.setattr(dk, "SEGMENT", 97)  # many segments
     T = planted(900, m, 3)
     Tc, mu, s, e = _windows(T, m)
     excl = int(np.ceil(m / 4))
     P = ref.matrix_profile(T, m).P
-    keep, _ = dk.candidates_serial(Tc, mu, s, e, m, excl, r)
+    keep, _ = dk.candidates_serial(Tc, mu, s, e, m, excl, r, 97)  # many segments
     assert keep[np.isfinite(P) & (P >= r)].all()  # a superset of the answer
-    keep2, _ = dk.candidates(Tc, mu, s, e, m, excl, r)
+    keep2, _ = dk.candidates(Tc, mu, s, e, m, excl, r, 97)
     np.testing.assert_array_equal(keep, keep2)
     cand = np.flatnonzero(keep)
     D, I, W = dk.refine_serial(Tc, mu, s, e, m, excl, r, cand)
@@ -106,9 +104,8 @@ def test_threads_do_not_change_the_answer(monkeypatch: pytest.MonkeyPatch) -> No
     T = planted(3000, 40, 5)
     one = pl.find_discords(T, 40, 4, threads=1)
     monkeypatch.setattr(_numba, "PARALLEL_MIN_WORK", 0)
-    monkeypatch.setattr(dk, "SEGMENT", 300)
+    monkeypatch.setattr(dk, "SEGMENT", 300)  # segments for both threads
     two = pl.find_discords(T, 40, 4, threads=2)
-    monkeypatch.setattr(dk, "SEGMENT", 1 << 16)
     assert list(one) == list(two)
 
 

@@ -116,28 +116,28 @@ def _segment(Tc, mu, s, e, m, excl, r, lo, hi, keep, counts, seg):  # pragma: no
 
 
 @numba.njit(**JIT_PARALLEL)
-def candidates(Tc, mu, s, e, m, excl, r):  # pragma: no cover - compiled
-    """Phase 1 over the whole series, segments in parallel: ``(keep, distances computed)``, where
-    ``keep`` marks a superset of the windows whose nearest-neighbour distance is ``>= r``.
-    :func:`candidates_serial` is its serial twin."""
+def candidates(Tc, mu, s, e, m, excl, r, seg):  # pragma: no cover - compiled
+    """Phase 1 over the whole series in segments of ``seg`` windows (:data:`SEGMENT`), in
+    parallel: ``(keep, distances computed)``, where ``keep`` marks a superset of the windows whose
+    nearest-neighbour distance is ``>= r``. :func:`candidates_serial` is its serial twin."""
     n = s.shape[0]
-    nseg = (n + SEGMENT - 1) // SEGMENT
+    nseg = (n + seg - 1) // seg
     keep = np.zeros(n, dtype=np.bool_)
     counts = np.zeros(nseg, dtype=np.int64)
     for g in numba.prange(nseg):
-        _segment(Tc, mu, s, e, m, excl, r, g * SEGMENT, min(n, g * SEGMENT + SEGMENT), keep, counts, g)
+        _segment(Tc, mu, s, e, m, excl, r, g * seg, min(n, g * seg + seg), keep, counts, g)
     return keep, counts.sum()
 
 
 @numba.njit(**JIT)
-def candidates_serial(Tc, mu, s, e, m, excl, r):  # pragma: no cover - compiled
+def candidates_serial(Tc, mu, s, e, m, excl, r, seg):  # pragma: no cover - compiled
     """:func:`candidates` on the calling thread (the same result)."""
     n = s.shape[0]
-    nseg = (n + SEGMENT - 1) // SEGMENT
+    nseg = (n + seg - 1) // seg
     keep = np.zeros(n, dtype=np.bool_)
     counts = np.zeros(nseg, dtype=np.int64)
     for g in range(nseg):
-        _segment(Tc, mu, s, e, m, excl, r, g * SEGMENT, min(n, g * SEGMENT + SEGMENT), keep, counts, g)
+        _segment(Tc, mu, s, e, m, excl, r, g * seg, min(n, g * seg + seg), keep, counts, g)
     return keep, counts.sum()
 
 

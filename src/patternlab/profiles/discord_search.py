@@ -136,7 +136,7 @@ def find_discords(T: ArrayLike, m: int, k: int = 3, *, threads: int | None = Non
         phase1 = pick(dk.candidates, dk.candidates_serial, n * m)
         while True:
             rounds += 1
-            keep, w1 = phase1(Tc, mu, s, e, m, excl, r)
+            keep, w1 = phase1(Tc, mu, s, e, m, excl, r, dk.SEGMENT)
             cand = np.flatnonzero(keep)
             work += int(w1)
             if len(cand) > budget:
