@@ -3,11 +3,14 @@
     python benchmarks/compare_discords.py                     # n = 1e6 and 1e7, k = 3, m = 100
     python benchmarks/compare_discords.py --n 1000000 --verify 100000 1000000
 
-The series: a random walk with planted anomalies (a burst of a sine, a step, a spike), a NaN
-stretch and a constant stretch, seeded. For each ``--n``: the time of ``pl.find_discords``, its
-pruning rate (the share of the self-join's pair distances it never computed), rounds, candidates
-and survivors; and the full profile's time at that length, extrapolated from its cells/s
-measured here on ``--calibrate`` samples (n = 1e7 is 5e13 cells: hours on two cores, so it is
+The series (seeded): a quasi-periodic signal (``--series periodic``, a cycle of about ``m``
+samples whose period drifts, plus noise: the setting of DRAG and MERLIN) or a random walk
+(``--series walk``: the hard case, whose windows have few close neighbours), with planted
+anomalies (a burst of a sine, a step, a spike), a NaN stretch and a constant stretch. For each
+``--n``: the time of ``pl.find_discords``, its pruning rate (the share of the self-join's pair
+distances it never computed), rounds, candidates and survivors; and the full profile's time at
+that length, extrapolated from its cells/s measured here on ``--calibrate`` samples (n = 1e7 is
+5e13 cells: hours on two cores, so it is
 not run). ``--verify`` sizes are also run through the full profile, and the discords must be
 identical (indices and distances; neighbours up to a genuine tie). Printed with the CPU model,
 its vector extensions and the load.
@@ -27,10 +30,16 @@ except ImportError:  # pragma: no cover
     from _machine import describe  # type: ignore[no-redef]
 
 
-def planted(n: int, m: int, seed: int) -> np.ndarray:
-    """A random walk with three planted anomalies, a NaN and a constant stretch."""
+def planted(n: int, m: int, seed: int, series: str = "periodic") -> np.ndarray:
+    """A quasi-periodic signal (a cycle of about ``m`` samples whose period drifts, plus noise)
+    or a random walk, with three planted anomalies, a NaN and a constant stretch."""
     rng = np.random.default_rng(seed)
-    T = np.cumsum(rng.standard_normal(n))
+    if series == "walk":
+        T = np.cumsum(rng.standard_normal(n))
+    else:
+        period = m * (1 + 0.1 * np.sin(np.arange(n) * 2 * np.pi / (37 * m)))
+        phase = np.cumsum(2 * np.pi / period)
+        T = np.sin(phase) + 0.5 * np.sin(2 * phase + 1) + 0.1 * rng.standard_normal(n)
     a, b, c = int(n * 0.23), int(n * 0.61), int(n * 0.87)
     T[a:a + m] += 6 * np.sin(np.linspace(0, 4 * np.pi, m))  # a burst of a sine
     T[b:b + 3 * m] += 8.0  # a step up and back
@@ -52,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--m", type=int, default=100)
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--series", choices=["periodic", "walk"], default="periodic",
+                    help="the background: a quasi-periodic signal, or a random walk (the hard case: "
+                         "its windows have no close neighbours nearby in time)")
     ap.add_argument("--calibrate", type=int, default=100_000, help="length of the timed full profile")
     ap.add_argument("--verify", type=int, nargs="*", default=[100_000],
                     help="lengths also run through the full profile and compared")
@@ -61,16 +73,18 @@ def main(argv: list[str] | None = None) -> int:
 
     m, k = args.m, args.k
     print(describe())
-    warm = planted(20_000, m, args.seed)
-    pl.find_discords(warm, m, k)
-    pl.matrix_profile(warm, m)
+    for w in (20_000, 120_000):  # compile the serial and the parallel variants
+        warm = planted(w, m, args.seed, args.series)
+        pl.find_discords(warm, m, k)
+    pl.matrix_profile(warm[:20_000], m)
     t0 = time.perf_counter()
-    pl.matrix_profile(planted(args.calibrate, m, args.seed), m)
+    pl.matrix_profile(planted(args.calibrate, m, args.seed, args.series), m)
     rate = _cells(args.calibrate, m) / (time.perf_counter() - t0)
-    print(f"full profile: {rate:.3g} cells/s measured at n={args.calibrate:,}, m={m}")
+    print(f"{args.series} series, m={m}, k={k}; full profile: {rate:.3g} cells/s measured at "
+          f"n={args.calibrate:,}")
     ok = True
     for n in sorted(set(args.verify)):
-        T = planted(n, m, args.seed)
+        T = planted(n, m, args.seed, args.series)
         t1 = time.perf_counter()
         found = pl.find_discords(T, m, k)
         t_found = time.perf_counter() - t1
@@ -87,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'n':>12s} {'seconds':>9s} {'full (est.)':>12s} {'speed-up':>9s} {'pruned':>8s} {'rounds':>6s} "
           f"{'cands':>6s} {'surv':>5s}  discords")
     for n in args.n:
-        T = planted(n, m, args.seed)
+        T = planted(n, m, args.seed, args.series)
         t1 = time.perf_counter()
         found = pl.find_discords(T, m, k)
         t = time.perf_counter() - t1
