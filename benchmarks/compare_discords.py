@@ -57,7 +57,7 @@ def _cells(n: int, m: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--n", type=int, nargs="*", default=[1_000_000, 10_000_000])
     ap.add_argument("--m", type=int, default=100)
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
