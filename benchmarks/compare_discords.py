@@ -9,7 +9,8 @@ samples whose period drifts, plus noise: the setting of DRAG and MERLIN) or a ra
 anomalies (a burst of a sine, a step, a spike), a NaN stretch and a constant stretch. For each
 ``--n``: the time of ``pl.find_discords``, its pruning rate (the share of the self-join's pair
 distances it never computed), rounds, candidates and survivors; and the full profile's time at
-that length, extrapolated from its cells/s measured here on ``--calibrate`` samples (n = 1e7 is
+that length, extrapolated from its cells/s measured here on ``--calibrate`` samples (wall seconds; the CPU seconds of
+find_discords, all threads, are printed too) (n = 1e7 is
 5e13 cells: hours on two cores, so it is
 not run). ``--verify`` sizes are also run through the full profile, and the discords must be
 identical (indices and distances; neighbours up to a genuine tie). Printed with the CPU model,
@@ -98,16 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"verify n={n:,}: find_discords {t_found:.1f} s, full profile {t_full:.1f} s "
               f"({t_full / t_found:.0f}x); discords {'identical' if same else 'DIFFERENT'}"
               f"{f' ({ties} neighbour(s) differ: ties)' if ties else ''}: {list(found)}")
-    print(f"{'n':>12s} {'seconds':>9s} {'full (est.)':>12s} {'speed-up':>9s} {'pruned':>8s} {'rounds':>6s} "
-          f"{'cands':>6s} {'surv':>5s}  discords")
+    print(f"{'n':>12s} {'seconds':>9s} {'cpu s':>8s} {'full (est.)':>12s} {'speed-up':>9s} {'pruned':>8s} "
+          f"{'rounds':>6s} {'cands':>6s} {'surv':>5s}  discords")
     for n in args.n:
         T = planted(n, m, args.seed, args.series)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         found = pl.find_discords(T, m, k)
-        t = time.perf_counter() - t1
+        t, cpu = time.perf_counter() - t1, time.process_time() - c1
         s = found.stats
         full = _cells(n, m) / rate
-        print(f"{n:12,d} {t:9.1f} {full:11.0f}s {full / t:8.0f}x {s['pruning_rate']:8.5f} {s['rounds']:6d} "
+        print(f"{n:12,d} {t:9.1f} {cpu:8.1f} {full:11.0f}s {full / t:8.0f}x {s['pruning_rate']:8.5f} {s['rounds']:6d} "
               f"{s['candidates']:6d} {s['survivors']:5d}  "
               + ", ".join(f"{d.index}:{d.distance:.3f}" for d in found)
               + (" (full profile: pruning failed)" if s["fallback"] else ""))

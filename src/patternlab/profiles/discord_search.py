@@ -4,8 +4,9 @@
 windows, distances and neighbours, up to genuine ties between neighbours), but computes only the
 nearest-neighbour distances of the few windows that can be discords: DRAG's candidate selection
 and refinement (:mod:`patternlab.kernels.discord`) for a threshold ``r`` lowered step by step
-from the largest possible z-normalized distance, ``2 sqrt(m)``, as MERLIN does, until the
-windows at or above ``r`` hold ``k`` non-overlapping discords.
+from the largest possible z-normalized distance, ``2 sqrt(m)`` (``sqrt(m)`` when constant
+windows cap every distance there), as MERLIN does, until the windows at or above ``r`` hold
+``k`` non-overlapping discords.
 
 Why that answer is the profile's: the profile's discords are taken greedily by decreasing
 distance (each blocks the windows overlapping it). Every window whose distance is at least ``r``
@@ -31,8 +32,7 @@ from .matrix import Discord, MatrixProfile, _stats, matrix_profile
 
 __all__ = ["Discords", "find_discords"]
 
-#: Each new threshold is this fraction of the previous one (to the power ``1 + rounds // 8``:
-#: the steps grow when the discords lie far below the first thresholds).
+#: Each new threshold is this fraction of the previous one.
 STEP = 0.93
 #: Candidates (after the first phase) beyond which the pruning has failed on this series (a
 #: threshold too low for the data): the full profile is computed instead, as
@@ -77,6 +77,16 @@ def _greedy(idx: NDArray[np.int64], P: NDArray[np.float64], nb: NDArray[np.int64
             continue
         out.append(Discord(i, float(P[x]), int(nb[x])))
     return out
+
+
+def _first_threshold(constant: NDArray[np.bool_], valid: NDArray[np.bool_], m: int, excl: int) -> float:
+    """Just above every finite nearest-neighbour distance: ``2 sqrt(m)``, the largest z-normalized
+    distance; or ``sqrt(m)`` when the constant windows lie farther apart than an exclusion zone
+    (every window then has a constant one outside its zone, at distance ``sqrt(m)`` or 0)."""
+    const = np.flatnonzero(constant & valid)
+    if const.size and const[-1] - const[0] > 2 * excl + 1:
+        return math.sqrt(m) * (1.0 + 1e-6)
+    return 2.0 * math.sqrt(m) * (1.0 + 1e-6)
 
 
 def find_discords(T: ArrayLike, m: int, k: int = 3, *, threads: int | None = None) -> Discords:
@@ -131,7 +141,7 @@ def find_discords(T: ArrayLike, m: int, k: int = 3, *, threads: int | None = Non
         n = s.shape[0]
         pairs = (n - excl - 1) * (n - excl) / 2
         budget = max(MIN_BUDGET, n // (BUDGET_PER_M * m))
-        r = 2.0 * math.sqrt(m) * (1.0 + 1e-6)  # above every z-normalized distance
+        r = _first_threshold(constant, valid, m, excl)
         work, rounds = 0, 0
         phase1 = pick(dk.candidates, dk.candidates_serial, n * m)
         while True:
@@ -150,9 +160,9 @@ def find_discords(T: ArrayLike, m: int, k: int = 3, *, threads: int | None = Non
             found = _greedy(idx, P, nb, k, m, r)
             if len(found) == k or r == 0.0:
                 break
-            r *= STEP ** (1 + rounds // 8)
-            if r < 1e-3:
-                r = 0.0
+            r *= STEP
+            if r < 1e-3 or (found and r < found[0].distance / 4):
+                r = 0.0  # the rest lies far below the best: every window (or the full profile)
     out = Discords(found)
     out.stats = {"threshold": r, "rounds": rounds, "candidates": len(cand), "survivors": int(ok.sum()),
                  "distances": work, "pairs": pairs, "pruning_rate": 1.0 - work / max(pairs, 1.0),
