@@ -9,12 +9,11 @@ samples whose period drifts, plus noise: the setting of DRAG and MERLIN) or a ra
 anomalies (a burst of a sine, a step, a spike), a NaN stretch and a constant stretch. For each
 ``--n``: the time of ``pl.find_discords``, its pruning rate (the share of the self-join's pair
 distances it never computed), rounds, candidates and survivors; and the full profile's time at
-that length, extrapolated from its cells/s measured here on ``--calibrate`` samples (wall seconds; the CPU seconds of
-find_discords, all threads, are printed too) (n = 1e7 is
-5e13 cells: hours on two cores, so it is
-not run). ``--verify`` sizes are also run through the full profile, and the discords must be
-identical (indices and distances; neighbours up to a genuine tie). Printed with the CPU model,
-its vector extensions and the load.
+that length, extrapolated from its cells/s measured here on ``--calibrate`` samples (n = 1e7 is
+5e13 cells: hours on two cores, so it is not run); wall seconds, and the CPU seconds of
+find_discords (all threads). ``--verify`` sizes are also run through the full profile, and the
+discords must be identical (indices and distances; neighbours up to a genuine tie). Printed with
+the CPU model, its vector extensions and the load.
 """
 
 from __future__ import annotations
@@ -108,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         t, cpu = time.perf_counter() - t1, time.process_time() - c1
         s = found.stats
         full = _cells(n, m) / rate
-        print(f"{n:12,d} {t:9.1f} {cpu:8.1f} {full:11.0f}s {full / t:8.0f}x {s['pruning_rate']:8.5f} {s['rounds']:6d} "
-              f"{s['candidates']:6d} {s['survivors']:5d}  "
+        print(f"{n:12,d} {t:9.1f} {cpu:8.1f} {full:11.0f}s {full / t:8.0f}x {s['pruning_rate']:8.5f} "
+              f"{s['rounds']:6d} {s['candidates']:6d} {s['survivors']:5d}  "
               + ", ".join(f"{d.index}:{d.distance:.3f}" for d in found)
               + (" (full profile: pruning failed)" if s["fallback"] else ""))
     print(describe())
