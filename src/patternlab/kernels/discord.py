@@ -14,7 +14,8 @@ chosen as in MERLIN, Nakamura et al. 2020):
 2. *refinement* (:func:`refine`): each candidate's nearest neighbour is searched over the whole
    series, nearest offsets first (similar windows are often close in time, so a neighbour closer
    than ``r`` usually turns up in the first few), with every distance abandoned as soon as its
-   partial sum exceeds the best so far; a candidate is dropped as soon as a neighbour closer than
+   partial sum exceeds the best so far (the candidate's samples farthest from its mean first, as
+   the UCR suite orders them); a candidate is dropped as soon as a neighbour closer than
    ``r`` is found. The survivors have their exact nearest-neighbour distance and index (the
    smallest index on a tie).
 
@@ -42,17 +43,17 @@ SEGMENT = 1 << 16
 
 
 @numba.njit(inline="always", **JIT)
-def _sq8(Tc, a, b, xa, ya, xb, yb):  # pragma: no cover - compiled
-    """Sum of the 8 squared differences of the z-normalized samples ``a .. a+7`` and ``b .. b+7``,
-    in a fixed tree (no fastmath: the same bits in every compiled variant; SLP vectorizes it)."""
-    d0 = (Tc[a] - xa) * ya - (Tc[b] - xb) * yb
-    d1 = (Tc[a + 1] - xa) * ya - (Tc[b + 1] - xb) * yb
-    d2 = (Tc[a + 2] - xa) * ya - (Tc[b + 2] - xb) * yb
-    d3 = (Tc[a + 3] - xa) * ya - (Tc[b + 3] - xb) * yb
-    d4 = (Tc[a + 4] - xa) * ya - (Tc[b + 4] - xb) * yb
-    d5 = (Tc[a + 5] - xa) * ya - (Tc[b + 5] - xb) * yb
-    d6 = (Tc[a + 6] - xa) * ya - (Tc[b + 6] - xb) * yb
-    d7 = (Tc[a + 7] - xa) * ya - (Tc[b + 7] - xb) * yb
+def _sq8(A, B, t, xa, ya, xb, yb):  # pragma: no cover - compiled
+    """Sum of the 8 squared differences of the z-normalized samples ``t .. t+7`` of the windows
+    ``A`` and ``B``, in a fixed tree (no fastmath: the same bits in every compiled variant)."""
+    d0 = (A[t] - xa) * ya - (B[t] - xb) * yb
+    d1 = (A[t + 1] - xa) * ya - (B[t + 1] - xb) * yb
+    d2 = (A[t + 2] - xa) * ya - (B[t + 2] - xb) * yb
+    d3 = (A[t + 3] - xa) * ya - (B[t + 3] - xb) * yb
+    d4 = (A[t + 4] - xa) * ya - (B[t + 4] - xb) * yb
+    d5 = (A[t + 5] - xa) * ya - (B[t + 5] - xb) * yb
+    d6 = (A[t + 6] - xa) * ya - (B[t + 6] - xb) * yb
+    d7 = (A[t + 7] - xa) * ya - (B[t + 7] - xb) * yb
     return ((d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)) + ((d4 * d4 + d5 * d5) + (d6 * d6 + d7 * d7))
 
 
@@ -66,21 +67,20 @@ def sq_below(Tc, mu, s, e, a, b, m, bound):  # pragma: no cover - compiled
         return np.inf
     if e[a] > 0 or e[b] > 0:
         return 0.0 if (e[a] > 0 and e[b] > 0) else 1.0
+    A = Tc[a:a + m]
+    B = Tc[b:b + m]
     xa = mu[a]
     ya = s[a]
     xb = mu[b]
     yb = s[b]
     acc = 0.0
-    t = 0
-    while t + 8 <= m:
-        acc += _sq8(Tc, a + t, b + t, xa, ya, xb, yb)
+    for blk in range(m // 8):
+        acc += _sq8(A, B, blk * 8, xa, ya, xb, yb)
         if acc > bound:
             return acc
-        t += 8
-    while t < m:
-        d = (Tc[a + t] - xa) * ya - (Tc[b + t] - xb) * yb
+    for t in range(m - m % 8, m):
+        d = (A[t] - xa) * ya - (B[t] - xb) * yb
         acc += d * d
-        t += 1
     return acc
 
 
@@ -141,17 +141,48 @@ def candidates_serial(Tc, mu, s, e, m, excl, r, seg):  # pragma: no cover - comp
     return keep, counts.sum()
 
 
+@numba.njit(inline="always", **JIT)
+def _sq_ordered(zc, order, Tc, mu, s, e, j, m, bound):  # pragma: no cover - compiled
+    """:func:`sq_below` between a window given by its z-normalized samples ``zc`` and window
+    ``j``, the samples taken in ``order`` (the largest ``|zc|`` first, so that a far window is
+    abandoned after a few of them), four at a time."""
+    if e[j] < 0:
+        return np.inf
+    if e[j] > 0:
+        return 1.0
+    B = Tc[j:j + m]
+    xb = mu[j]
+    yb = s[j]
+    acc = 0.0
+    for blk in range(m // 4):
+        t = blk * 4
+        d0 = zc[order[t]] - (B[order[t]] - xb) * yb
+        d1 = zc[order[t + 1]] - (B[order[t + 1]] - xb) * yb
+        d2 = zc[order[t + 2]] - (B[order[t + 2]] - xb) * yb
+        d3 = zc[order[t + 3]] - (B[order[t + 3]] - xb) * yb
+        acc += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
+        if acc > bound:
+            return acc
+    for t in range(m - m % 4, m):
+        d = zc[order[t]] - (B[order[t]] - xb) * yb
+        acc += d * d
+    return acc
+
+
 @numba.njit(**JIT)
 def _nearest(Tc, mu, s, e, m, excl, c, r):  # pragma: no cover - compiled
     """Nearest neighbour of window ``c`` (outside the exclusion zone), scanned by increasing
-    offset, each distance abandoned above the best so far; stops as soon as one is closer than
-    ``r``. Returns ``(distance, index, distances computed)``; index -1 when stopped early or when
-    no window is admissible."""
+    offset, each distance abandoned above the best so far (the samples of ``c`` farthest from
+    its mean first); stops as soon as one is closer than ``r``. Returns ``(distance, index,
+    distances computed)``; index -1 when stopped early or when no window is admissible."""
     n = s.shape[0]
     below = r * r * (1.0 - SLACK) / m  # d < r, in the units of sq_below
     best = np.inf
     who = -1
     work = 0
+    const = e[c] > 0
+    zc = (Tc[c:c + m] - mu[c]) * s[c]
+    order = np.argsort(-np.abs(zc), kind="mergesort")
     top = max(c, n - 1 - c)
     for off in range(excl + 1, top + 1):
         for side in range(2):
@@ -159,7 +190,10 @@ def _nearest(Tc, mu, s, e, m, excl, c, r):  # pragma: no cover - compiled
             if j < 0 or j >= n or e[j] < 0:
                 continue
             work += 1
-            d = sq_below(Tc, mu, s, e, c, j, m, best)
+            if const:
+                d = 0.0 if e[j] > 0 else 1.0
+            else:
+                d = _sq_ordered(zc, order, Tc, mu, s, e, j, m, best)
             if d < best or (d == best and j < who):
                 best = d
                 who = j
