@@ -18,8 +18,7 @@ from ..kernels import exact, stats, topk
 from ..kernels import matrix_profile as mpk
 from . import _store
 from ._store import StoredProfile
-from ._tiling import (Progress, Windows, cluster_bands, index_dtype, triangle_in_threads,
-                      triangle_on_cluster)
+from ._tiling import Progress, Windows, cluster_bands, index_dtype, triangle_in_threads, triangle_on_cluster
 from .multi import MultiProfile, multi_matrix_profile
 
 __all__ = [
