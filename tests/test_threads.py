@@ -13,6 +13,7 @@ from patternlab._validation import unit_scaled
 from patternlab.engine import _window_data
 from patternlab.kernels import exact, matching, pruning, stats
 from patternlab.kernels import matrix_profile as mpk
+from patternlab.profiles._tiling import triangle_in_threads
 from patternlab.profiles.matrix import _prepare
 
 
@@ -69,15 +70,19 @@ def test_profile_twins_agree(rng: np.random.Generator, n: int) -> None:
     (A, Bw), _ = _prepare([T, B], m, np.float64)
     R, K = 64, 16  # small tiles: many of them, dealt to both threads
     idx = np.empty(0, dtype=np.int32)
-    par = mpk.upper_triangle(A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, A.Tc, A.mu, A.df, A.dg, A.s_d,
-                             A.e_d, m, 5, len(A.s), R, K, 2, idx)
+    par = triangle_in_threads(A, A, m, 5, (R, K), 2)
     ser = mpk.upper_triangle_serial(A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, A.Tc, A.mu, A.df, A.dg,
                                     A.s_d, A.e_d, m, 5, len(A.s), R, K, idx)
     _same(par, ser)
     rowP, rowI, colP, colI = ser
     args = (A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, 5)
-    _same(exact.resolve_rows(*args, rowP, rowI), exact.resolve_rows_serial(*args, rowP, rowI))
-    _same(exact.resolve_columns(*args, colP, colI), exact.resolve_columns_serial(*args, colP, colI))
+    valid = exact.valid_prefix(A.e)
+    for lo, hi in ((0, len(A.s)), (7, len(A.s) // 2)):
+        rng_ = (valid, lo, hi)
+        _same(exact.resolve_rows(*args, rowP, rowI, *rng_),
+              exact.resolve_rows_serial(*args, rowP, rowI, *rng_))
+        _same(exact.resolve_columns(*args, colP, colI, *rng_),
+              exact.resolve_columns_serial(*args, colP, colI, *rng_))
     q = (Bw.Tc, Bw.mu, Bw.s, Bw.e, A.Tc, A.mu, A.s, A.e, m)
     np.testing.assert_array_equal(exact.distance_profile(*q), exact.distance_profile_serial(*q))
 

@@ -19,6 +19,7 @@ from .exact import (
     nearest_of,
     resolve_columns_serial,
     resolve_rows_serial,
+    valid_prefix,
 )
 from .matrix_profile import upper_triangle_serial
 from .search import normalized_query, query_profile_serial
@@ -38,8 +39,10 @@ def nearest_distances(Tc, mu, df, dg, s, e, toff, woff, a, b, m, R, K):  # pragm
                                              0, sB.shape[0], R, K, idx)
     _, _, colP, colI = upper_triangle_serial(tb, muB, dfB, dgB, sB, eB, ta, muA, dfA, dgA, sA, eA, m,
                                              1, sA.shape[0], R, K, idx)
-    PR, IR = resolve_rows_serial(ta, muA, sA, eA, tb, muB, sB, eB, m, 0, rowP, rowI)
-    PL, IL = resolve_columns_serial(tb, muB, sB, eB, ta, muA, sA, eA, m, 1, colP, colI)
+    validB = valid_prefix(eB)
+    PR, IR = resolve_rows_serial(ta, muA, sA, eA, tb, muB, sB, eB, m, 0, rowP, rowI, validB, 0, sA.shape[0])
+    PL, IL = resolve_columns_serial(tb, muB, sB, eB, ta, muA, sA, eA, m, 1, colP, colI, validB, 0,
+                                    sA.shape[0])
     P, _ = nearest_of(PL, IL, PR, IR)
     return P
 

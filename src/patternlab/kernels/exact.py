@@ -86,7 +86,7 @@ def _suspect(p, has_valid_partner):  # pragma: no cover - compiled
 
 
 @numba.njit(**JIT)
-def _valid_prefix(e):  # pragma: no cover - compiled
+def valid_prefix(e):  # pragma: no cover - compiled
     """``out[k]``: how many of windows ``0 .. k - 1`` are valid (``e >= 0``), so that a range
     ``[lo, hi)`` holds a valid window iff ``out[hi] > out[lo]``."""
     out = np.zeros(e.shape[0] + 1, dtype=np.int64)
@@ -97,7 +97,8 @@ def _valid_prefix(e):  # pragma: no cover - compiled
 
 @numba.njit(**JIT)
 def _rows_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI, validB, lo_i, hi_i, D,
-                I):  # pragma: no cover - compiled
+                I, off):  # pragma: no cover - compiled
+    """Rows ``lo_i <= i < hi_i`` into ``D[i - off]``, ``I[i - off]``."""
     lB = sB.shape[0]
     for i in range(lo_i, hi_i):
         if eA[i] < 0:
@@ -110,45 +111,44 @@ def _rows_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI, validB, l
         has_partner = validB[lB] > validB[lo]
         if j < 0:
             if has_partner:
-                D[i], I[i] = _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, lo, lB)
+                D[i - off], I[i - off] = _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, lo, lB)
             continue
         p = rowP[i]
         if _suspect(p, has_partner):
-            D[i], I[i] = _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, lo, lB)
+            D[i - off], I[i - off] = _exact_scan(TA, muA, sA, eA, i, TB, muB, sB, eB, m, lo, lB)
         elif p >= INVALID_BELOW:
-            D[i] = znorm_distance(TA, muA, sA, eA, i, TB, muB, sB, eB, j, m)
-            I[i] = j
+            D[i - off] = znorm_distance(TA, muA, sA, eA, i, TB, muB, sB, eB, j, m)
+            I[i - off] = j
 
 
 @numba.njit(**JIT_PARALLEL)
-def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # pragma: no cover
+def resolve_rows(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI, validB, lo, hi):  # pragma: no cover
     """Exact distances of the row neighbours (``j >= i + kmin``) found by the tile kernel (inf /
-    -1 where none); rows whose search value is out of range are recomputed directly.
+    -1 where none) of rows ``lo <= i < hi``; rows whose search value is out of range are
+    recomputed directly. ``validB`` is :func:`valid_prefix` of ``eB``.
     :func:`resolve_rows_serial` is its serial twin."""
-    n = rowP.shape[0]
-    validB = _valid_prefix(eB)
-    D = np.full(n, np.inf)
-    I = np.full(n, -1, dtype=np.int64)
-    for c in numba.prange((n + CHUNK - 1) // CHUNK):
-        _rows_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI, validB, c * CHUNK,
-                    min(n, c * CHUNK + CHUNK), D, I)
+    D = np.full(hi - lo, np.inf)
+    I = np.full(hi - lo, -1, dtype=np.int64)
+    for c in numba.prange((hi - lo + CHUNK - 1) // CHUNK):
+        _rows_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI, validB, lo + c * CHUNK,
+                    min(hi, lo + c * CHUNK + CHUNK), D, I, lo)
     return D, I
 
 
 @numba.njit(**JIT)
-def resolve_rows_serial(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI):  # pragma: no cover
+def resolve_rows_serial(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI, validB, lo,
+                        hi):  # pragma: no cover
     """:func:`resolve_rows` on the calling thread (the same result, bit for bit)."""
-    n = rowP.shape[0]
-    validB = _valid_prefix(eB)
-    D = np.full(n, np.inf)
-    I = np.full(n, -1, dtype=np.int64)
-    _rows_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI, validB, 0, n, D, I)
+    D = np.full(hi - lo, np.inf)
+    I = np.full(hi - lo, -1, dtype=np.int64)
+    _rows_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, rowP, rowI, validB, lo, hi, D, I, lo)
     return D, I
 
 
 @numba.njit(**JIT)
 def _columns_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA, lo_j, hi_j, D,
-                   I):  # pragma: no cover - compiled
+                   I, off):  # pragma: no cover - compiled
+    """Columns ``lo_j <= j < hi_j`` into ``D[j - off]``, ``I[j - off]``."""
     lA = sA.shape[0]
     for j in range(lo_j, hi_j):
         if eB[j] < 0:
@@ -157,12 +157,12 @@ def _columns_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA
         has_partner = validA[max(0, min(j - kmin + 1, lA))] > 0  # as in resolve_rows
         if p < 0:
             if has_partner:
-                D[j], I[j] = _exact_scan(TB, muB, sB, eB, j, TA, muA, sA, eA, m, 0, j - kmin + 1)
+                D[j - off], I[j - off] = _exact_scan(TB, muB, sB, eB, j, TA, muA, sA, eA, m, 0, j - kmin + 1)
             continue
         c = colP[j]
         if _suspect(c, has_partner):
             # window j of B against the rows i <= j - kmin of A: the same distances, swapped
-            D[j], I[j] = _exact_scan(TB, muB, sB, eB, j, TA, muA, sA, eA, m, 0, j - kmin + 1)
+            D[j - off], I[j - off] = _exact_scan(TB, muB, sB, eB, j, TA, muA, sA, eA, m, 0, j - kmin + 1)
             continue
         if c < INVALID_BELOW:
             continue
@@ -175,37 +175,36 @@ def _columns_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA
                 best = d
                 who = q
         if best < np.inf:
-            D[j] = best
-            I[j] = who
+            D[j - off] = best
+            I[j - off] = who
 
 
 @numba.njit(**JIT_PARALLEL)
-def resolve_columns(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI):  # pragma: no cover
-    """Exact distances of the column neighbours found by the tile kernel.
+def resolve_columns(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA, lo,
+                    hi):  # pragma: no cover
+    """Exact distances of the column neighbours found by the tile kernel, of columns
+    ``lo <= j < hi`` (``validA`` is :func:`valid_prefix` of ``eA``).
 
     ``colI[j] = p`` means that the best row of column ``j`` is ``p`` or ``p + 1`` (the kernel
     processes rows in pairs and does not spend an instruction per cell on telling them apart):
     both are measured exactly and the nearer one wins, the smaller index on a tie.
     :func:`resolve_columns_serial` is its serial twin.
     """
-    n = colP.shape[0]
-    validA = _valid_prefix(eA)
-    D = np.full(n, np.inf)
-    I = np.full(n, -1, dtype=np.int64)
-    for c in numba.prange((n + CHUNK - 1) // CHUNK):
-        _columns_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA, c * CHUNK,
-                       min(n, c * CHUNK + CHUNK), D, I)
+    D = np.full(hi - lo, np.inf)
+    I = np.full(hi - lo, -1, dtype=np.int64)
+    for c in numba.prange((hi - lo + CHUNK - 1) // CHUNK):
+        _columns_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA, lo + c * CHUNK,
+                       min(hi, lo + c * CHUNK + CHUNK), D, I, lo)
     return D, I
 
 
 @numba.njit(**JIT)
-def resolve_columns_serial(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI):  # pragma: no cover
+def resolve_columns_serial(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA, lo,
+                           hi):  # pragma: no cover
     """:func:`resolve_columns` on the calling thread (the same result, bit for bit)."""
-    n = colP.shape[0]
-    validA = _valid_prefix(eA)
-    D = np.full(n, np.inf)
-    I = np.full(n, -1, dtype=np.int64)
-    _columns_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA, 0, n, D, I)
+    D = np.full(hi - lo, np.inf)
+    I = np.full(hi - lo, -1, dtype=np.int64)
+    _columns_range(TA, muA, sA, eA, TB, muB, sB, eB, m, kmin, colP, colI, validA, lo, hi, D, I, lo)
     return D, I
 
 

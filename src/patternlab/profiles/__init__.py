@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from .consensus import *  # noqa: F403  (the public names, listed once there)
 from .consensus import __all__ as _consensus_all
+from .discord_search import *  # noqa: F403  (the public names, listed once there)
+from .discord_search import __all__ as _discords_all
 from .matrix import *  # noqa: F403  (the public names, listed once there)
 from .matrix import TILES  # noqa: F401
 from .matrix import __all__ as _matrix_all
@@ -27,5 +29,5 @@ from .search import __all__ as _search_all
 from .segments import *  # noqa: F403  (the public names, listed once there)
 from .segments import __all__ as _segments_all
 
-__all__ = [*_consensus_all, *_matrix_all, *_motifs_all, *_multi_all, *_pan_all, *_search_all,
-           *_segments_all]
+__all__ = [*_consensus_all, *_discords_all, *_matrix_all, *_motifs_all, *_multi_all, *_pan_all,
+           *_search_all, *_segments_all]

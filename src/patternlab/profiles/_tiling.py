@@ -1,18 +1,31 @@
-"""The exact matrix profile tiled over a Dask cluster.
+"""The exact matrix profile's tiles run as bounded tasks: on this process's threads or over a Dask
+cluster.
 
 The cells of the canonical decomposition (see :mod:`patternlab.kernels.matrix_profile`) are
-grouped into tasks of one row block by a run of diagonal bands. Each task receives
-only the slices of the series its tiles read, runs the same kernel on one numba thread of its
-worker and returns bounded row and column maxima, which the client
-folds as they arrive with the same order-independent rule as the threads of the in-process
-kernel. So the result is identical, bit for bit, to :func:`patternlab.matrix_profile` without a
-client, whatever the number of workers and whatever order tasks finish in.
+grouped into *tasks* of one row block by a run of diagonal bands (:func:`plan`). A task folds its
+tiles into maxima of its own rows and columns only (at most ``R + bands * K`` columns), which are
+then merged into the full-length maxima with the order-independent rule of
+:func:`~patternlab.kernels.matrix_profile.merge_max` (the larger correlation; on a tie the smaller
+index). So the result is identical, bit for bit, whatever the grouping, the number of threads or
+workers and the order tasks finish in, and the memory of a run is the full-length maxima plus one
+task's maxima per thread (flat in the number of threads).
+
+* :func:`triangle_in_threads` runs the tasks on a pool of this process's threads (the kernel
+  releases the GIL); the merge into the shared maxima holds a lock.
+* :func:`triangle_on_cluster` submits them to Dask: each task receives only the slices of the
+  series its tiles read and runs on one numba thread of its worker; the client folds the results
+  as they arrive and, with a :class:`Recorder`, records each finished task in a store so that a
+  restarted run computes only the tasks missing there.
 """
 
 from __future__ import annotations
 
+import math
+import threading
+import time
 import uuid
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,18 +47,129 @@ class Windows(NamedTuple):
     e: NDArray[np.float64]  # additive correlation term: 0, CONSTANT_TERM or INVALID_TERM
     df: NDArray[Any]  # recurrence terms, in the search dtype
     dg: NDArray[Any]
-    s_d: NDArray[Any]  # s and e in the search dtype
+    s_d: NDArray[Any]  # s and e in the search dtype (the same arrays for float64)
     e_d: NDArray[Any]
 
 
-
-#: Diagonal bands per task, when set; by default it is chosen so that there are about
+#: Diagonal bands per Dask task, when set; by default it is chosen so that there are about
 #: :data:`TASKS_PER_THREAD` tasks per worker thread (fewer, larger tasks cost less to ship and
 #: merge; enough of them keep every thread busy to the end), within :data:`MAX_COLUMNS`.
 BANDS_PER_TASK: int | None = None
 TASKS_PER_THREAD = 4
 #: The most columns (windows of B) one task reads: bounds a task's memory on long series.
 MAX_COLUMNS = 1 << 21
+#: The most diagonals of one task on this process's threads (its maxima stay in the L2 cache),
+#: and the tasks per thread aimed at (more, smaller tasks even out a loaded machine's threads).
+THREAD_TASK_DIAGONALS = 1 << 15
+THREAD_TASKS_PER_THREAD = 16
+
+
+class Task(NamedTuple):
+    """One task: row block ``a`` (rows ``r0:r1``), bands ``g0:g1``, columns ``lo:hi``."""
+
+    a: int
+    g0: int
+    g1: int
+    r0: int
+    r1: int
+    lo: int
+    hi: int
+
+
+def tasks_of(lA: int, lB: int, kmin: int, R: int, K: int, bands_per_task: int) -> Iterator[Task]:
+    """The tasks of the canonical decomposition of the cells ``j - i >= kmin`` (tiles ``R x K``)
+    in groups of ``bands_per_task`` bands, in a fixed order (row blocks ascending, bands
+    ascending); tasks without a cell are left out. A generator: a series of 10 million windows
+    has hundreds of thousands of tasks."""
+    nrb, nbands = mpk.n_tiles(lA, lB, kmin, R, K)
+    for a in range(nrb):
+        r0, r1 = a * R, min(a * R + R, lA)
+        for g0 in range(0, nbands, bands_per_task):
+            g1 = min(g0 + bands_per_task, nbands)
+            lo, hi = r0 + kmin + g0 * K, min(lB, r1 + kmin + g1 * K)  # columns read
+            if lo < lB:
+                yield Task(a, g0, g1, r0, r1, lo, hi)
+
+
+def plan(lA: int, lB: int, kmin: int, R: int, K: int, bands_per_task: int) -> list[Task]:
+    """:func:`tasks_of` as a list (a resumable run numbers its tasks)."""
+    return list(tasks_of(lA, lB, kmin, R, K, bands_per_task))
+
+
+def cells(task: Task, lB: int, kmin: int, K: int) -> int:
+    """Number of cells of ``task`` (for progress in cells/s)."""
+    k0, k1 = kmin + task.g0 * K, kmin + task.g1 * K
+    total = 0
+    for i in range(task.r0, task.r1):
+        total += max(0, min(k1, lB - i) - k0)
+    return total
+
+
+def _maxima(lA: int, lB: int, dtype: Any, index: Any) -> tuple[NDArray[Any], ...]:
+    return (np.full(lA, mpk.EMPTY, dtype=dtype), np.full(lA, -1, dtype=index),
+            np.full(lB, mpk.EMPTY, dtype=dtype), np.full(lB, -1, dtype=index))
+
+
+def index_dtype(lA: int, lB: int, dtype: Any) -> type:
+    """The dtype of the indices the tile kernel keeps: as wide as the search dtype, so that the
+    mask of a vector compare selects the indices directly (int64 for float64; int32 for float32
+    wherever the series have fewer than 2**31 windows). A narrower index costs a conversion of
+    the mask per vector: about 8% of the float64 kernel's time on AVX2."""
+    return np.int32 if np.dtype(dtype) == np.float32 and max(lA, lB) < 2**31 - 2 else np.int64
+
+
+def thread_bands(nrb: int, nbands: int, K: int, nthreads: int) -> int:
+    """Bands per task on ``nthreads`` threads: about :data:`THREAD_TASKS_PER_THREAD` tasks per
+    thread, at most :data:`THREAD_TASK_DIAGONALS` diagonals per task."""
+    groups = max(1, -(-THREAD_TASKS_PER_THREAD * nthreads // max(nrb, 1)))
+    return max(1, min(-(-nbands // groups), THREAD_TASK_DIAGONALS // K))
+
+
+def triangle_in_threads(A: Windows, B: Windows, m: int, kmin: int, tiles: tuple[int, int],
+                        nthreads: int) -> tuple[NDArray[Any], ...]:
+    """:func:`patternlab.kernels.matrix_profile.upper_triangle_serial` on ``nthreads`` threads of
+    this process: the tasks of :func:`plan` go to whichever thread is free, each folds into its
+    own bounded maxima, merged into the shared ones under a lock. Same result, bit for bit."""
+    R, K = tiles
+    lA, lB = len(A.s), len(B.s)
+    nrb, nbands = mpk.n_tiles(lA, lB, kmin, R, K)
+    tasks = tasks_of(lA, lB, kmin, R, K, thread_bands(nrb, nbands, K, nthreads))
+    dtype = A.s_d.dtype
+    index = index_dtype(lA, lB, dtype)
+    rowP, rowI, colP, colI = _maxima(lA, lB, dtype, index)
+    spB = mpk.special_prefix(B.e_d)
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        # each thread takes the next task when it is free (no queue of futures: a long series
+        # has hundreds of thousands of tasks)
+        while True:
+            with lock:
+                t = None if failed else next(tasks, None)
+            if t is None:
+                return
+            try:
+                tP, tI, cP, cI = _maxima(t.r1 - t.r0, t.hi - t.lo, dtype, index)
+                mpk.task(A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d, B.e_d, spB,
+                         m, kmin, R, K, t.a, t.g0, t.g1, tP, tI, cP, cI, t.lo)
+                with lock:
+                    mpk.merge_max(rowP[t.r0:t.r1], rowI[t.r0:t.r1], tP, tI)
+                    mpk.merge_max(colP[t.lo:t.hi], colI[t.lo:t.hi], cP, cI)
+            except BaseException as exc:  # reported in the calling thread
+                with lock:
+                    failed.append(exc)
+                return
+
+    workers = [threading.Thread(target=work, name=f"matrix-profile-{x}", daemon=True)
+               for x in range(max(1, nthreads))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if failed:
+        raise failed[0]
+    return rowP, rowI, colP, colI
 
 
 def _slice_task(TA: NDArray[Any], muA: NDArray[Any], dfA: NDArray[Any], dgA: NDArray[Any],
@@ -54,57 +178,94 @@ def _slice_task(TA: NDArray[Any], muA: NDArray[Any], dfA: NDArray[Any], dgA: NDA
                 kmax: int, R: int, K: int) -> tuple[NDArray[Any], ...]:
     """Run one task's tiles on local slices (diagonals ``0 <= k < kmax`` in local coordinates),
     on one numba thread: the Dask worker's threads are the parallelism."""
-    idx = np.empty(0, dtype=np.int32 if max(len(sA), len(sB)) < 2**31 - 2 else np.int64)
+    idx: NDArray[Any] = np.empty(0, dtype=index_dtype(len(sA), len(sB), sA.dtype))
     return mpk.upper_triangle_serial(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, 0,
                                      kmax, R, K, idx)
 
 
+class Recorder(Protocol):
+    """Where a resumable run keeps its maxima and which tasks are folded into them."""
+
+    def load(self, tasks: list[Task]) -> tuple[NDArray[np.bool_], tuple[NDArray[Any], ...]]:
+        """The tasks already recorded and the maxima ``(rowP, rowI, colP, colI)`` holding them."""
+
+    def record(self, done: list[int], maxima: tuple[NDArray[Any], ...],
+               rows: list[tuple[int, int]], cols: list[tuple[int, int]]) -> None:
+        """Write the ranges of the maxima that tasks ``done`` changed, then mark them done."""
+
+
+def cluster_bands(client: Client, nrb: int, nbands: int, R: int, K: int) -> int:
+    """Bands per Dask task for ``client``'s cluster (see :data:`BANDS_PER_TASK`)."""
+    if BANDS_PER_TASK is not None:
+        return BANDS_PER_TASK
+    threads = max(1, sum(client.nthreads().values()))
+    groups = max(1, -(-TASKS_PER_THREAD * threads // max(nrb, 1)))
+    return max(1, min(-(-nbands // groups), (MAX_COLUMNS - R) // K))
+
+
 def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: int,
-                        tiles: tuple[int, int], bands_per_task: int | None = None
-                        ) -> tuple[NDArray[Any], NDArray[np.int64], NDArray[Any], NDArray[np.int64]]:
-    """:func:`patternlab.kernels.matrix_profile.upper_triangle` as Dask tasks on ``client``."""
+                        tiles: tuple[int, int], bands_per_task: int | None = None, *,
+                        recorder: Recorder | None = None,
+                        progress: Callable[[int, int, int], None] | None = None,
+                        ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """:func:`patternlab.kernels.matrix_profile.upper_triangle_serial` as Dask tasks on
+    ``client``.
+
+    With ``recorder``, tasks it has recorded are not submitted again (their maxima are loaded
+    from it), and every batch of finished tasks is recorded before the next is folded.
+    ``progress(tasks_done, cells_done, tasks_total)`` is called after each batch.
+    """
     from distributed import as_completed
 
     R, K = tiles
     lA, lB = len(A.s), len(B.s)
     nrb, nbands = mpk.n_tiles(lA, lB, kmin, R, K)
     if bands_per_task is None:
-        bands_per_task = BANDS_PER_TASK
-    if bands_per_task is None:
-        threads = max(1, sum(client.nthreads().values()))
-        groups = max(1, -(-TASKS_PER_THREAD * threads // max(nrb, 1)))
-        bands_per_task = max(1, min(-(-nbands // groups), (MAX_COLUMNS - R) // K))
-    dtype = A.s_d.dtype
-    rowP = np.full(lA, mpk.EMPTY, dtype=dtype)
-    rowI = np.full(lA, -1, dtype=np.int64)
-    colP = np.full(lB, mpk.EMPTY, dtype=dtype)
-    colI = np.full(lB, -1, dtype=np.int64)
+        bands_per_task = cluster_bands(client, nrb, nbands, R, K)
+    tasks = plan(lA, lB, kmin, R, K, bands_per_task)
+    if recorder is not None:
+        done, maxima = recorder.load(tasks)
+    else:
+        done = np.zeros(len(tasks), dtype=np.bool_)
+        maxima = _maxima(lA, lB, A.s_d.dtype, np.int64)
+    rowP, rowI, colP, colI = maxima
     run = uuid.uuid4().hex[:8]
     futures = {}
-    for a in range(nrb):
-        r0, r1 = a * R, min(a * R + R, lA)
-        for g0 in range(0, nbands, bands_per_task):
-            g1 = min(g0 + bands_per_task, nbands)
-            k0, k1 = kmin + g0 * K, kmin + g1 * K
-            lo, hi = r0 + k0, min(lB, r1 + k1)  # columns read, one past the last cell's
-            if lo >= lB:
-                continue
-            args = (A.Tc[r0:r1 + m - 1], A.mu[r0:r1], A.df[r0:r1], A.dg[r0:r1], A.s_d[r0:r1],
-                    A.e_d[r0:r1], B.Tc[lo:hi + m - 1], B.mu[lo:hi], B.df[lo:hi], B.dg[lo:hi],
-                    B.s_d[lo:hi], B.e_d[lo:hi], m, k1 - k0, R, K)
-            fut = client.submit(_slice_task, *args, key=f"matrix-profile-tile-{a}-{g0}-{run}",
-                                pure=False)
-            futures[fut] = (r0, lo)
-    for fut in as_completed(list(futures)):
-        r0, lo = futures.pop(fut)
-        tP, tI, cP, cI = fut.result()
-        fut.release()
-        rows = slice(r0, r0 + len(tP))
-        cols = slice(lo, lo + len(cP))
-        tI = tI.astype(np.int64)
-        cI = cI.astype(np.int64)
-        mpk.merge_max(rowP[rows], rowI[rows], tP, np.where(tI >= 0, tI + lo, -1))
-        mpk.merge_max(colP[cols], colI[cols], cP, np.where(cI >= 0, cI + r0, -1))
+    for x, t in enumerate(tasks):
+        if done[x]:
+            continue
+        k0, k1 = kmin + t.g0 * K, kmin + t.g1 * K
+        args = (A.Tc[t.r0:t.r1 + m - 1], A.mu[t.r0:t.r1], A.df[t.r0:t.r1], A.dg[t.r0:t.r1],
+                A.s_d[t.r0:t.r1], A.e_d[t.r0:t.r1], B.Tc[t.lo:t.hi + m - 1], B.mu[t.lo:t.hi],
+                B.df[t.lo:t.hi], B.dg[t.lo:t.hi], B.s_d[t.lo:t.hi], B.e_d[t.lo:t.hi], m, k1 - k0, R, K)
+        fut = client.submit(_slice_task, *args, key=f"matrix-profile-tile-{t.a}-{t.g0}-{run}", pure=False)
+        futures[fut] = x
+    n_done = int(done.sum())
+    n_cells = 0
+    if progress is not None:
+        progress(n_done, 0, len(tasks))
+    for batch in as_completed(list(futures)).batches():
+        finished, rows, cols = [], [], []
+        for fut in batch:
+            x = futures.pop(fut)
+            t = tasks[x]
+            tP, tI, cP, cI = fut.result()
+            fut.release()
+            r = slice(t.r0, t.r0 + len(tP))
+            c = slice(t.lo, t.lo + len(cP))
+            tI = tI.astype(np.int64)
+            cI = cI.astype(np.int64)
+            mpk.merge_max(rowP[r], rowI[r], tP, np.where(tI >= 0, tI + t.lo, -1))
+            mpk.merge_max(colP[c], colI[c], cP, np.where(cI >= 0, cI + t.r0, -1))
+            finished.append(x)
+            rows.append((r.start, r.stop))
+            cols.append((c.start, c.stop))
+            n_cells += cells(t, lB, kmin, K)
+        if recorder is not None:
+            recorder.record(finished, maxima, rows, cols)
+        n_done += len(finished)
+        if progress is not None:
+            progress(n_done, n_cells, len(tasks))
     return rowP, rowI, colP, colI
 
 
@@ -170,3 +331,38 @@ def lists_on_cluster(client: Client, kernel: str, A: tuple[NDArray[Any], ...],
         nk.merge_lists(rowP[rows], rowI[rows], rowT[rows], tP, np.where(tI >= 0, tI + lo, -1))
         nk.merge_lists(colP[cols], colI[cols], colT[cols], cP, np.where(cI >= 0, cI + r0, -1))
     return rowP, rowI, colP, colI
+class Progress:
+    """A text (or notebook) progress bar in tiles, with cells/s; a no-op when disabled."""
+
+    def __init__(self, enabled: bool, desc: str = "matrix profile") -> None:
+        self._bar: Any = None
+        self._t0 = time.perf_counter()
+        self._enabled = enabled
+        self._desc = desc
+
+    def __call__(self, done: int, cells_done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        if self._bar is None:
+            import sys
+
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, initial=done, desc=self._desc, unit="tile", file=sys.stderr,
+                             dynamic_ncols=True)
+            self._t0 = time.perf_counter()
+            return
+        self._bar.update(done - self._bar.n)
+        rate = cells_done / max(time.perf_counter() - self._t0, 1e-9)
+        self._bar.set_postfix_str(f"{_si(rate)} cells/s", refresh=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _si(x: float) -> str:
+    if x <= 0 or not math.isfinite(x):
+        return "0"
+    k = min(4, int(math.log10(x) // 3))
+    return f"{x / 10 ** (3 * k):.3g}{' kMGT'[k].strip()}"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
+import zarr
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validation as v
@@ -14,19 +17,22 @@ from ..errors import InvalidParameterError, InvalidSignalError
 from ..kernels import exact, topk
 from ..kernels import matrix_profile as mpk
 from ..kernels import neighbours as nbk
-from . import _absolute, _neighbours, search
+from . import _absolute, _neighbours, _store, search
 from ._prepare import FLOAT32_MIN_SPREAD_RATIO, TILES  # noqa: F401  (public knobs, also here)
 from ._prepare import prepare as _prepare
-from ._tiling import Windows, triangle_on_cluster
+from ._store import StoredProfile
+from ._tiling import Progress, Windows, cluster_bands, index_dtype, triangle_in_threads, triangle_on_cluster
 from .multi import MultiProfile, multi_matrix_profile
 
 __all__ = [
     "Discord",
     "MatrixProfile",
     "Motif",
+    "StoredProfile",
     "discords",
     "distance_profile",
     "matrix_profile",
+    "open_profile",
 ]
 
 
@@ -51,23 +57,36 @@ class Discord(NamedTuple):
 CELLS_PER_STEP = 16
 
 
-def _triangle(A: Windows, B: Windows, m: int, kmin: int, dtype: type,
-              client: Any = None) -> tuple[NDArray[Any], ...]:
-    if client is not None:
-        return triangle_on_cluster(client, A, B, m, kmin, TILES[dtype])
+def _triangle(A: Windows, B: Windows, m: int, kmin: int, dtype: type, client: Any = None,
+              run: _Run | None = None, t: int = 0) -> tuple[NDArray[Any], ...]:
+    """Row and column maxima of the cells ``j - i >= kmin`` of A x B: on ``client`` (recorded
+    in ``run``'s store when given), on this process's threads, or serially for small inputs."""
     R, K = TILES[dtype]
-    index_like = np.empty(0, dtype=np.int32 if max(len(A.s), len(B.s)) < 2**31 - 2 else np.int64)
+    if client is not None:
+        if run is None or run.writer is None:
+            return triangle_on_cluster(client, A, B, m, kmin, (R, K), progress=run.progress if run else None)
+        nrb, nbands = mpk.n_tiles(len(A.s), len(B.s), kmin, R, K)
+        rec = _store.StateRecorder(run.writer, t, len(A.s), len(B.s), A.s_d.dtype, kmin, (R, K),
+                                   lambda: cluster_bands(client, nrb, nbands, R, K))
+        return triangle_on_cluster(client, A, B, m, kmin, (R, K), rec.bands_per_task, recorder=rec,
+                                   progress=run.progress)
     # a cell is a fraction of a step (the tile loop vectorizes); on a shared 2-core machine a
     # 10,000-sample profile ran 1.5x slower on two threads, a 100,000-sample one 1.2-1.35x faster
     if not parallel_for(len(A.s) * len(B.s) / 2 / CELLS_PER_STEP):
+        index_like: NDArray[Any] = np.empty(0, dtype=index_dtype(len(A.s), len(B.s), A.s_d.dtype))
         serial: tuple[NDArray[Any], ...] = mpk.upper_triangle_serial(
             A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d, B.e_d, m, kmin,
             len(B.s), R, K, index_like)
         return serial
-    out: tuple[NDArray[Any], ...] = dynamic(mpk.upper_triangle)(
-        A.Tc, A.mu, A.df, A.dg, A.s_d, A.e_d, B.Tc, B.mu, B.df, B.dg, B.s_d, B.e_d, m, kmin, len(B.s), R,
-        K, get_num_threads(), index_like)
-    return out
+    return triangle_in_threads(A, B, m, kmin, (R, K), get_num_threads())
+
+
+class _Run:
+    """Where a profile goes: in memory (``writer`` None) or to a store; and its progress bar."""
+
+    def __init__(self, writer: _store.ProfileWriter | None, progress: bool) -> None:
+        self.writer = writer
+        self.progress = Progress(progress)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -196,9 +215,19 @@ class MatrixProfile:
 
 # a 2-D T gives a MultiProfile also without include= or discords=: type checkers cannot see shapes
 @overload
-def matrix_profile(T: ArrayLike, m: int, T_B: ArrayLike | None = None, *, dtype: Any = "float64",
-                   threads: int | None = None, client: Any = None, include: None = None,
-                   discords: Literal[False] = False) -> MatrixProfile: ...
+def matrix_profile(T: ArrayLike, m: int, T_B: ArrayLike | None = None, *, dtype: Any = ...,
+                   threads: int | None = ..., client: Any = ..., include: None = None,
+                   discords: Literal[False] = False, k: int | None = ..., normalize: bool = ...,
+                   p: float = ..., T_subseq_isconstant: Any = ..., T_B_subseq_isconstant: Any = ...,
+                   out: None = None, out_dtype: Any = ...,
+                   overwrite: bool = ..., progress: bool = ...) -> MatrixProfile: ...
+@overload
+def matrix_profile(T: ArrayLike, m: int, T_B: ArrayLike | None = None, *, dtype: Any = ...,
+                   threads: int | None = ..., client: Any = ..., include: None = None,
+                   discords: Literal[False] = False, k: None = None, normalize: Literal[True] = True,
+                   p: float = ..., T_subseq_isconstant: Any = ..., T_B_subseq_isconstant: Any = ...,
+                   out: str | os.PathLike[str],
+                   out_dtype: Any = ..., overwrite: bool = ..., progress: bool = ...) -> StoredProfile: ...
 @overload
 def matrix_profile(T: ArrayLike, m: int, T_B: None = None, *, dtype: Any = "float64",
                    threads: int | None = None, client: Any = None, include: Any = None,
@@ -220,7 +249,11 @@ def matrix_profile(
     p: float = 2.0,
     T_subseq_isconstant: Any = None,
     T_B_subseq_isconstant: Any = None,
-) -> MatrixProfile | MultiProfile:
+    out: str | os.PathLike[str] | None = None,
+    out_dtype: Any = "float64",
+    overwrite: bool = False,
+    progress: bool = False,
+) -> MatrixProfile | MultiProfile | StoredProfile:
     """Compute the exact matrix profile of ``T`` (or of ``T`` against ``T_B``).
 
     For every window ``T[i:i+m]`` the z-normalized Euclidean distance to its nearest neighbour:
@@ -235,12 +268,12 @@ def matrix_profile(
 
     Parameters
     ----------
-    T : array_like
-        The series, 1-D, numeric (a NumPy array, list, pandas or polars Series; integer and
-        float32 values are converted to float64); NaN and inf allowed.
+    T : array_like or zarr.Array
+        The series, 1-D, numeric (a NumPy array, list, pandas or polars Series, a zarr array;
+        integer and float32 values are converted to float64); NaN and inf allowed.
     m : int
         Window length, ``3 <= m <= len(T)``.
-    T_B : array_like, optional
+    T_B : array_like or zarr.Array, optional
         A second series for an AB-join.
     dtype : {"float64", "float32"}
         Precision of the search. ``float32`` is faster; it may pick a neighbour whose distance is
@@ -248,12 +281,15 @@ def matrix_profile(
         whose window spreads are more than a factor 100 apart, and non-normalized profiles, are
         searched in float64 anyway (``MatrixProfile.dtype`` says which ran).
     threads : int, optional
-        The most numba threads to use (default: all), when computing in this process. A
-        series too short to gain from threads runs on one whatever this says.
+        The most threads to use (default: all numba threads), when computing in this process. A
+        series too short to gain from threads runs on one whatever this says. Memory does not
+        grow with threads: each holds the maxima of one task of tiles.
     client : distributed.Client, optional
         Tile the distance matrix over this Dask cluster instead: each task reads only the slices
         of the series it needs and returns bounded maxima, folded as tasks finish. The result
-        is identical, bit for bit, to the in-process one.
+        is identical, bit for bit, to the in-process one. With ``out=``, every finished task is
+        recorded in the store, and a run started again with the same arguments (after a crash
+        of this process, say) computes only the tasks missing there.
     include, discords
         Multi-dimensional ``T`` only (see below).
     k : int, optional
@@ -272,12 +308,24 @@ def matrix_profile(
         rule: one bool per window, or a function ``f(T, m)`` returning them (as STUMPY). A
         window whose samples are all equal is constant whatever this says; windows holding
         NaN/inf are never neighbours whatever this says. z-normalized profiles only.
+    out : str or os.PathLike, optional
+        Write the profile to this zarr store instead of returning it in memory: ``P``, ``I``,
+        ``PL``, ``IL``, ``PR``, ``IR`` are resolved and written a chunk at a time, so the
+        output is never held whole. Returns a :class:`StoredProfile` (see
+        :func:`open_profile`). A complete profile of the same input found there is returned
+        as it is. 1-D ``T`` only.
+    out_dtype : {"float64", "float32"}
+        dtype of the stored distances (with ``out=``); indices are int64.
+    overwrite : bool
+        Replace a store at ``out`` that holds another profile (default: refuse).
+    progress : bool
+        Show a progress bar in tiles with the rate in cells/s (runs with ``client=``).
 
     Returns
     -------
-    MatrixProfile
+    MatrixProfile or StoredProfile
         ``P``, ``I``, ``PL``, ``IL``, ``PR``, ``IR`` as typed arrays, with ``motifs()`` and
-        ``discords()``.
+        ``discords()``; a :class:`StoredProfile` with ``out=``.
     MultiProfile
         For a 2-D ``T`` of shape ``(d, n)`` (one dimension per row, a self-join in float64):
         the multi-dimensional profile (mSTAMP, as STUMPY's ``mstump``), ``P`` and ``I`` of shape
@@ -290,6 +338,8 @@ def matrix_profile(
     ------
     InvalidSignalError, SignalTypeError, InvalidWindowError, InvalidParameterError
         For input that is not a 1-D numeric signal, a window out of range, or bad options.
+    StoreError
+        With ``out=``, if the store holds another profile and ``overwrite`` is false.
 
     Warns
     -----
@@ -314,10 +364,10 @@ def matrix_profile(
             f"T must be 1-D (a series) or 2-D (d, n) (one dimension a row); got an array of shape "
             f"{np.shape(T)}: pass one signal, or stack the dimensions as rows")
     if ndim == 2:
-        if T_B is not None or np.dtype(v.as_dtype(dtype)) != np.float64:
+        if T_B is not None or np.dtype(v.as_dtype(dtype)) != np.float64 or out is not None:
             raise InvalidParameterError(
-                "a multi-dimensional T (shape (d, n)) has a float64 self-join profile only: "
-                "leave out T_B and dtype")
+                "a multi-dimensional T (shape (d, n)) has a float64 self-join profile only, in "
+                "memory: leave out T_B, dtype and out")
         if k is not None or normalize is not True or T_subseq_isconstant is not None \
                 or T_B_subseq_isconstant is not None:
             raise InvalidParameterError(
@@ -328,7 +378,7 @@ def matrix_profile(
     if include is not None or discords:
         raise InvalidParameterError(
             "include= and discords= apply to a multi-dimensional T of shape (d, n); T is 1-D")
-    T = v.as_signal(T, "T", require_finite=False)
+    T = v.as_signal(_read_series(T), "T", require_finite=False)
     m = v.as_window(m, T.shape[0])
     dt = v.as_dtype(dtype)
     threads = v.as_threads(threads)
@@ -336,7 +386,17 @@ def matrix_profile(
     nn = v.as_neighbours(k)
     normalize = v.as_flag(normalize, "normalize")
     p = v.as_p(p)
-    B = None if T_B is None else v.as_signal(T_B, "T_B", require_finite=False)
+    odt = v.as_dtype(out_dtype)
+    if not isinstance(overwrite, (bool, np.bool_)) or not isinstance(progress, (bool, np.bool_)):
+        raise InvalidParameterError(f"overwrite={overwrite!r} and progress={progress!r}: both must be "
+                                    "True or False")
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise InvalidParameterError(f"out must be a path (str or os.PathLike) to a zarr store; got "
+                                    f"{type(out).__name__}: pass e.g. out='mp.zarr'")
+    if out is not None and (nn is not None or not normalize):
+        raise InvalidParameterError("out= stores the z-normalized nearest-neighbour profile: leave out "
+                                    "k= and normalize=False, or out=")
+    B = None if T_B is None else v.as_signal(_read_series(T_B), "T_B", require_finite=False)
     if B is None:
         v.check_self_join(m, T.shape[0])
         if T_B_subseq_isconstant is not None:
@@ -353,6 +413,10 @@ def matrix_profile(
         )
     cA = v.as_isconstant(T_subseq_isconstant, T, m, "T_subseq_isconstant")
     cB = None if B is None else v.as_isconstant(T_B_subseq_isconstant, B, m, "T_B_subseq_isconstant")
+    if out is not None:
+        v.check_has_finite_window(T, m, "T")
+        if B is not None:
+            v.check_has_finite_window(B, m, "T_B")
     empty = [name for name, S in (("T", T), ("T_B", B)) if S is not None and not v.has_finite_window(S, m)]
     for name in empty:
         v.warn_no_finite_window(name, m)
@@ -362,9 +426,72 @@ def matrix_profile(
         return _absolute_profile(T, B, m, nn, p, threads, client)
     if nn is not None:
         return _knn_profile(T, B, m, dt, nn, threads, client, cA, cB)
-    if B is None:
-        return _self_join(T, m, dt, threads, client, cA)
-    return _ab_join(T, B, m, dt, threads, client, cA, cB)
+    series = [T] if B is None else [T, B]
+    windows, dt = _prepare(series, m, dt, [cA] if B is None else [cA, cB])
+    writer = None
+    if out is not None:
+        excl = v.exclusion_zone(m) if B is None else 0
+        attrs = {"m": m, "n_windows": len(windows[0].s), "exclusion_zone": excl, "self_join": B is None,
+                 "dtype": np.dtype(dt).name, "out_dtype": np.dtype(odt).name,
+                 "series": _store.series_digest(*series)}
+        writer = _store.ProfileWriter(out, attrs, overwrite=bool(overwrite), resume=True)
+        if writer.group.attrs.get("complete") is True:
+            return open_profile(writer.path)
+    run = _Run(writer, bool(progress))
+    try:
+        if B is None:
+            return _self_join_of(windows[0], m, dt, threads, client, run)
+        return _ab_join_of(windows[0], windows[1], m, dt, threads, client, run)
+    finally:
+        run.progress.close()
+
+
+def _read_series(T: Any) -> Any:
+    """A zarr array is read whole (the profile needs every sample); anything else as it is."""
+    if isinstance(T, zarr.Array):
+        return np.asarray(T[...])
+    return T
+
+
+def open_profile(path: str | os.PathLike[str]) -> StoredProfile:
+    """Open a matrix profile written by ``pl.matrix_profile(..., out=path)``.
+
+    The group's attributes are checked against their digest when it is opened; every chunk
+    read through :meth:`StoredProfile.read` or :meth:`StoredProfile.load` is checked against
+    the digest recorded when it was written (a missing chunk, which zarr would read as fill
+    values, a truncated or flipped one is a :class:`~patternlab.StoreDataError`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The zarr store.
+
+    Returns
+    -------
+    StoredProfile
+        ``read(name, start, stop)`` reads a range of one array, ``load()`` the whole profile
+        as a :class:`MatrixProfile`.
+
+    Raises
+    ------
+    StoreError
+        If there is no profile at ``path``.
+    StoreDataError
+        If its metadata is damaged.
+
+    Examples
+    --------
+    >>> import numpy as np, os, tempfile, patternlab as pl
+    >>> T = np.random.default_rng(0).standard_normal(500)
+    >>> path = os.path.join(tempfile.mkdtemp(), "mp.zarr")
+    >>> _ = pl.matrix_profile(T, m=20, out=path, out_dtype="float32")
+    >>> stored = pl.open_profile(path)
+    >>> stored.out_dtype, len(stored), stored.read("I", 0, 3).dtype
+    ('float32', 481, dtype('int64'))
+    >>> bool((stored.load().I == pl.matrix_profile(T, m=20).I).all())
+    True
+    """
+    return _store.open_stored(path, MatrixProfile)
 
 
 def _ndim(T: Any) -> int:
@@ -383,7 +510,10 @@ def self_join(T: NDArray[np.float64], m: int, *, threads: int | None = None) -> 
     1-D float64 array with a finite window and an admissible pair, as :func:`matrix_profile`
     checks): :func:`patternlab.perceive` validates and scales its signal once and hands it here.
     A power-of-two scaled ``T`` (``_validation.unit_scaled``) gives the same profile bit for bit."""
-    return _self_join(T, m, np.float64, threads)
+    (A,), dt = _prepare([T], m, np.float64)
+    out = _self_join_of(A, m, dt, threads, None, _Run(None, False))
+    assert isinstance(out, MatrixProfile)
+    return out
 
 
 def _resolvers(work: int) -> tuple[Any, Any]:
@@ -393,32 +523,60 @@ def _resolvers(work: int) -> tuple[Any, Any]:
     return exact.resolve_rows_serial, exact.resolve_columns_serial
 
 
-def _self_join(T: NDArray[np.float64], m: int, dt: type, threads: int | None,
-               client: Any = None, constant: NDArray[np.bool_] | None = None) -> MatrixProfile:
+def _resolved(A: Windows, B: Windows, m: int, kmin_rows: int, kmin_cols: int, maxima: tuple[Any, ...],
+              chunk: int) -> Iterator[tuple[int, dict[str, NDArray[Any]]]]:
+    """Exact distances and indices of the neighbours found, ``chunk`` windows at a time: right
+    (rows of A against B, ``j >= i + kmin_rows``) and left (columns of A against the rows of B,
+    ``i <= j - kmin_cols``), and the nearer of the two."""
+    rowP, rowI, colP, colI = maxima
+    validB = exact.valid_prefix(B.e)
+    n = len(A.s)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        rows, cols = _resolvers((hi - lo) * m)
+        PR, IR = rows(A.Tc, A.mu, A.s, A.e, B.Tc, B.mu, B.s, B.e, m, kmin_rows, rowP, rowI, validB, lo, hi)
+        PL, IL = cols(B.Tc, B.mu, B.s, B.e, A.Tc, A.mu, A.s, A.e, m, kmin_cols, colP, colI, validB, lo, hi)
+        P, I = exact.nearest_of(PL, IL, PR, IR)
+        yield lo, {"P": P, "I": I, "PL": PL, "IL": IL, "PR": PR, "IR": IR}
+
+
+def _finish(A: Windows, B: Windows, m: int, kmins: tuple[int, int], maxima: tuple[Any, ...],
+            excl: int, self_join_: bool, dt: type, run: _Run) -> MatrixProfile | StoredProfile:
+    """The profile from the maxima: in memory, or written to ``run``'s store a chunk at a time."""
+    if run.writer is not None:
+        chunks = _resolved(A, B, m, kmins[0], kmins[1], maxima, _store.CHUNK)
+        if not self_join_:  # AB-joins have no left and right profiles (as STUMPY)
+            chunks = (_no_sides(lo, c) for lo, c in chunks)
+        run.writer.write_output(chunks)
+        return open_profile(run.writer.path)
+    (_, c), = list(_resolved(A, B, m, kmins[0], kmins[1], maxima, max(1, len(A.s))))
+    if not self_join_:
+        c = _no_sides(0, c)[1]
+    return MatrixProfile(c["P"], c["I"], c["PL"], c["IL"], c["PR"], c["IR"], m, excl, self_join_,
+                         np.dtype(dt).name)
+
+
+def _no_sides(lo: int, c: dict[str, NDArray[Any]]) -> tuple[int, dict[str, NDArray[Any]]]:
+    n = len(c["P"])
+    none_d, none_i = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    return lo, {**c, "PL": none_d, "IL": none_i, "PR": none_d.copy(), "IR": none_i.copy()}
+
+
+def _self_join_of(A: Windows, m: int, dt: type, threads: int | None, client: Any,
+                  run: _Run) -> MatrixProfile | StoredProfile:
     excl = v.exclusion_zone(m)
-    (A,), dt = _prepare([T], m, dt, [constant])
     with numba_threads(threads):
-        rowP, rowI, colP, colI = _triangle(A, A, m, excl + 1, dt, client)
-        rows, cols = _resolvers(len(A.s) * m)
-        PR, IR = rows(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, excl + 1, rowP, rowI)
-        PL, IL = cols(A.Tc, A.mu, A.s, A.e, A.Tc, A.mu, A.s, A.e, m, excl + 1, colP, colI)
-    P, I = exact.nearest_of(PL, IL, PR, IR)
-    return MatrixProfile(P, I, PL, IL, PR, IR, m, excl, True, np.dtype(dt).name)
+        maxima = _triangle(A, A, m, excl + 1, dt, client, run, 0)
+        return _finish(A, A, m, (excl + 1, excl + 1), maxima, excl, True, dt, run)
 
 
-def _ab_join(TA: NDArray[np.float64], TB: NDArray[np.float64], m: int, dt: type,
-             threads: int | None, client: Any = None, cA: NDArray[np.bool_] | None = None,
-             cB: NDArray[np.bool_] | None = None) -> MatrixProfile:
-    (A, B), dt = _prepare([TA, TB], m, dt, [cA, cB])
+def _ab_join_of(A: Windows, B: Windows, m: int, dt: type, threads: int | None, client: Any,
+                run: _Run) -> MatrixProfile | StoredProfile:
     with numba_threads(threads):
         # cells j >= i: rows of A, columns of B; cells j < i: rows of B, columns of A
-        rowP, rowI, _, _ = _triangle(A, B, m, 0, dt, client)
-        _, _, colP, colI = _triangle(B, A, m, 1, dt, client)
-        rows, cols = _resolvers(max(len(A.s), len(B.s)) * m)
-        PR, IR = rows(A.Tc, A.mu, A.s, A.e, B.Tc, B.mu, B.s, B.e, m, 0, rowP, rowI)
-        PL, IL = cols(B.Tc, B.mu, B.s, B.e, A.Tc, A.mu, A.s, A.e, m, 1, colP, colI)
-    P, I = exact.nearest_of(PL, IL, PR, IR)
-    return _ab_profile(P, I, m, np.dtype(dt).name)
+        rowP, rowI, _, _ = _triangle(A, B, m, 0, dt, client, run, 0)
+        _, _, colP, colI = _triangle(B, A, m, 1, dt, client, run, 1)
+        return _finish(A, B, m, (0, 1), (rowP, rowI, colP, colI), 0, False, dt, run)
 
 
 def _ab_profile(P: NDArray[np.float64], I: NDArray[np.int64], m: int, dtype: str,
