@@ -15,7 +15,7 @@ from patternlab import _numba
 from patternlab.kernels import discord as dk
 from patternlab.kernels import stats
 from patternlab.profiles import discord_search as dmod
-from patternlab.profiles.matrix import _stats
+from patternlab.profiles._prepare import stats_of as _stats
 
 
 def _windows(T: np.ndarray, m: int) -> tuple[np.ndarray, ...]:
