@@ -10,7 +10,8 @@ Conventions (the library's, see ``patternlab.matrix_profile``):
 * window ``i`` is ``T[i:i+m]``; a window holding NaN or inf is *invalid*: distance inf to
   everything, index -1, never a neighbour;
 * a window is *constant* when all its values are equal, or when its spread is at the rounding
-  floor of its values (``sum((w - mean)**2) <= m * (4 * eps * max|w|)**2``); two constant windows
+  floor of its values (``sum((w - mean)**2) <= m * (4 * eps * max|w|)**2``, or below the
+  smallest normal float64); two constant windows
   are at distance 0, a constant and a non-constant window at ``sqrt(m)``;
 * a self-join ignores neighbours with ``|i - j| <= ceil(m / 4)``;
 * ties go to the smallest index.
@@ -76,7 +77,7 @@ def is_constant(w: np.ndarray) -> bool:
         return True
     _, ss = window_mean_ss(w)
     floor = 4.0 * EPS * float(np.abs(w).max())
-    return ss <= len(w) * floor * floor
+    return ss <= len(w) * floor * floor or ss < np.finfo(np.float64).tiny
 
 
 def window_valid(T, m: int) -> np.ndarray:

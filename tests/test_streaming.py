@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 import patternlab as pl
 import reference as ref
 from checks import assert_profile_matches
+from patternlab.errors import NoFiniteWindowWarning
 from patternlab.kernels import streaming as sk
 from patternlab.profiles.streaming import IncrementalProfile
 
@@ -51,10 +53,10 @@ CASES = _cases()
 
 def batch(kept: np.ndarray, m: int) -> pl.MatrixProfile | None:
     """pl.matrix_profile of the kept samples, or None where it has no finite window."""
-    try:
-        return pl.matrix_profile(kept, m)
-    except pl.InvalidSignalError:
-        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NoFiniteWindowWarning)
+        mp = pl.matrix_profile(kept, m)
+    return None if any(issubclass(w.category, NoFiniteWindowWarning) for w in caught) else mp
 
 
 #: Two neighbours whose correlations are this close are a near tie (squared distances within

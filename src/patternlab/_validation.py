@@ -95,7 +95,8 @@ def as_signal(T: ArrayLike, name: str = "T", *, require_finite: bool = True) -> 
         )
     if arr.shape[0] == 0:
         raise InvalidSignalError(f"{name} is empty; pass a signal with at least 3 samples")
-    out = np.ascontiguousarray(arr, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # a signalling NaN (e.g. float32 0x7f800001) stays NaN
+        out = np.ascontiguousarray(arr, dtype=np.float64)
     if require_finite and not np.isfinite(out).any():
         raise InvalidSignalError(
             f"{name} holds no finite value (all {out.shape[0]} samples are NaN or inf); "

@@ -25,6 +25,9 @@ INVALID_TERM = -4.0
 INVALID_BELOW = -2.0
 
 
+#: The smallest normal float64: a window whose sum of squared deviations is below it is constant.
+TINY = float(np.finfo(np.float64).tiny)
+
 @numba.njit(**JIT)
 def sanitize(T):  # pragma: no cover - compiled
     """Return ``(Tc, nonfinite_prefix)``: T with non-finite values set to 0, and the running count
@@ -130,7 +133,9 @@ def _stats_range(Tc, prefix, changes, m, lo, hi, mu, sig2, valid, constant):  # 
         sig2[i] = q
         valid[i] = prefix[i + m] - prefix[i] == 0
         floor = 4.0 * eps * big
-        constant[i] = (changes[i + m - 1] - changes[i] == 0) or q <= m * floor * floor
+        # below TINY the spread itself is subnormal (too few bits to normalize by), and the
+        # floor may have underflowed to 0
+        constant[i] = (changes[i + m - 1] - changes[i] == 0) or q <= m * floor * floor or q < TINY
 
 
 @numba.njit(**JIT_PARALLEL)
@@ -141,7 +146,8 @@ def window_stats(T, m):  # pragma: no cover - compiled
     means, the sums of squared deviations ``sum((T[i:i+m] - mu[i])**2)``, whether the window holds
     only finite values, and whether it is constant. A window is constant when all its values are
     equal, or when its spread is at the rounding floor of its values
-    (``sig2 <= m * (4 * eps * max|x|)**2``), where a z-normalization would only amplify rounding.
+    (``sig2 <= m * (4 * eps * max|x|)**2``), where a z-normalization would only amplify rounding,
+    or when ``sig2`` is below the smallest normal float64 (a subnormal spread keeps too few bits).
     Parallel over chunks of windows; :func:`window_stats_serial` is its serial twin.
     """
     Tc, prefix, changes, mu, sig2, valid, constant = _stats_setup(T, m)

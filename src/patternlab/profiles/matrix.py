@@ -486,8 +486,8 @@ def open_profile(path: str | os.PathLike[str]) -> StoredProfile:
     >>> path = os.path.join(tempfile.mkdtemp(), "mp.zarr")
     >>> _ = pl.matrix_profile(T, m=20, out=path, out_dtype="float32")
     >>> stored = pl.open_profile(path)
-    >>> stored.out_dtype, len(stored), stored.read("I", 0, 3).dtype
-    ('float32', 481, dtype('int64'))
+    >>> stored.out_dtype, len(stored), str(stored.read("I", 0, 3).dtype)
+    ('float32', 481, 'int64')
     >>> bool((stored.load().I == pl.matrix_profile(T, m=20).I).all())
     True
     """

@@ -293,7 +293,7 @@ def _discretized(T: NDArray[np.float64], i: int, m: int, bins: NDArray[np.float6
         w = W[r]
         dev = w - w.mean()
         floor = m * (4 * eps * np.abs(w).max()) ** 2  # the constant-window rule of the profiles
-        if not (np.all(w == w[0]) or dev @ dev <= floor):
+        if not (np.all(w == w[0]) or dev @ dev <= floor or dev @ dev < np.finfo(np.float64).tiny):
             Z[r] = dev / w.std()
     return np.searchsorted(bins, Z).astype(np.int64), finite
 
