@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from distributed import Client, LocalCluster, Scheduler
 
@@ -188,3 +190,44 @@ def test_bad_arguments_raise_clear_errors() -> None:
             status(bad)
     with pytest.raises(ValueError, match="timeout=-1"):
         status("tcp://127.0.0.1:1", timeout=-1)
+
+
+def _profile_readings(dask_scheduler: Any) -> tuple[list[dict[str, Any]], str]:
+    """The monitor's profile runs and the page's table of them, read on the scheduler."""
+    from patternlab.dashboard._page import PatternlabPage
+
+    page = PatternlabPage(dask_scheduler)
+    page.update()
+    return dask_scheduler.plugins["patternlab"].profiles(), page.profiles.text
+
+
+def test_a_profile_run_on_the_cluster_shows_on_the_page_and_in_status(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A matrix profile with ``client=`` logs its progress in tile tasks and cells: the monitor
+    keeps it, the page draws it, ``patternlab status`` prints it; the profile is the in-process one."""
+    from patternlab._events import PROFILE_EVENT
+    from patternlab.profiles import _tiling
+
+    monkeypatch.setattr(_tiling, "BANDS_PER_TASK", 1)
+    T = np.cumsum(np.random.default_rng(5).standard_normal(3_000))
+    m = 50
+    with monitored_cluster(n_workers=2) as (cluster, client):
+        mp = pl.matrix_profile(T, m, client=client)
+        runs, table = client.run_on_scheduler(_profile_readings)
+        events = [e for _, e in client.get_events(PROFILE_EVENT)]
+        report = status(cluster.scheduler_address)
+    ref = pl.matrix_profile(T, m)
+    assert np.array_equal(mp.P, ref.P) and np.array_equal(mp.I, ref.I)
+    ell, kmin = len(T) - m + 1, ref.exclusion_zone + 1
+    assert len(runs) == 1
+    r = runs[0]
+    assert r["finished"] and r["tasks_done"] == r["tasks_total"] > 1
+    assert r["cells_done"] == r["cells_computed"] == r["cells_total"] == (ell - kmin) * (ell - kmin + 1) // 2
+    assert r["percent"] == 100.0 and r["cells_per_sec"] > 0 and r["windows"] == ell and r["m"] == m
+    # the first event comes before any task finished, the last one says finished; done only grows
+    assert events[0]["tasks_done"] == 0 and not events[0]["finished"] and events[-1]["finished"]
+    assert all(a["tasks_done"] <= b["tasks_done"] for a, b in itertools.pairwise(events))
+    assert f">{r['run']}<" in table and "100.0%" in table and "finished" in table
+    assert report["profile_runs"][0]["run"] == r["run"]
+    line = next(x for x in report.to_text().splitlines() if "matrix profile" in x)
+    assert f"{ell:,} windows (m = {m})" in line and "100.0% of the cells" in line and "finished" in line

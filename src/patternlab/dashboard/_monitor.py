@@ -1,7 +1,8 @@
 """The scheduler plugin that gathers what patternlab's tasks report.
 
 Workers log a :data:`~patternlab._events.PARTITION_EVENT` after each partition and the client
-logs a :data:`~patternlab._events.RUN_EVENT` when a batch finishes; the plugin receives both
+logs a :data:`~patternlab._events.RUN_EVENT` when a batch finishes, and a
+:data:`~patternlab._events.PROFILE_EVENT` as a matrix profile's tile tasks finish; the plugin receives them
 through ``SchedulerPlugin.log_event`` and keeps totals, a latency histogram and a bounded
 history. The dashboard page, the Prometheus collector and ``patternlab status`` read it.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-from .._events import PARTITION_EVENT, RUN_EVENT
+from .._events import PARTITION_EVENT, PROFILE_EVENT, RUN_EVENT
 from ._prometheus import LATENCY_BUCKETS, register_monitor, unregister_monitor
 
 __all__ = ["LATENCY_BUCKETS", "PLUGIN_NAME", "PatternlabMonitor"]
@@ -38,6 +39,8 @@ PENDING_STATES = ("waiting", "queued", "no-worker", "processing")
 _MAX_RUNS_TRACKED = 256      # runs whose partitions are remembered to drop duplicate events
 _HISTORY = 20_000            # points of history kept for the dashboard
 _RATE_WINDOW = 10.0          # seconds over which the recent signal rate is measured
+#: Matrix-profile runs remembered (the most recent; older ones are dropped).
+PROFILE_RUNS_KEPT = 16
 
 
 class PatternlabMonitor(SchedulerPlugin):
@@ -85,6 +88,8 @@ class PatternlabMonitor(SchedulerPlugin):
         #: (time, patterns_discovered total) after each run
         self.run_history: deque[tuple[float, int]] = deque(maxlen=_HISTORY)
         self._seen: OrderedDict[str, set[int]] = OrderedDict()
+        #: the latest progress event of each recent matrix-profile run (``client=``), by run
+        self.profile_runs: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.version = 0   # grows with every change, so that pages redraw only when needed
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -116,6 +121,8 @@ class PatternlabMonitor(SchedulerPlugin):
                 self._on_partition(msg)
             elif topic == RUN_EVENT:
                 self._on_run(msg)
+            elif topic == PROFILE_EVENT:
+                self._on_profile(msg)
         except (KeyError, TypeError, ValueError):  # a malformed event is dropped, never raised
             return
 
@@ -163,6 +170,31 @@ class PatternlabMonitor(SchedulerPlugin):
         self.last_run = {k: v for k, v in msg.items() if k != "top_patterns"}
         self.run_history.append((now, self.patterns_discovered))
         self._record(now)
+
+    def _on_profile(self, msg: dict[str, Any]) -> None:
+        run = str(msg["run"])
+        entry = {"run": run, "windows": int(msg["windows"]), "m": int(msg["m"]),
+                 "tasks_done": int(msg["tasks_done"]), "tasks_total": int(msg["tasks_total"]),
+                 "cells_done": int(msg["cells_done"]), "cells_total": int(msg["cells_total"]),
+                 "cells_computed": int(msg["cells_computed"]), "seconds": float(msg["seconds"]),
+                 "finished": bool(msg["finished"]), "updated": time.time()}
+        old = self.profile_runs.pop(run, None)
+        if old is not None and old["finished"] and not entry["finished"]:
+            entry = old                   # a late event of a finished run changes nothing
+        self.profile_runs[run] = entry
+        while len(self.profile_runs) > PROFILE_RUNS_KEPT:
+            self.profile_runs.popitem(last=False)
+        self.version += 1
+
+    def profiles(self) -> list[dict[str, Any]]:
+        """The recent matrix-profile runs, newest first, with their progress (``percent`` of the
+        cells) and rate (``cells_per_sec``: cells this call computed over its seconds)."""
+        out = []
+        for e in reversed(self.profile_runs.values()):
+            total = max(e["cells_total"], 1)
+            out.append({**e, "percent": 100.0 * e["cells_done"] / total,
+                        "cells_per_sec": e["cells_computed"] / e["seconds"] if e["seconds"] > 0 else 0.0})
+        return out
 
     def _record(self, now: float) -> None:
         self.history.append((now, self.tasks_processed, self.signals, self.patterns_founded,
@@ -230,6 +262,7 @@ class PatternlabMonitor(SchedulerPlugin):
             "candidates": {k: int(float(self.last_run.get(f"candidates_{k}", 0)))
                            for k in ("seen", "pooled", "promoted", "aged_out")},
             "uptime_seconds": time.time() - self.started,
+            "profile_runs": self.profiles(),
         }
 
     def status_handler(self) -> dict[str, Any]:

@@ -103,6 +103,7 @@ class PatternlabPage:
         self._version = -1
         self._top_key: tuple[Any, ...] = ()
         self.summary = Div(text="", name="patternlab-summary", sizing_mode="stretch_width")
+        self.profiles = Div(text="", name="patternlab-profiles", sizing_mode="stretch_width")
 
         self.patterns_source = ColumnDataSource({"time": [], "founded": [], "tasks": []},
                                                 name="patternlab-patterns")
@@ -167,7 +168,8 @@ class PatternlabPage:
         self.top_title = Div(text="<b>Top patterns</b> (by support, last finished batch)")
         top = gridplot(self.top_plots, ncols=4, toolbar_location=None)  # type: ignore[arg-type]
 
-        self.root = column(self.summary, row(self.patterns, self.rate, sizing_mode="stretch_width"),
+        self.root = column(self.summary, self.profiles,
+                           row(self.patterns, self.rate, sizing_mode="stretch_width"),
                            row(self.workers, column(self.top_title, top), sizing_mode="stretch_width"),
                            sizing_mode="stretch_width", name="patternlab-root")
 
@@ -198,6 +200,9 @@ class PatternlabPage:
                 self.workers.y_range.factors = workers["worker"]  # type: ignore[attr-defined]
             self.workers_source.data = workers
         self.summary.text = _summary_html(snap, at_scheduler)
+        profiles = _profiles_html(snap.get("profile_runs", []))
+        if self.profiles.text != profiles:
+            self.profiles.text = profiles
         if m.version == self._version:
             # only the last point moves: the lines reach "now", a finished batch reads as a plateau
             for src in (self.patterns_source, self.runs_source):
@@ -280,6 +285,28 @@ def _summary_html(s: dict[str, Any], at_scheduler: int | None = None) -> str:
                 f"{c['seen']:,} seen, {c['pooled']:,} pooled, {c['promoted']:,} promoted, "
                 f"{c['aged_out']:,} aged out</div>")
     return out
+
+
+def _profiles_html(runs: list[dict[str, Any]]) -> str:
+    """The recent matrix profiles run on the cluster (``client=``): a table, newest first, with a
+    progress bar in cells; empty when there are none."""
+    if not runs:
+        return ""
+    rows = []
+    for r in runs:
+        pct = max(0.0, min(100.0, float(r["percent"])))
+        bar = (f"<div style='width:160px;height:9px;background:#eee;display:inline-block'>"
+               f"<div style='width:{pct:.1f}%;height:9px;background:#08519c'></div></div>")
+        state = "finished" if r["finished"] else "running"
+        cells = (html.escape(str(r["run"])), f"{r['windows']:,}", str(r["m"]),
+                 f"{r['tasks_done']:,} / {r['tasks_total']:,}", f"{bar} {pct:.1f}%",
+                 f"{r['cells_per_sec']:.3g}", f"{r['seconds']:.1f} s", state)
+        rows.append("<tr class='patternlab-profile-run'>"
+                    + "".join(f"<td style='padding:1px 10px'>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th style='text-align:left;padding:1px 10px'>{h}</th>" for h in (
+        "run", "windows", "m", "tasks", "cells done", "cells/s", "time", "state"))
+    return (f"<div style='font-size:9pt'><b>Matrix profiles</b> (runs with <code>client=</code>, "
+            f"newest first)<table id='patternlab-profiles'><tr>{head}</tr>{''.join(rows)}</table></div>")
 
 
 def patternlab_doc(scheduler: Any, extra: dict[str, Any], doc: Any) -> None:

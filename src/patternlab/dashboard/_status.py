@@ -43,7 +43,9 @@ class ClusterStatus(dict[str, Any]):
     ``patterns_discovered``, ``patterns_founded``, ``runs``, ``throughput_per_sec`` (signals of the
     finished batches per second of their wall time), ``recent_signals_per_sec`` (the last 10 s),
     ``avg_latency_ms`` (per partition), ``queue_depth`` (patternlab tasks not finished),
-    ``queue`` (the same by scheduler state), ``dashboard`` and ``patternlab_page`` (links).
+    ``queue`` (the same by scheduler state), ``profile_runs`` (the recent matrix profiles run
+    with ``client=``, newest first: tasks and cells done, ``percent``, ``cells_per_sec``,
+    ``finished``), ``dashboard`` and ``patternlab_page`` (links).
     Counts are the scheduler's since it started (every client's batches).
     """
 
@@ -76,6 +78,8 @@ class ClusterStatus(dict[str, Any]):
                                f"{self['recent_signals_per_sec']:,.1f} signals/s now"),
                 ("queue depth", f"{plural(self['queue_depth'], 'patternlab task')} not finished"),
             ]
+            rows += [("matrix profile" if k == 0 else "", profile_line(r))
+                     for k, r in enumerate(self.get("profile_runs", [])[:3])]
         else:
             rows.append(("monitoring", "not installed: start the scheduler with --preload "
                                        "patternlab.dashboard (or call patternlab.dashboard.install)"))
@@ -87,6 +91,13 @@ class ClusterStatus(dict[str, Any]):
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython
         p.text(self.to_text())
+
+
+def profile_line(r: dict[str, Any]) -> str:
+    """One matrix-profile run in a line: its size, tasks, share of cells done and rate."""
+    state = "finished" if r["finished"] else "running"
+    return (f"{r['run']}: {r['windows']:,} windows (m = {r['m']}), {r['tasks_done']:,}/{r['tasks_total']:,} "
+            f"tasks, {r['percent']:.1f}% of the cells, {r['cells_per_sec']:.3g} cells/s, {state}")
 
 
 def _run(fn: Callable[[], Awaitable[_T]]) -> _T:
@@ -195,7 +206,7 @@ def status(target: Any, *, timeout: float = 5.0, min_workers: int = 1) -> Cluste
                                     "such as 'tcp://127.0.0.1:8786'") from None
     out = ClusterStatus(scheduler=address, reachable=False, healthy=False, health=None, problems=[],
                         monitoring=False, **dict.fromkeys(_COUNTERS, 0), **dict.fromkeys(_RATES, 0.0),
-                        queue={}, dashboard=dashboard, patternlab_page=None)
+                        queue={}, profile_runs=[], dashboard=dashboard, patternlab_page=None)
     try:
         ident, info, readings = _run(lambda: _fetch(address, security.get_connection_args("client"),
                                                     float(timeout)))
@@ -208,7 +219,8 @@ def status(target: Any, *, timeout: float = 5.0, min_workers: int = 1) -> Cluste
     out["threads"] = int(sum(int(w.get("nthreads", 0)) for w in workers.values()))
     if readings is not None:
         out["monitoring"] = True
-        out.update({k: readings[k] for k in (*_COUNTERS, *_RATES, "queue") if k in readings})
+        out.update({k: readings[k] for k in (*_COUNTERS, *_RATES, "queue", "profile_runs")
+                    if k in readings})
     prefix = ""
     if isinstance(info, dict) and isinstance(info.get("page"), str):
         prefix = info["page"].rsplit("/", 1)[0]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from .._events import PROFILE_EVENT
 from ..kernels import absolute as ak
 from ..kernels import matrix_profile as mpk
 from ..kernels import neighbours as nk
@@ -99,10 +100,8 @@ def plan(lA: int, lB: int, kmin: int, R: int, K: int, bands_per_task: int) -> li
 def cells(task: Task, lB: int, kmin: int, K: int) -> int:
     """Number of cells of ``task`` (for progress in cells/s)."""
     k0, k1 = kmin + task.g0 * K, kmin + task.g1 * K
-    total = 0
-    for i in range(task.r0, task.r1):
-        total += max(0, min(k1, lB - i) - k0)
-    return total
+    i = np.arange(task.r0, task.r1, dtype=np.int64)
+    return int(np.maximum(np.minimum(k1, lB - i) - k0, 0).sum())
 
 
 def _maxima(lA: int, lB: int, dtype: Any, index: Any) -> tuple[NDArray[Any], ...]:
@@ -244,6 +243,7 @@ def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: in
     n_cells = 0
     if progress is not None:
         progress(n_done, 0, len(tasks))
+    report = _ProfileReport(client, run, lA, m, [cells(t, lB, kmin, K) for t in tasks], done)
     for batch in as_completed(list(futures)).batches():
         finished, rows, cols = [], [], []
         for fut in batch:
@@ -266,7 +266,46 @@ def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: in
         n_done += len(finished)
         if progress is not None:
             progress(n_done, n_cells, len(tasks))
+        report.finished(finished)
+    report.send(final=True)
     return rowP, rowI, colP, colI
+
+
+class _ProfileReport:
+    """Progress of a profile run on a cluster, logged on the scheduler as
+    :data:`patternlab._events.PROFILE_EVENT` events (at most one a second, and the last one)
+    for the dashboard page and ``patternlab status``."""
+
+    def __init__(self, client: Client, run: str, windows: int, m: int, task_cells: list[int],
+                 done: NDArray[np.bool_]) -> None:
+        self.client = client
+        self.msg: dict[str, Any] = {
+            "run": run, "windows": int(windows), "m": int(m), "tasks_done": int(done.sum()),
+            "tasks_total": len(task_cells), "cells_total": int(sum(task_cells)),
+            "cells_done": int(sum(c for c, d in zip(task_cells, done) if d)),
+            "cells_computed": 0, "seconds": 0.0, "finished": False}
+        self.task_cells = task_cells
+        self.t0 = time.perf_counter()
+        self.sent = -1.0
+        self.send()
+
+    def finished(self, tasks: list[int]) -> None:
+        work = sum(self.task_cells[x] for x in tasks)
+        self.msg["tasks_done"] += len(tasks)
+        self.msg["cells_done"] += work
+        self.msg["cells_computed"] += work
+        if time.perf_counter() - self.sent >= 1.0:
+            self.send()
+
+    def send(self, final: bool = False) -> None:
+        now = time.perf_counter()
+        self.sent = now
+        self.msg["seconds"] = now - self.t0
+        self.msg["finished"] = final
+        try:
+            self.client.log_event(PROFILE_EVENT, dict(self.msg))
+        except Exception:  # pragma: no cover - monitoring never fails a profile (client closing)
+            pass
 
 
 #: The serial list kernels by name: a task names its kernel (a numba dispatcher shipped by value
