@@ -146,11 +146,11 @@ class PatternlabPage:
                           legend_label="partitions processed")
         self.workers.hbar(y=dodge("worker", -0.18, range=self.workers.y_range), right="queued",
                           height=0.34, source=self.workers_source, color="#fdae6b",
-                          legend_label=f"tasks not finished: on the worker, or {AT_SCHEDULER} "
-                                       "(these add up to the queue depth)")
+                          legend_label="tasks not finished (sum: queue depth)")
         self.workers.add_tools(HoverTool(tooltips=[("worker", "@worker"), ("processed", "@processed"),
                                                    ("not finished", "@queued")]))
         _legend_above(self.workers)
+        self.workers.legend[0].orientation = "vertical"   # one label a line: it fits the figure
 
         self.top_sources = []
         self.top_plots = []
