@@ -22,7 +22,7 @@ PKG = SRC / "patternlab"
 #: the names listed (besides itself). This is the order of DESIGN.md's layout.
 ALLOWED: dict[str, set[str]] = {
     "kernels": {"_numba", "errors"},
-    "profiles": {"kernels", "_numba", "_validation", "errors", "_integrity"},
+    "profiles": {"kernels", "_numba", "_validation", "errors", "_integrity", "_events"},
     "store": {"kernels", "config", "errors", "library", "_version", "_validation", "_integrity"},
     "batch": {"kernels", "profiles", "engine", "library", "store", "config", "errors", "_numba",
               "_events", "_validation", "_version", "_text"},
