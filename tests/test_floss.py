@@ -50,9 +50,10 @@ def naive_iac_sum(k: int, direction: str) -> np.ndarray:
 
 
 def naive_floss(T: np.ndarray, m: int, L: int, excl_factor: int, n_regimes: int, direction: str,
-                iac: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                iac: np.ndarray | None = None, normalize: bool = True
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Arcs, corrected arc curve and regimes of ``T`` from scratch."""
-    mp = pl.matrix_profile(T, m)
+    mp = pl.matrix_profile(T, m, normalize=normalize)
     arcs = mp.IR if direction == "right" else mp.IL
     k = arcs.shape[0]
     ideal = naive_iac_sum(k, direction) if iac is None else iac
@@ -114,23 +115,25 @@ def test_idealized_curve_against_stumpy_fit() -> None:
 # ----------------------------------------------------------------------------- naive reference
 
 
-@pytest.mark.parametrize(("direction", "egress", "L", "excl_factor", "n_regimes"),
-                         [("right", True, 20, 5, 2), ("left", True, 10, 1, 3), ("right", False, 20, 0, 2),
-                          ("left", False, 5, 2, 2)])
+@pytest.mark.parametrize(("direction", "egress", "L", "excl_factor", "n_regimes", "normalize"),
+                         [("right", True, 20, 5, 2, True), ("left", True, 10, 1, 3, True),
+                          ("right", False, 20, 0, 2, True), ("left", False, 5, 2, 2, True),
+                          ("right", True, 10, 2, 3, False)])
 def test_against_naive_reference(direction: str, egress: bool, L: int, excl_factor: int,
-                                 n_regimes: int) -> None:
+                                 n_regimes: int, normalize: bool) -> None:
     m = 20
     S = two_regimes(900, 600, seed=1)
     S[:400] = S[:400] * 0.5 + np.cumsum(np.random.default_rng(2).standard_normal(400)) * 0.1
     fs = pl.StreamingSegmentation(S[:300], m, L, n_regimes=n_regimes, excl_factor=excl_factor,
-                                  direction=direction, egress=egress)
+                                  direction=direction, egress=egress, normalize=normalize)
     checked = 0
     for i, x in enumerate(S[300:], start=300):
         fs.update(x)
         if i % 83 == 0 or i == S.shape[0] - 1:
             kept = S[i + 1 - 300:i + 1] if egress else S[:i + 1]
             npt.assert_array_equal(fs.T, kept)
-            arcs, cac, regimes = naive_floss(kept, m, L, excl_factor, n_regimes, direction)
+            arcs, cac, regimes = naive_floss(kept, m, L, excl_factor, n_regimes, direction,
+                                             normalize=normalize)
             npt.assert_array_equal(fs.arcs, arcs)
             npt.assert_allclose(fs.cac, cac, rtol=1e-12, atol=0)
             npt.assert_array_equal(fs.regimes, regimes)

@@ -110,6 +110,7 @@ class StreamingSegmentation(StreamingProfile):
                                             "series)")
             self._iac = _custom_iac(iac, T.shape[0] - m + 1)
         self._cache: tuple[int, NDArray[np.float64]] | None = None
+        self._ideal_cache: tuple[int, NDArray[np.float64]] | None = None
         super().__init__(T, m, egress=egress, normalize=normalize, store=store, name=name,
                          checkpoint_every=checkpoint_every, overwrite=overwrite)
 
@@ -136,7 +137,7 @@ class StreamingSegmentation(StreamingProfile):
         except (KeyError, InvalidParameterError) as exc:
             raise StoreDataError(f"the segmentation's parameters in this checkpoint are missing or wrong "
                                  f"({exc}): it is not one patternlab wrote") from None
-        self._cache = None
+        self._cache = self._ideal_cache = None
 
     @classmethod
     def load(cls, target: Any, *, name: str | None = None) -> StreamingSegmentation:
@@ -182,9 +183,15 @@ class StreamingSegmentation(StreamingProfile):
     @property
     def iac(self) -> NDArray[np.float64]:
         """The idealized arc curve the arcs are divided by, one value per kept window."""
+        return self._ideal().copy()
+
+    def _ideal(self) -> NDArray[np.float64]:
         if self._iac is not None:
-            return self._iac.copy()
-        return idealized_arc_curve(len(self), self._direction)
+            return self._iac
+        k = len(self)
+        if self._ideal_cache is None or self._ideal_cache[0] != k:  # once with egress (k is fixed)
+            self._ideal_cache = (k, idealized_arc_curve(k, self._direction))
+        return self._ideal_cache[1]
 
     @property
     def arcs(self) -> NDArray[np.int64]:
@@ -193,7 +200,7 @@ class StreamingSegmentation(StreamingProfile):
 
     def _curve(self) -> NDArray[np.float64]:
         if self._cache is None or self._cache[0] != self.n_seen:
-            cac = _corrected(self.arcs, self._L, self._excl_factor, self.iac)
+            cac = _corrected(self.arcs, self._L, self._excl_factor, self._ideal())
             self._cache = (self.n_seen, cac)
         return self._cache[1]
 
