@@ -21,6 +21,7 @@ import pytest
 import stumpy
 
 import patternlab as pl
+import redis_servers as rs
 import reference_beyond as ref
 from patternlab.profiles.segments import idealized_arc_curve
 
@@ -323,6 +324,25 @@ def test_durable_stream_resumes_after_a_restart(tmp_path: Path) -> None:
     back.close()
     with pytest.raises(pl.StoreError, match=r"StreamingSegmentation\.load"):
         pl.StreamingSegmentation(S[:300], m, store=where)
+
+
+def test_durable_stream_in_redis(tmp_path: Path) -> None:
+    m = 16
+    S = two_regimes(700, 500, seed=9, background="noise")
+    iac = idealized_arc_curve(300 - m + 1, "left") + 1.0
+    with rs.running(tmp_path / "redis", appendonly=True) as srv:
+        fs = pl.StreamingSegmentation(S[:300], m, L=8, direction="left", iac=iac, store=srv.url,
+                                      name="floss", checkpoint_every=150)
+        fs.extend(S[300:460])
+        back = pl.StreamingSegmentation.load(srv.url, name="floss")  # checkpoint, then the journal
+        assert back.durable and back.n_seen == 460 and (back.L, back.direction) == (8, "left")
+        npt.assert_array_equal(back.iac, iac)
+        fs.close()
+        back.extend(S[460:])
+        _, cac, regimes = naive_floss(S[-300:], m, 8, 5, 2, "left", iac)
+        npt.assert_allclose(back.cac, cac, rtol=1e-12, atol=0)
+        npt.assert_array_equal(back.regimes, regimes)
+        back.close()
 
 
 # ------------------------------------------------------------------------------------- benchmark
