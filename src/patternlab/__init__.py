@@ -77,7 +77,14 @@ from .store.base import PatternStore, PublishResult
 from .store.memory import MemoryPatternStore
 from .store.redis import RedisPatternStore
 from .store.zarr_store import ZarrPatternStore
-from .stream import ApproximateProfile, PatternStream, StreamEvent, StreamingProfile, approximate_profile
+from .stream import (
+    ApproximateProfile,
+    PatternStream,
+    StreamEvent,
+    StreamingProfile,
+    StreamingSegmentation,
+    approximate_profile,
+)
 
 if TYPE_CHECKING:  # imported on first use (below): scikit-learn takes seconds to import
     from .features import PatternFeatures
@@ -146,6 +153,7 @@ __all__ = [
     "StoredProfile",
     "StreamEvent",
     "StreamingProfile",
+    "StreamingSegmentation",
     "UnknownSettingError",
     "ZarrCorpus",
     "ZarrPatternStore",

@@ -56,12 +56,50 @@ def arc_curve(I: ArrayLike) -> NDArray[np.int64]:
     return out
 
 
-def idealized_arc_curve(k: int) -> NDArray[np.float64]:
-    """The arc curve expected when every neighbour is drawn uniformly at random:
-    ``2 (x + 1) (k - 1 - x) / k``, a parabola (STUMPY fits a beta density to one random draw
-    instead, within about 1% of it)."""
-    x = np.arange(k, dtype=np.float64)
-    return 2.0 * (x + 1.0) * (k - 1.0 - x) / k
+def idealized_arc_curve(k: int, direction: str = "both") -> NDArray[np.float64]:
+    """The arc curve expected when every window's neighbour is drawn uniformly at random.
+
+    Parameters
+    ----------
+    k : int
+        Number of windows.
+    direction : {"both", "right", "left"}
+        ``"both"`` (FLUSS): any window, ``2 (x + 1) (k - 1 - x) / k``, a parabola (STUMPY fits
+        a beta density to one random draw instead, within about 1% of it). ``"right"``
+        (FLOSS): window ``i < k - 1`` has a neighbour among the later windows ``i + 1 .. k - 1``,
+        so ``(k - 1 - x) (H(k - 1) - H(k - 2 - x))`` arcs are expected over ``x``, with ``H`` the
+        harmonic numbers; its peak is near ``(1 - 1/e) k``. ``"left"``: window ``j > 0`` has a
+        neighbour among the earlier ones, the mirror image (``x -> k - 2 - x``). These are exact
+        expectations, not fits: STUMPY's ``_iac(k, bidirectional=False)`` fits a beta density to
+        one random draw of right neighbours, within 2-6% of ``"right"`` away from the edges.
+        Nothing passes over the last position (0 there).
+
+    Examples
+    --------
+    >>> from patternlab.profiles.segments import idealized_arc_curve
+    >>> idealized_arc_curve(4).tolist()
+    [1.5, 2.0, 1.5, 0.0]
+    >>> idealized_arc_curve(4, "right").round(3).tolist()
+    [1.0, 1.667, 1.833, 0.0]
+    >>> idealized_arc_curve(4, "left").round(3).tolist()
+    [1.833, 1.667, 1.0, 0.0]
+    """
+    k = _positive_int(k, "k", low=0)
+    if direction == "both":
+        x = np.arange(k, dtype=np.float64)
+        out: NDArray[np.float64] = 2.0 * (x + 1.0) * (k - 1.0 - x) / k
+        return out
+    if direction not in ("right", "left"):
+        raise InvalidParameterError(f"direction must be 'both', 'right' or 'left'; got {direction!r:.40}")
+    ideal = np.zeros(k, dtype=np.float64)
+    if k > 1:
+        # right: sum over i <= x of P(neighbour of i > x) = sum_{i=0}^{x} (k-1-x) / (k-1-i);
+        # the sums of 1/r for r = k-1-x .. k-1 are accumulated from the large r down (no cancellation)
+        tail = np.cumsum(1.0 / np.arange(k - 1, 0, -1, dtype=np.float64))
+        ideal[:k - 1] = np.arange(k - 1, 0, -1, dtype=np.float64) * tail
+        if direction == "left":
+            ideal[:k - 1] = ideal[k - 2::-1].copy()
+    return ideal
 
 
 def _positive_int(x: Any, name: str, low: int = 1) -> int:

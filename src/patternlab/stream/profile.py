@@ -73,6 +73,9 @@ class StreamingProfile(IncrementalProfile):
     True
     """
 
+    #: The kind of stream its checkpoints hold (a subclass with more state names its own).
+    _kind = KIND
+
     def __init__(self, T: ArrayLike, m: int, *, egress: bool = True, normalize: bool = True,
                  store: Any = None, name: str | None = None, checkpoint_every: int = 10_000,
                  overwrite: bool = False) -> None:
@@ -80,11 +83,12 @@ class StreamingProfile(IncrementalProfile):
         every = _check_every(checkpoint_every)
         backend = None
         if store is not None:
-            backend = backend_for(store, KIND, name=name, create=True)
+            backend = backend_for(store, self._kind, name=name, create=True)
             if backend.has_checkpoint():
                 if not overwrite:
                     raise StoreError(f"a stream is already kept at {backend.where}: resume it with "
-                                     "pl.StreamingProfile.load(...), or pass overwrite=True to replace it")
+                                     f"pl.{type(self).__name__}.load(...), or pass overwrite=True to "
+                                     "replace it")
                 backend.clear()
         elif name is not None:
             raise InvalidParameterError("name= goes with store= (a Redis store)")
@@ -102,6 +106,15 @@ class StreamingProfile(IncrementalProfile):
         return {"m": st["m"], "egress": st["egress"], "limit": st["limit"], "durable": durable,
                 "checkpoint_every": self._every}
 
+    def _arrays(self) -> dict[str, NDArray[Any]]:
+        """The arrays of a checkpoint."""
+        arrays: dict[str, NDArray[Any]] = self.state()["arrays"]
+        return arrays
+
+    def _restore(self, scalars: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> None:
+        """What a subclass keeps beyond the profile, read back from a checkpoint (before the
+        journaled samples are replayed)."""
+
     def checkpoint(self) -> None:
         """Write a checkpoint of a durable stream now (it also happens every ``checkpoint_every``
         samples)."""
@@ -110,7 +123,7 @@ class StreamingProfile(IncrementalProfile):
                                         "save(path)")
         if self._written == self.n_seen:  # written already: a checkpoint is never rewritten in place
             return
-        self._backend.write_checkpoint(self.n_seen, self._scalars(True), self.state()["arrays"])
+        self._backend.write_checkpoint(self.n_seen, self._scalars(True), self._arrays())
         self._last_checkpoint = self._written = self.n_seen
 
     def save(self, target: Any, *, name: str | None = None) -> None:
@@ -127,10 +140,10 @@ class StreamingProfile(IncrementalProfile):
         >>> pl.StreamingProfile.load(path).n_seen
         300
         """
-        backend = backend_for(target, KIND, name=name, create=True)
+        backend = backend_for(target, self._kind, name=name, create=True)
         try:
             backend.clear()
-            backend.write_checkpoint(self.n_seen, self._scalars(False), self.state()["arrays"])
+            backend.write_checkpoint(self.n_seen, self._scalars(False), self._arrays())
         finally:
             backend.close()
 
@@ -147,7 +160,7 @@ class StreamingProfile(IncrementalProfile):
         StoreDataError
             No checkpoint there verifies (damaged).
         """
-        backend = backend_for(target, KIND, name=name, create=False)
+        backend = backend_for(target, cls._kind, name=name, create=False)
         scalars, arrays, tail = backend.read()
         self = cls.__new__(cls)
         self._backend = None
@@ -156,6 +169,7 @@ class StreamingProfile(IncrementalProfile):
         self._every = _check_every(scalars.get("checkpoint_every", 10_000))
         self._last_checkpoint = self.n_seen
         self._written = self.n_seen
+        self._restore(scalars, arrays)
         IncrementalProfile._feed(self, tail)  # already journaled
         if scalars.get("durable"):
             self._backend = backend
