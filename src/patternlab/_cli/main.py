@@ -72,7 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"patternlab {pl.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    prof = sub.add_parser("profile", help="matrix profile, motifs and discords of a .npy/.csv signal")
+    prof = sub.add_parser(
+        "profile", help="matrix profile, motifs and discords of a .npy/.csv signal",
+        description="The exact matrix profile of one signal (pl.matrix_profile, all cores): prints its "
+                    "top-k motif pairs and discords, and saves P, I, PL, IL, PR, IR with -o.",
+        epilog="example:\n  patternlab profile ecg.npy -m 216 -k 2 -o ecg_mp.npz",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     prof.add_argument("file", help="a 1-D signal: .npy, .csv (comma-separated) or .txt")
     prof.add_argument("--window", "-m", type=int, required=True, help="window length")
     prof.add_argument("-k", type=int, default=3, help="how many motifs and discords to show")
