@@ -57,17 +57,52 @@ def test_tasks_read_only_their_slices(client: Client, monkeypatch: pytest.Monkey
     monkeypatch.setitem(profile.TILES, np.float64, (500, 50))
     monkeypatch.setattr(_dprofile, "BANDS_PER_TASK", 4)
     seen: list[int] = []
-    real_submit = client.submit
+    real_scatter = client.scatter
 
-    def spy(fn, *args, **kwargs):
-        seen.append(len(args[0]))
-        return real_submit(fn, *args, **kwargs)
+    def spy(data, *args, **kwargs):
+        (slices,) = data  # one task's slices, scattered as one tuple
+        seen.append(max(len(a) for a in slices))
+        return real_scatter(data, *args, **kwargs)
 
-    monkeypatch.setattr(client, "submit", spy)
+    monkeypatch.setattr(client, "scatter", spy)
     T = np.cumsum(np.random.default_rng(9).standard_normal(6000))
     remote = pl.matrix_profile(T, 50, client=client)
     assert len(seen) > 20 and max(seen) < 1000
     assert_identical(pl.matrix_profile(T, 50), remote)
+
+
+def test_a_worker_killed_mid_run_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL to a worker once the first tasks are folded: the tasks whose scattered slices died
+    with it are scattered and submitted again, and the profile is the in-process one, bit for bit."""
+    import os
+    import signal
+
+    from patternlab.profiles import _tiling
+
+    monkeypatch.setitem(profile.TILES, np.float64, (500, 50))
+    monkeypatch.setattr(_tiling, "BANDS_PER_TASK", 2)
+    T = np.cumsum(np.random.default_rng(11).standard_normal(8000))
+    resubmitted: list[int] = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as c:
+        victim = next(iter(c.run(os.getpid).values()))
+        real_finished = _tiling._ProfileReport.finished
+        real_submit = c.submit
+
+        def kill_once(self: _tiling._ProfileReport, tasks: list[int]) -> None:
+            if self.msg["tasks_done"] == 0:
+                os.kill(victim, signal.SIGKILL)
+            real_finished(self, tasks)
+
+        def count(fn, *args, **kwargs):  # tasks submitted, by key: a repeated key is a resubmission
+            resubmitted.append(kwargs["key"])
+            return real_submit(fn, *args, **kwargs)
+
+        monkeypatch.setattr(_tiling._ProfileReport, "finished", kill_once)
+        monkeypatch.setattr(c, "submit", count)
+        remote = pl.matrix_profile(T, 50, client=c)
+    assert_identical(pl.matrix_profile(T, 50), remote)
+    assert len(resubmitted) > len(set(resubmitted)), "no task lost its inputs: the kill came too late"
 
 
 def test_bad_client_is_refused() -> None:

@@ -59,6 +59,10 @@ BANDS_PER_TASK: int | None = None
 TASKS_PER_THREAD = 4
 #: The most columns (windows of B) one task reads: bounds a task's memory on long series.
 MAX_COLUMNS = 1 << 21
+#: Tasks a worker thread of the cluster has submitted at a time (their inputs are on the workers).
+IN_FLIGHT_PER_THREAD = 2
+#: Times a task whose inputs were lost with a worker is submitted again before the run fails.
+MAX_RESUBMITS = 5
 #: The most diagonals of one task on this process's threads (its maxima stay in the L2 cache),
 #: and the tasks per thread aimed at (more, smaller tasks even out a loaded machine's threads).
 THREAD_TASK_DIAGONALS = 1 << 15
@@ -171,6 +175,13 @@ def triangle_in_threads(A: Windows, B: Windows, m: int, kmin: int, tiles: tuple[
     return rowP, rowI, colP, colI
 
 
+def _packed_task(packed: tuple[NDArray[Any], ...], m: int, kmax: int, R: int,
+                 K: int) -> tuple[NDArray[Any], ...]:
+    """:func:`_slice_task` on the slices scattered as one tuple."""
+    TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB = packed
+    return _slice_task(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, kmax, R, K)
+
+
 def _slice_task(TA: NDArray[Any], muA: NDArray[Any], dfA: NDArray[Any], dgA: NDArray[Any],
                 sA: NDArray[Any], eA: NDArray[Any], TB: NDArray[Any], muB: NDArray[Any],
                 dfB: NDArray[Any], dgB: NDArray[Any], sB: NDArray[Any], eB: NDArray[Any], m: int,
@@ -214,7 +225,10 @@ def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: in
     from it), and every batch of finished tasks is recorded before the next is folded.
     ``progress(tasks_done, cells_done, tasks_total)`` is called after each batch.
     """
+    from concurrent.futures import CancelledError
+
     from distributed import as_completed
+    from distributed.client import FutureCancelledError
 
     R, K = tiles
     lA, lB = len(A.s), len(B.s)
@@ -229,28 +243,62 @@ def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: in
         maxima = _maxima(lA, lB, A.s_d.dtype, np.int64)
     rowP, rowI, colP, colI = maxima
     run = uuid.uuid4().hex[:8]
-    futures = {}
-    for x, t in enumerate(tasks):
-        if done[x]:
-            continue
+    todo = [x for x in range(len(tasks)) if not done[x]]
+    futures: dict[Any, int] = {}
+    inputs: dict[Any, Any] = {}
+    # at most IN_FLIGHT_PER_THREAD tasks a worker thread are submitted at once, each with its
+    # slices scattered to a worker (not inside the task graph: the scheduler would hold them
+    # until the task ran), so memory on the cluster stays bounded whatever n
+    limit = max(2, IN_FLIGHT_PER_THREAD * sum(client.nthreads().values()))
+    queue = iter(todo)
+    pending = as_completed()
+    lost: dict[int, int] = {}
+
+    def submit_next(again: int | None = None) -> None:
+        x = next(queue, None) if again is None else again
+        if x is None:
+            return
+        t = tasks[x]
         k0, k1 = kmin + t.g0 * K, kmin + t.g1 * K
         args = (A.Tc[t.r0:t.r1 + m - 1], A.mu[t.r0:t.r1], A.df[t.r0:t.r1], A.dg[t.r0:t.r1],
                 A.s_d[t.r0:t.r1], A.e_d[t.r0:t.r1], B.Tc[t.lo:t.hi + m - 1], B.mu[t.lo:t.hi],
-                B.df[t.lo:t.hi], B.dg[t.lo:t.hi], B.s_d[t.lo:t.hi], B.e_d[t.lo:t.hi], m, k1 - k0, R, K)
-        fut = client.submit(_slice_task, *args, key=f"matrix-profile-tile-{t.a}-{t.g0}-{run}", pure=False)
+                B.df[t.lo:t.hi], B.dg[t.lo:t.hi], B.s_d[t.lo:t.hi], B.e_d[t.lo:t.hi])
+        [packed] = client.scatter([args], hash=False)
+        fut = client.submit(_packed_task, packed, m, k1 - k0, R, K,
+                            key=f"matrix-profile-tile-{t.a}-{t.g0}-{run}", pure=False)
         futures[fut] = x
+        inputs[fut] = packed
+        pending.add(fut)
+
     n_done = int(done.sum())
     n_cells = 0
     if progress is not None:
         progress(n_done, 0, len(tasks))
     report = _ProfileReport(client, run, lA, m, [cells(t, lB, kmin, K) for t in tasks], done)
-    for batch in as_completed(list(futures)).batches():
+    for _ in range(limit):
+        submit_next()
+    for batch in pending.batches():
         finished, rows, cols = [], [], []
         for fut in batch:
             x = futures.pop(fut)
             t = tasks[x]
-            tP, tI, cP, cI = fut.result()
+            packed = inputs.pop(fut)
+            try:
+                tP, tI, cP, cI = fut.result()
+            except (CancelledError, FutureCancelledError):
+                # its scattered inputs were lost with a worker (a scattered value cannot be
+                # recomputed): scatter them again and resubmit, a bounded number of times
+                lost[x] = lost.get(x, 0) + 1
+                if lost[x] > MAX_RESUBMITS:
+                    raise RuntimeError(f"matrix-profile task {x} lost its inputs {lost[x]} times "
+                                       "(workers keep dying): check the cluster's workers") from None
+                fut.release()
+                packed.release()
+                submit_next(again=x)
+                continue
             fut.release()
+            packed.release()
+            submit_next()
             r = slice(t.r0, t.r0 + len(tP))
             c = slice(t.lo, t.lo + len(cP))
             tI = tI.astype(np.int64)
