@@ -233,7 +233,9 @@ def test_preload_twice_and_without_dashboard() -> None:
             assert sum(getattr(a, "_patternlab_page", False) for a in s.http_application.applications) == 1
             assert template_variables(s)["pages"].count(PAGE) == 1
             assert s.get_metadata(keys=["patternlab-monitoring"])["page"] == f"/{PAGE}"
-        async with Scheduler(host="127.0.0.1", port=0, dashboard=False,
+        # without a dashboard the scheduler still serves /metrics and /health, by default on 8787:
+        # a free port instead, so that a dashboard running elsewhere on the machine does not matter
+        async with Scheduler(host="127.0.0.1", port=0, dashboard=False, dashboard_address="127.0.0.1:0",
                              preload=["patternlab.dashboard"]) as s:
             assert isinstance(s.plugins["patternlab"], PatternlabMonitor)
             assert s.get_metadata(keys=["patternlab-monitoring"])["page"] is None

@@ -83,7 +83,7 @@ def test_a_worker_killed_mid_run_changes_nothing(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(_tiling, "BANDS_PER_TASK", 2)
     T = np.cumsum(np.random.default_rng(11).standard_normal(8000))
     resubmitted: list[int] = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as c:
         victim = next(iter(c.run(os.getpid).values()))
         real_finished = _tiling._ProfileReport.finished
