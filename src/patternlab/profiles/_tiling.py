@@ -175,6 +175,21 @@ def triangle_in_threads(A: Windows, B: Windows, m: int, kmin: int, tiles: tuple[
     return rowP, rowI, colP, colI
 
 
+def _scatter(client: Client, args: tuple[NDArray[Any], ...]) -> Any:
+    """``args`` scattered to a worker as one value. A worker that has just died may still be
+    chosen as the target (the scheduler has not noticed yet): the scatter then fails with a
+    closed connection and is tried again, a bounded number of times."""
+    for attempt in range(MAX_RESUBMITS + 1):
+        try:
+            [packed] = client.scatter([args], hash=False)
+            return packed
+        except OSError:  # distributed's CommClosedError is one
+            if attempt == MAX_RESUBMITS:
+                raise
+            time.sleep(0.25 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _packed_task(packed: tuple[NDArray[Any], ...], m: int, kmax: int, R: int,
                  K: int) -> tuple[NDArray[Any], ...]:
     """:func:`_slice_task` on the slices scattered as one tuple."""
@@ -263,7 +278,7 @@ def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: in
         args = (A.Tc[t.r0:t.r1 + m - 1], A.mu[t.r0:t.r1], A.df[t.r0:t.r1], A.dg[t.r0:t.r1],
                 A.s_d[t.r0:t.r1], A.e_d[t.r0:t.r1], B.Tc[t.lo:t.hi + m - 1], B.mu[t.lo:t.hi],
                 B.df[t.lo:t.hi], B.dg[t.lo:t.hi], B.s_d[t.lo:t.hi], B.e_d[t.lo:t.hi])
-        [packed] = client.scatter([args], hash=False)
+        packed = _scatter(client, args)
         fut = client.submit(_packed_task, packed, m, k1 - k0, R, K,
                             key=f"matrix-profile-tile-{t.a}-{t.g0}-{run}", pure=False)
         futures[fut] = x
