@@ -21,6 +21,7 @@ import numpy as np
 
 from .._numba import FASTMATH_FINITE, FASTMATH_SAFE, JIT, JIT_PARALLEL
 from ._simd import fmax
+from .exact import valid_prefix
 from .neighbours import EMPTY, empty_lists, fold_row, insert, merge_lists, n_tiles
 from .stats import CHUNK
 
@@ -217,14 +218,6 @@ def distance(TX, eX, x, TY, eY, y, m, p, mode, shift):  # pragma: no cover - com
 
 
 @numba.njit(**JIT)
-def _valid_prefix(e):  # pragma: no cover - compiled
-    out = np.zeros(e.shape[0] + 1, dtype=np.int64)
-    for k in range(e.shape[0]):
-        out[k + 1] = out[k] + (1 if e[k] >= 0 else 0)
-    return out
-
-
-@numba.njit(**JIT)
 def _resolve_range(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift, validY, lo_x, hi_x, D,
                    J):  # pragma: no cover - compiled
     nn = D.shape[1]  # the lists hold one candidate more (P.shape[1] == nn + 1)
@@ -285,7 +278,7 @@ def resolve_side(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift):  # pragm
     are (nearly) tied.
     :func:`resolve_side_serial` is its serial twin."""
     n = P.shape[0]
-    validY = _valid_prefix(eY)
+    validY = valid_prefix(eY)
     D = np.full((n, P.shape[1] - 1), np.inf)
     J = np.full((n, P.shape[1] - 1), -1, dtype=np.int64)
     for c in numba.prange((n + CHUNK - 1) // CHUNK):
@@ -298,7 +291,7 @@ def resolve_side(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift):  # pragm
 def resolve_side_serial(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift):  # pragma: no cover
     """:func:`resolve_side` on the calling thread (the same result, bit for bit)."""
     n = P.shape[0]
-    validY = _valid_prefix(eY)
+    validY = valid_prefix(eY)
     D = np.full((n, P.shape[1] - 1), np.inf)
     J = np.full((n, P.shape[1] - 1), -1, dtype=np.int64)
     _resolve_range(TX, eX, TY, eY, m, kmin, right, P, I, p, mode, shift, validY, 0, n, D, J)

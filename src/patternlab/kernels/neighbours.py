@@ -27,7 +27,7 @@ import numpy as np
 
 from .._numba import FASTMATH_FINITE, JIT, JIT_PARALLEL
 from ._simd import fmax
-from .exact import SLACK, znorm_distance
+from .exact import SLACK, valid_prefix, znorm_distance
 from .stats import CHUNK, INVALID_BELOW
 
 #: Sentinel below every encoded correlation (those are >= -8): an empty slot of a list.
@@ -224,14 +224,6 @@ def upper_triangle_serial(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, 
 
 
 @numba.njit(**JIT)
-def _valid_prefix(e):  # pragma: no cover - compiled
-    out = np.zeros(e.shape[0] + 1, dtype=np.int64)
-    for k in range(e.shape[0]):
-        out[k + 1] = out[k] + (1 if e[k] >= 0 else 0)
-    return out
-
-
-@numba.njit(**JIT)
 def _resolve_range(TX, muX, sX, eX, TY, muY, sY, eY, m, kmin, right, P, I, validY, lo_x, hi_x, D,
                    J):  # pragma: no cover - compiled
     nn = P.shape[1]
@@ -285,7 +277,7 @@ def resolve_side(TX, muX, sX, eX, TY, muY, sY, eY, m, kmin, right, P, I):  # pra
     found fewer valid candidates than it has valid partners, is measured against all of them.
     :func:`resolve_side_serial` is its serial twin."""
     n = P.shape[0]
-    validY = _valid_prefix(eY)
+    validY = valid_prefix(eY)
     D = np.full((n, P.shape[1]), np.inf)
     J = np.full((n, P.shape[1]), -1, dtype=np.int64)
     for c in numba.prange((n + CHUNK - 1) // CHUNK):
@@ -298,7 +290,7 @@ def resolve_side(TX, muX, sX, eX, TY, muY, sY, eY, m, kmin, right, P, I):  # pra
 def resolve_side_serial(TX, muX, sX, eX, TY, muY, sY, eY, m, kmin, right, P, I):  # pragma: no cover
     """:func:`resolve_side` on the calling thread (the same result, bit for bit)."""
     n = P.shape[0]
-    validY = _valid_prefix(eY)
+    validY = valid_prefix(eY)
     D = np.full((n, P.shape[1]), np.inf)
     J = np.full((n, P.shape[1]), -1, dtype=np.int64)
     _resolve_range(TX, muX, sX, eX, TY, muY, sY, eY, m, kmin, right, P, I, validY, 0, n, D, J)
