@@ -264,6 +264,13 @@ def as_flag(value: Any, name: str) -> bool:
     return bool(value)
 
 
+def check_isconstant_normalized(normalize: bool, flags: dict[str, Any], what: str) -> None:
+    """User constant-window flags (``{name: value}``) are for z-normalized ``what`` only."""
+    if not normalize and any(f is not None for f in flags.values()):
+        raise InvalidParameterError(
+            f"{' / '.join(flags)} apply to z-normalized {what} only: drop them, or pass normalize=True")
+
+
 def as_isconstant(spec: Any, T: NDArray[np.float64], m: int, name: str) -> NDArray[np.bool_] | None:
     """The user's constant-window flags for the ``len(T) - m + 1`` windows of ``T``: ``None``
     (the default rule), a boolean array of that length, or a callable ``f(T, m)`` returning one

@@ -406,11 +406,8 @@ def matrix_profile(
             )
     else:
         v.as_window(m, B.shape[0], signal="T_B")
-    if not normalize and (T_subseq_isconstant is not None or T_B_subseq_isconstant is not None):
-        raise InvalidParameterError(
-            "T_subseq_isconstant / T_B_subseq_isconstant apply to z-normalized profiles only: "
-            "drop them, or pass normalize=True"
-        )
+    v.check_isconstant_normalized(normalize, {"T_subseq_isconstant": T_subseq_isconstant,
+                                              "T_B_subseq_isconstant": T_B_subseq_isconstant}, "profiles")
     cA = v.as_isconstant(T_subseq_isconstant, T, m, "T_subseq_isconstant")
     cB = None if B is None else v.as_isconstant(T_B_subseq_isconstant, B, m, "T_B_subseq_isconstant")
     if out is not None:
@@ -689,11 +686,8 @@ def distance_profile(
     m = v.as_window(Q.shape[0], T.shape[0], name="len(Q)")
     normalize = v.as_flag(normalize, "normalize")
     p = v.as_p(p)
-    if not normalize and (T_subseq_isconstant is not None or Q_subseq_isconstant is not None):
-        raise InvalidParameterError(
-            "T_subseq_isconstant / Q_subseq_isconstant apply to z-normalized distances only: "
-            "drop them, or pass normalize=True"
-        )
+    v.check_isconstant_normalized(normalize, {"T_subseq_isconstant": T_subseq_isconstant,
+                                              "Q_subseq_isconstant": Q_subseq_isconstant}, "distances")
     cT = v.as_isconstant(T_subseq_isconstant, T, m, "T_subseq_isconstant")
     cQ = v.as_isconstant(Q_subseq_isconstant, Q, m, "Q_subseq_isconstant")
     for name, S in (("Q", Q), ("T", T)):

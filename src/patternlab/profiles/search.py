@@ -332,11 +332,8 @@ def match(
     client = _client(client)
     normalize = v.as_flag(normalize, "normalize")
     p = v.as_p(p)
-    if not normalize and (T_subseq_isconstant is not None or Q_subseq_isconstant is not None):
-        raise InvalidParameterError(
-            "T_subseq_isconstant / Q_subseq_isconstant apply to z-normalized distances only: "
-            "drop them, or pass normalize=True"
-        )
+    v.check_isconstant_normalized(normalize, {"T_subseq_isconstant": T_subseq_isconstant,
+                                              "Q_subseq_isconstant": Q_subseq_isconstant}, "distances")
     flags = _flags(T_subseq_isconstant, names, series, m, collection)
     q_flag = v.as_isconstant(Q_subseq_isconstant, Qa, m, "Q_subseq_isconstant")
     empty = [name for name, t in zip(names, series) if not v.has_finite_window(t, m)]
