@@ -323,7 +323,7 @@ def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: in
             finished.append(x)
             rows.append((r.start, r.stop))
             cols.append((c.start, c.stop))
-            n_cells += cells(t, lB, kmin, K)
+            n_cells += report.task_cells[x]
         if recorder is not None:
             recorder.record(finished, maxima, rows, cols)
         n_done += len(finished)
