@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reference as ref
+from patternlab._bounds import PrototypeBounds
 from patternlab._validation import unit_scaled
 from patternlab.engine import _window_data
 from patternlab.kernels import matching, pruning
@@ -51,6 +52,9 @@ def _check(Z, Tm, s, usable, thr) -> tuple[np.ndarray, ...]:
     want = matching.match_prototypes_serial(Z, Tm, s, usable, thr)
     _same(pruning.match_prototypes_pruned_serial(Z, Tm, s, usable, thr), want)
     _same(pruning.match_prototypes_pruned(Z, Tm, s, usable, thr), want)
+    f = PrototypeBounds().features(Z, len(Z))  # the features a library keeps
+    for kernel in (pruning.match_prototypes_kept, pruning.match_prototypes_kept_serial):
+        _same(kernel(Z, f.P1, f.P2, f.P3, f.q, f.zsum, Tm, s, usable, thr), want)
     return want
 
 

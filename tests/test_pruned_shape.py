@@ -10,7 +10,13 @@ import pytest
 
 import reference as ref
 from patternlab.kernels.matching import unit_normalize
-from patternlab.kernels.shape import complexity, nearest_corrected, nearest_corrected_pruned
+from patternlab._bounds import PrototypeBounds
+from patternlab.kernels.shape import (
+    complexity,
+    nearest_corrected,
+    nearest_corrected_kept,
+    nearest_corrected_pruned,
+)
 
 W = 32
 
@@ -58,12 +64,14 @@ def test_nearest_pruned_decides_as_the_brute_force(kind: str, seed: int) -> None
     np.testing.assert_allclose(val, rval, atol=1e-12)
     assert idx[0] == 3 and val[0] == pytest.approx(1.0)  # a tie of three patterns: the first
     thresholds = [-1.0, 0.3, 0.7, 0.9, float(np.sort(val)[len(val) // 2]), float(val.max())]
+    f = PrototypeBounds().features(Z, n)
     for thr in thresholds:
         for m in (n, 257, 1):
-            pidx, pval = nearest_corrected_pruned(C, cc, Z, cz, m, thr)
             widx, wval = nearest_corrected(C, cc, Z, cz, m)
             reach = wval >= thr
-            np.testing.assert_array_equal(pidx[reach], widx[reach])
-            np.testing.assert_array_equal(pval[reach], wval[reach])  # bit for bit
-            assert (pval[~reach] < thr).all()  # never a reach the brute force does not see
+            for pidx, pval in (nearest_corrected_pruned(C, cc, Z, cz, m, thr),
+                               nearest_corrected_kept(C, cc, Z, cz, f.P1, f.q, m, thr)):
+                np.testing.assert_array_equal(pidx[reach], widx[reach])
+                np.testing.assert_array_equal(pval[reach], wval[reach])  # bit for bit
+                assert (pval[~reach] < thr).all()  # never a reach the brute force does not see
     assert nearest_corrected_pruned(C, cc, Z, cz, 0, 0.5)[0].tolist() == [-1] * len(C)

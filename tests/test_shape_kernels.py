@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 import reference as ref
-from patternlab.kernels.shape import complexity, lagged_correlations, nearest_corrected, shifted_units
+from patternlab.kernels.matching import unit_normalize
+from patternlab.kernels.shape import (
+    complexity,
+    lagged_correlations,
+    lagged_correlations_pruned,
+    nearest_corrected,
+    shifted_units,
+)
 
 
 def units(rng: np.random.Generator, n: int, w: int, walk: bool = False) -> np.ndarray:
@@ -53,6 +60,28 @@ def test_lagged_correlations(lag: int, use_cid: bool) -> None:
     np.testing.assert_array_equal(D, rD)
     if lag >= 2 and not use_cid:
         assert D[1, 2] == 2 and R[1, 2] > 0.999
+
+
+@pytest.mark.parametrize("lag, use_cid", [(0, False), (3, False), (6, True), (16, True)])
+def test_lagged_correlations_pruned_keeps_every_value_that_reaches_the_threshold(lag: int,
+                                                                                 use_cid: bool) -> None:
+    rng = np.random.default_rng(10 + lag)
+    w = 64
+    A = np.concatenate([units(rng, 6, w, walk=True), units(rng, 3, w)])
+    B = np.concatenate([units(rng, 40, w, walk=True), units(rng, 40, w)])
+    A[1] = np.roll(B[2], 3)  # shifted copies, and a row flat but for one end (tiny overlaps' variance)
+    A[2] = unit_normalize(np.r_[np.zeros(w - 4), 1.0, -1.0, 2.0, 0.5])
+    B[5] = unit_normalize(np.r_[1.0, -2.0, 0.5, np.zeros(w - 3)])
+    B[6] = A[0] + 1e-9 * rng.standard_normal(w)
+    ca, cb = complexity(A, len(A)), complexity(B, len(B))
+    R, D = lagged_correlations(A, ca, B, cb, len(B), lag, use_cid)
+    for thr in (0.5, 0.7, 0.9, float(np.sort(R, axis=None)[-5]), float(np.median(R))):
+        Rp, Dp = lagged_correlations_pruned(A, ca, B, cb, len(B), lag, use_cid, thr)
+        hit = R >= thr
+        assert hit.any()
+        np.testing.assert_array_equal(Rp[hit], R[hit])  # bit for bit
+        np.testing.assert_array_equal(Dp[hit], D[hit])
+        assert np.all(Rp[~hit] == -np.inf) and np.all(Dp[~hit] == 0)
 
 
 def test_shifted_units() -> None:

@@ -4,11 +4,12 @@ pattern; shifted copies folded together; patterns that became too simple retired
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._bounds import Features, PrototypeBounds
 from ._patterns import (
     COUNTERS,
     Meta,
@@ -27,8 +28,9 @@ from .errors import InvalidParameterError, InvalidSignalError
 from .kernels.matching import unit_normalize
 from .kernels.shape import (
     complexity,
-    lagged_correlations,
+    lagged_correlations_kept,
     nearest_corrected,
+    nearest_corrected_kept,
     nearest_corrected_pruned,
     shifted_units,
 )
@@ -56,9 +58,13 @@ class LearningMixin:
     _pool: _Pool
     _counts: dict[str, int]
     _frozen: frozenset[str]
+    _bounds: PrototypeBounds
 
     def __len__(self) -> int:
         return len(self._meta)
+
+    def _kept_features(self) -> Features:  # pragma: no cover - PatternLibrary's
+        raise NotImplementedError
 
     def _taken(self, pid: str) -> bool:  # pragma: no cover - PatternLibrary's
         raise NotImplementedError
@@ -151,7 +157,7 @@ class LearningMixin:
         if not keep.all():
             C, cc, dd = C[keep], cc[keep], dd[keep]
         thr = cfg.cluster_threshold
-        r, i = self._best(C, cc, self._Z, len(self), cid, thr)
+        r, i = self._best(C, cc, self._Z, len(self), cid, thr, self._kept_features)
         if i >= 0 and r[1] >= thr:
             self._absorb(i, C[r[0]], (sid, offset + int(dd[r[0]])), cfg.learning_rate)
             return "updated", self._meta[i][0]
@@ -177,12 +183,17 @@ class LearningMixin:
 
     @staticmethod
     def _best(C: NDArray[np.float64], cc: NDArray[np.float64], Z: NDArray[np.float64], n: int,
-              cid: bool, thr: float) -> tuple[tuple[int, float], int]:
+              cid: bool, thr: float,
+              kept: Callable[[], Features] | None = None) -> tuple[tuple[int, float], int]:
         """The best (row of ``C``, its correlation) and the prototype index, over all rows;
-        exact whenever the correlation reaches ``thr`` (below it, no decision depends on it)."""
+        exact whenever the correlation reaches ``thr`` (below it, no decision depends on it).
+        ``kept``: the features kept for ``Z`` (the library's, not the pool's)."""
         if n == 0:
             return (0, -np.inf), -1
-        if cid and n >= PRUNE_NEAREST_FROM:
+        if cid and n >= PRUNE_NEAREST_FROM and kept is not None:
+            f = kept()
+            idx, corr = nearest_corrected_kept(C, cc, Z, f.ce, f.P1, f.q, n, thr)
+        elif cid and n >= PRUNE_NEAREST_FROM:
             idx, corr = nearest_corrected_pruned(C, cc, Z, complexity(Z, n), n, thr)
         elif cid:
             idx, corr = nearest_corrected(C, cc, Z, complexity(Z, n), n)
@@ -264,8 +275,9 @@ class LearningMixin:
             if pid not in self._index or n < 2:
                 continue
             i = self._index[pid]
-            ce = complexity(self._Z, n)
-            R, D = lagged_correlations(self._Z[i:i + 1], ce[i:i + 1], self._Z, ce, n, lag, cid)
+            f = self._kept_features()
+            R, D = lagged_correlations_kept(self._Z[i:i + 1], f.ce[i:i + 1], self._Z, f.ce, n, lag, cid,
+                                            cfg.cluster_threshold, f.PS, f.QS)
             r = R[0]
             r[i] = -np.inf
             j = int(np.argmax(r))

@@ -257,11 +257,18 @@ def perceive(
 
     matches: list[Match] = []
     if len(library):
-        Z = library.prototypes  # the same matches either way; the bounds pay from PRUNE_FROM on
-        kernels = ((pruning.match_prototypes_pruned, pruning.match_prototypes_pruned_serial)
-                   if len(Z) >= pruning.PRUNE_FROM else
-                   (matching.match_prototypes, matching.match_prototypes_serial))
-        pat, off, corr = pick(*kernels, len(Z) * len(s))(Z, Tm, s, usable, config.cluster_threshold)
+        # the same matches either way; the bounds pay from PRUNE_FROM on, with the features
+        # the library keeps of its prototypes
+        L = len(library)
+        Z = library._Z[:L]
+        thr = config.cluster_threshold
+        if L >= pruning.PRUNE_FROM:
+            f = library._kept_features()
+            kernel = pick(pruning.match_prototypes_kept, pruning.match_prototypes_kept_serial, L * len(s))
+            pat, off, corr = kernel(Z, f.P1, f.P2, f.P3, f.q, f.zsum, Tm, s, usable, thr)
+        else:
+            kernel = pick(matching.match_prototypes, matching.match_prototypes_serial, L * len(s))
+            pat, off, corr = kernel(Z, Tm, s, usable, thr)
         ids = library.ids
         matches = list(map(Match._make, zip(map(ids.__getitem__, pat.tolist()), off.tolist(),
                                             corr.tolist())))

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validation as v
+from ._bounds import Features, PrototypeBounds
 from ._learning import LearningMixin
 from ._patterns import (
     COUNTERS,
@@ -37,7 +38,7 @@ from .errors import (
     StoreDataError,
 )
 from .kernels.matching import best_matches, unit_normalize
-from .kernels.shape import complexity, lagged_correlations
+from .kernels.shape import complexity, lagged_correlations_pruned
 from .kernels.stats import window_stats
 from .store.zarr import StoredLibrary, read_library, save_library
 
@@ -121,6 +122,7 @@ class PatternLibrary(LearningMixin):
         self._pool = _Pool(self.window)
         self._counts = dict.fromkeys(COUNTERS, 0)
         self._frozen: frozenset[str] = frozenset()  # ids a batch partition must not fold away
+        self._bounds = PrototypeBounds()  # what the pruned kernels need of the prototypes
 
     # -- container protocol -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -355,6 +357,7 @@ class PatternLibrary(LearningMixin):
         self._meta, self._index, self.archived = other._meta, other._index, other.archived
         self._archived_ids = other._archived_ids
         self._pool, self._counts = other._pool, other._counts
+        self._bounds = other._bounds
 
     # -- merging ------------------------------------------------------------------------------
     def copy(self) -> PatternLibrary:
@@ -369,7 +372,13 @@ class PatternLibrary(LearningMixin):
         out._pool = self._pool.copy()
         out._counts = dict(self._counts)
         out._frozen = self._frozen
+        out._bounds = self._bounds  # shared: each refreshes what differs (see PrototypeBounds)
         return out
+
+    def _kept_features(self) -> Features:
+        """The features the pruned kernels need of the prototypes, kept between calls."""
+        self._bounds = self._bounds.for_thread()
+        return self._bounds.features(self._Z, len(self))
 
     def merge(self, other: PatternLibrary) -> PatternLibrary:
         """A new library: this one with the patterns of ``other`` folded in, in ``other``'s order.
@@ -467,7 +476,7 @@ class PatternLibrary(LearningMixin):
         row_of = {k: r for r, k in enumerate(fresh)}
         if fresh and len(F):
             Ef = np.ascontiguousarray(E[fresh])
-            R0, D0 = lagged_correlations(Ef, ce_e[fresh], F, ce_f, len(F), lag, cid)
+            R0, D0 = lagged_correlations_pruned(Ef, ce_e[fresh], F, ce_f, len(F), lag, cid, thr)
         else:
             R0, D0 = np.empty((len(fresh), 0)), np.zeros((len(fresh), 0), dtype=np.int64)
         added: list[int] = []  # entries of `other` the merge added, and their id in `out`
@@ -484,8 +493,8 @@ class PatternLibrary(LearningMixin):
                 ids, lags = target, D0[row_of[k]]
                 if added:
                     rows = np.ascontiguousarray(E[added])
-                    rg, dg = lagged_correlations(E[k:k + 1], ce_e[k:k + 1], rows, ce_e[added],
-                                                 len(added), lag, cid)
+                    rg, dg = lagged_correlations_pruned(E[k:k + 1], ce_e[k:k + 1], rows, ce_e[added],
+                                                        len(added), lag, cid, thr)
                     r = np.concatenate([r, rg[0]])
                     ids = target + added_id
                     lags = np.concatenate([lags, dg[0]])

@@ -183,9 +183,11 @@ def _window_features(Tc, s, usable, w, k1, k2, k3, sig, pmax):  # pragma: no cov
     return G1, F2, F3, lim
 
 
-@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+@numba.njit(fastmath=True, **JIT)
 def _gap(a, b):  # pragma: no cover - compiled
-    """``sum((a - b)**2)``: the squared bound between two coordinate rows."""
+    """``sum((a - b)**2)``: the squared bound between two coordinate rows (in any order of the
+    additions: the margins of the bounds cover far more than their rounding; the coordinates
+    are finite, an unusable window is marked by its limit)."""
     g = 0.0
     for j in range(a.shape[0]):
         d = a[j] - b[j]
@@ -219,10 +221,9 @@ def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, G1, X2, X
                 d = yj - row[i]
                 g[i] += d * d
         m = 0
-        for i in range(n):
-            if g[i] <= base + lim[i]:
-                idx[m] = i
-                m += 1
+        for i in range(n):  # without a branch: a pass is too rare to predict, too common to ignore
+            idx[m] = i
+            m += g[i] <= base + lim[i]
         if 4 * m > n:
             # a dense prototype: the bounds would not pay, correlate every window
             _match_every_window(Z, p, Tc, s, usable, threshold, w, corr, cand, cval, key, blocked, offs,
@@ -256,20 +257,57 @@ def _pruned_range(Z, Tc, s, usable, threshold, p0, p1, P1, P2, P3, qz, G1, X2, X
             vals[p, h] = corr[hits[h]]
 
 
-@numba.njit(**JIT)
-def _pruned_setup(Z, Tc, s, usable):  # pragma: no cover - compiled
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def prototype_features(Z, rows):  # pragma: no cover - compiled
+    """What the bounds need of the prototypes ``Z[rows]``, row by row (a row's values do not
+    depend on the others, so a library can keep them and refresh only the rows that changed):
+    the coordinates of the three bounds (:func:`_features`), ``|z|^2`` and ``|sum(z)|``."""
     w = Z.shape[1]
     k1, k2, k3 = min(PAA_LEVELS[0], w), min(PAA_LEVELS[1], w), min(PAA_LEVELS[2], w)
-    P1, P2, P3, qz, _ = _features(Z, k1, k2, k3)
-    sig = 0.0  # prototypes are centred up to rounding: the largest |sum(z)|
-    for p in range(Z.shape[0]):
+    V = np.empty((rows.shape[0], w))
+    for r in range(rows.shape[0]):
+        V[r] = Z[rows[r]]
+    P1, P2, P3, qz, _ = _features(V, k1, k2, k3)
+    zsum = np.empty(rows.shape[0])
+    for r in range(rows.shape[0]):
         acc = 0.0
         for t in range(w):
-            acc += Z[p, t]
-        sig = max(sig, abs(acc))
-    sig += w * _EPS
+            acc += V[r, t]
+        zsum[r] = abs(acc)
+    return P1, P2, P3, qz, zsum
+
+
+@numba.njit(**JIT)
+def stale_rows(Zb, Zcb, n, nc):  # pragma: no cover - compiled
+    """The rows ``i < n`` of ``Z`` that differ from the kept copy ``Zc`` (of ``nc`` rows) in any
+    bit, or that it does not hold; both given as their bits (``Z.view(np.int64)``)."""
+    out = np.empty(n, dtype=np.int64)
+    m = 0
+    w = Zb.shape[1]
+    for i in range(n):
+        acc = 0
+        if i < nc:
+            for t in range(w):  # no early exit: the loop vectorizes
+                acc |= Zb[i, t] ^ Zcb[i, t]
+        if i >= nc or acc != 0:
+            out[m] = i
+            m += 1
+    return out[:m].copy()
+
+
+@numba.njit(**JIT)
+def _window_setup(qz, zsum, w, Tc, s, usable):  # pragma: no cover - compiled
+    k1, k2, k3 = min(PAA_LEVELS[0], w), min(PAA_LEVELS[1], w), min(PAA_LEVELS[2], w)
+    # prototypes are centred up to rounding: the largest |sum(z)|
+    sig = (zsum.max() if zsum.shape[0] else 0.0) + w * _EPS
     pmax = qz.max() if qz.shape[0] else 1.0
-    G1, X2, X3, lim = _window_features(Tc, s, usable, w, k1, k2, k3, sig, pmax)
+    return _window_features(Tc, s, usable, w, k1, k2, k3, sig, pmax)
+
+
+@numba.njit(**JIT)
+def _pruned_setup(Z, Tc, s, usable):  # pragma: no cover - compiled
+    P1, P2, P3, qz, zsum = prototype_features(Z, np.arange(Z.shape[0]))
+    G1, X2, X3, lim = _window_setup(qz, zsum, Z.shape[1], Tc, s, usable)
     return P1, P2, P3, qz, G1, X2, X3, lim
 
 
@@ -297,6 +335,31 @@ def match_prototypes_pruned_serial(Z, Tc, s, usable, threshold):  # pragma: no c
     """:func:`match_prototypes_pruned` on the calling thread (the same result, bit for bit)."""
     L = Z.shape[0]
     P1, P2, P3, qz, G1, X2, X3, lim = _pruned_setup(Z, Tc, s, usable)
+    offs, vals, counts = _hit_arrays(L, s.shape[0], Z.shape[1])
+    _pruned_range(Z, Tc, s, usable, threshold, 0, L, P1, P2, P3, qz, G1, X2, X3, lim, offs, vals,
+                  counts)
+    return _collect(offs, vals, counts)
+
+
+@numba.njit(**JIT_PARALLEL)
+def match_prototypes_kept(Z, P1, P2, P3, qz, zsum, Tc, s, usable, threshold):  # pragma: no cover
+    """:func:`match_prototypes_pruned` (the same arrays, bit for bit) with the prototypes'
+    features given (:func:`prototype_features` of every row, as a library keeps them)."""
+    L = Z.shape[0]
+    G1, X2, X3, lim = _window_setup(qz, zsum, Z.shape[1], Tc, s, usable)
+    offs, vals, counts = _hit_arrays(L, s.shape[0], Z.shape[1])
+    nch = (L + _PCHUNK - 1) // _PCHUNK
+    for c in numba.prange(nch):
+        _pruned_range(Z, Tc, s, usable, threshold, c * _PCHUNK, min(L, c * _PCHUNK + _PCHUNK), P1,
+                      P2, P3, qz, G1, X2, X3, lim, offs, vals, counts)
+    return _collect(offs, vals, counts)
+
+
+@numba.njit(**JIT)
+def match_prototypes_kept_serial(Z, P1, P2, P3, qz, zsum, Tc, s, usable, threshold):  # pragma: no cover
+    """:func:`match_prototypes_kept` on the calling thread (the same result, bit for bit)."""
+    L = Z.shape[0]
+    G1, X2, X3, lim = _window_setup(qz, zsum, Z.shape[1], Tc, s, usable)
     offs, vals, counts = _hit_arrays(L, s.shape[0], Z.shape[1])
     _pruned_range(Z, Tc, s, usable, threshold, 0, L, P1, P2, P3, qz, G1, X2, X3, lim, offs, vals,
                   counts)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._numba import FASTMATH_SAFE, JIT
 from .matching import _dot, unit_normalize
-from .pruning import _nearest_setup, pair_bound
+from .pruning import _EPS, _nearest_setup, _paa, pair_bound
 
 
 @numba.njit(**JIT)
@@ -101,6 +101,57 @@ def nearest_corrected_pruned(C, cc, Z, cz, nz, threshold):  # pragma: no cover -
     return best, bval
 
 
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def nearest_corrected_kept(C, cc, Z, cz, P1, qz, nz, threshold):  # pragma: no cover - compiled
+    """:func:`nearest_corrected_pruned` (the same decisions: the same index and value wherever
+    the best reaches ``threshold``) with the prototypes' 8-segment coordinates ``P1`` (residual
+    norm last) and ``|z|^2`` given, as a library keeps them
+    (:func:`~patternlab.kernels.pruning.prototype_features`): each candidate's bounds against
+    every prototype are computed in loops over the prototypes that vectorize."""
+    nc = C.shape[0]
+    w = C.shape[1]
+    best = np.full(nc, -1, dtype=np.int64)
+    bval = np.full(nc, -np.inf)
+    if nz == 0:
+        return best, bval
+    k = P1.shape[1] - 1
+    PT = np.ascontiguousarray(P1[:nz].T)
+    Yc = np.empty((nc, k))
+    qc = np.empty(nc)
+    rc = np.empty(nc)
+    for c in range(nc):
+        qc[c], rc[c] = _paa(C[c], k, Yc[c])
+    ub = np.empty(nz)
+    slack = 1e-9 + 1024.0 * w * _EPS
+    for c in range(nc):
+        for p in range(nz):
+            ub[p] = 0.0
+        for j in range(k + 1):
+            y = Yc[c, j] if j < k else rc[c]
+            row = PT[j]
+            for p in range(nz):
+                d = y - row[p]
+                ub[p] += d * d
+        for p in range(nz):
+            ub[p] = 0.5 * (qc[c] + qz[p] - ub[p]) + slack * (1.0 + qc[c] + qz[p])
+        for p in range(nz):
+            lo = min(cc[c], cz[p])
+            if lo > 0.0:
+                if ub[p] < threshold and threshold > -1.0:
+                    continue  # (the needed raw correlation below is at least the threshold)
+                hi = max(cc[c], cz[p])
+                cf = hi / lo
+                if threshold > -1.0 and ub[p] < 1.0 - (1.0 - threshold) / (cf * cf):
+                    continue
+                if _corrected(min(1.0, max(-1.0, ub[p])), cc[c], cz[p]) < bval[c]:
+                    continue
+            r = _corrected(min(1.0, max(-1.0, _dot(C[c], Z[p]))), cc[c], cz[p])
+            if r > bval[c]:
+                bval[c] = r
+                best[c] = p
+    return best, bval
+
+
 @numba.njit(**JIT)
 def _prefix(X, n):  # pragma: no cover - compiled
     """Prefix sums of the values and of their squares of the first ``n`` rows of ``X``."""
@@ -115,6 +166,31 @@ def _prefix(X, n):  # pragma: no cover - compiled
 
 
 @numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def _lagged_pair(A, i, B, j, PA, QA, PB, QB, max_lag):  # pragma: no cover - compiled
+    """The best lagged correlation of ``A[i]`` and ``B[j]`` and its shift (see
+    :func:`lagged_correlations`, whose arithmetic this is)."""
+    w = A.shape[1]
+    best = min(1.0, max(-1.0, _dot(A[i], B[j])))
+    bd = 0
+    for k in range(1, max_lag + 1):
+        for d in (-k, k):
+            lo = max(0, d)
+            hi = min(w, w + d)
+            m = hi - lo
+            sab = _dot(A[i, lo:hi], B[j, lo - d:hi - d])
+            sa = PA[i, hi] - PA[i, lo]
+            sb = PB[j, hi - d] - PB[j, lo - d]
+            va = (QA[i, hi] - QA[i, lo]) - sa * sa / m
+            vb = (QB[j, hi - d] - QB[j, lo - d]) - sb * sb / m
+            if va > 1e-12 and vb > 1e-12:
+                r = min(1.0, max(-1.0, (sab - sa * sb / m) / np.sqrt(va * vb)))
+                if r > best:
+                    best = r
+                    bd = d
+    return best, bd
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
 def lagged_correlations(A, ca, B, cb, nb, max_lag, corrected):  # pragma: no cover - compiled
     """Every unit row of ``A`` against the first ``nb`` unit rows of ``B``: the best Pearson
     correlation over the shifts ``d`` in ``[-max_lag, max_lag]`` of ``A[i, t]`` with
@@ -123,33 +199,140 @@ def lagged_correlations(A, ca, B, cb, nb, max_lag, corrected):  # pragma: no cov
     one, on ties. With ``corrected`` the correlations are complexity-corrected (complexities
     ``ca``, ``cb``). Returns ``(r, lag)``, each ``(len(A), nb)``."""
     na = A.shape[0]
-    w = A.shape[1]
     PA, QA = _prefix(A, na)
     PB, QB = _prefix(B, nb)
     R = np.empty((na, nb))
     D = np.zeros((na, nb), dtype=np.int64)
     for i in range(na):
         for j in range(nb):
-            best = min(1.0, max(-1.0, _dot(A[i], B[j])))
-            bd = 0
-            for k in range(1, max_lag + 1):
-                for d in (-k, k):
-                    lo = max(0, d)
-                    hi = min(w, w + d)
-                    m = hi - lo
-                    sab = _dot(A[i, lo:hi], B[j, lo - d:hi - d])
-                    sa = PA[i, hi] - PA[i, lo]
-                    sb = PB[j, hi - d] - PB[j, lo - d]
-                    va = (QA[i, hi] - QA[i, lo]) - sa * sa / m
-                    vb = (QB[j, hi - d] - QB[j, lo - d]) - sb * sb / m
-                    if va > 1e-12 and vb > 1e-12:
-                        r = min(1.0, max(-1.0, (sab - sa * sb / m) / np.sqrt(va * vb)))
-                        if r > best:
-                            best = r
-                            bd = d
+            best, bd = _lagged_pair(A, i, B, j, PA, QA, PB, QB, max_lag)
             R[i, j] = _corrected(best, ca[i], cb[j]) if corrected else best
             D[i, j] = bd
     return R, D
+
+
+@numba.njit(fastmath=True, **JIT)
+def _lag_units(a, max_lag):  # pragma: no cover - compiled
+    """For each shift ``d`` (row ``d + max_lag``): the part of the unit row ``a`` that overlaps a
+    row ``b`` moved right by ``d``, centred, scaled to unit norm and placed where it meets ``b``
+    (``U[d] . b`` is then the correlation times the norm of ``b``'s centred overlap; zeros
+    elsewhere, so that every dot product runs over the whole window and vectorizes), and
+    ``1 / var`` of that part as :func:`lagged_correlations` computes it (0 where that kernel
+    skips the shift). Row ``max_lag`` (shift 0) is ``a`` itself."""
+    w = a.shape[0]
+    U = np.zeros((2 * max_lag + 1, w))
+    iva = np.zeros(2 * max_lag + 1)
+    U[max_lag] = a
+    iva[max_lag] = 1.0
+    for d in range(-max_lag, max_lag + 1):
+        if d == 0:
+            continue
+        lo = max(0, d)
+        hi = min(w, w + d)
+        m = hi - lo
+        sa = 0.0
+        qa = 0.0
+        for t in range(lo, hi):
+            sa += a[t]
+            qa += a[t] * a[t]
+        v = qa - sa * sa / m
+        if not v > 1e-12:
+            continue
+        mean = sa / m
+        ss = 0.0
+        for t in range(lo, hi):
+            ss += (a[t] - mean) * (a[t] - mean)
+        if not ss > 0.0:
+            continue
+        inv = 1.0 / np.sqrt(ss)
+        for t in range(lo, hi):
+            U[d + max_lag, t - d] = (a[t] - mean) * inv
+        iva[d + max_lag] = 1.0 / v
+    return U, iva
+
+
+@numba.njit(fastmath=True, **JIT)
+def _lag_bound(U, iva, lo, hi, b, PB, QB, j, threshold, dots):  # pragma: no cover - compiled
+    """Whether the best lagged correlation of ``a`` (:func:`_lag_units`) and ``b`` (row ``j``
+    of the prefix sums; ``lo``, ``hi`` the overlap of each shift in ``b``) can reach
+    ``threshold`` (``> 1e-6``): each shift's correlation computed the fast way, with a margin
+    that covers the rounding of both ways (loops without branches, so that they vectorize)."""
+    w = b.shape[0]
+    nr = U.shape[0]
+    for r in range(nr):
+        u = U[r]
+        dot = 0.0
+        for t in range(w):
+            dot += u[t] * b[t]
+        dots[r] = dot
+    # dot / sqrt(vb) + margin >= threshold, where the margin (1e-9 + 1e-12 * (1 / sqrt(va vb) +
+    # 1 / va + 1 / vb)) stays below 1e-8 while both variances are at least 1e-3: then the test
+    # is dot > 0 and dot**2 >= (threshold - 1e-8)**2 vb, without a root or a division; a shift
+    # with a smaller variance is always measured
+    t2 = (threshold - 1e-8) * (threshold - 1e-8)
+    hit = 0
+    for r in range(nr):
+        sb = PB[j, hi[r]] - PB[j, lo[r]]
+        vb = (QB[j, hi[r]] - QB[j, lo[r]]) - sb * sb / (hi[r] - lo[r])
+        d = dots[r]
+        small = vb < 1e-3 or iva[r] > 1e3
+        hit += iva[r] > 0.0 and (small or (d > 0.0 and d * d >= t2 * vb))
+    return hit > 0
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def lagged_correlations_pruned(A, ca, B, cb, nb, max_lag, corrected, threshold):  # pragma: no cover
+    """:func:`lagged_correlations` where the result reaches ``threshold`` (the same values and
+    shifts, bit for bit), ``-inf`` and shift 0 where it cannot: each pair is first bounded by a
+    fast, vectorized evaluation of its lagged correlations with a margin covering the rounding
+    of both (the complexity correction only lowers a correlation), and only the pairs that can
+    reach ``threshold`` are measured with the exact kernel's arithmetic."""
+    PB, QB = _prefix(B, nb)
+    return lagged_correlations_kept(A, ca, B, cb, nb, max_lag, corrected, threshold, PB, QB)
+
+
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def lagged_correlations_kept(A, ca, B, cb, nb, max_lag, corrected, threshold, PB,
+                             QB):  # pragma: no cover - compiled
+    """:func:`lagged_correlations_pruned` with the prefix sums of ``B``'s rows given
+    (:func:`prefix_sums`, as a library keeps them)."""
+    na = A.shape[0]
+    PA, QA = _prefix(A, na)
+    R = np.full((na, nb), -np.inf)
+    D = np.zeros((na, nb), dtype=np.int64)
+    w = A.shape[1]
+    lo = np.empty(2 * max_lag + 1, dtype=np.int64)
+    hi = np.empty(2 * max_lag + 1, dtype=np.int64)
+    for d in range(-max_lag, max_lag + 1):
+        lo[d + max_lag] = max(0, -d)
+        hi[d + max_lag] = min(w, w - d)
+    dots = np.empty(2 * max_lag + 1)
+    for i in range(na):
+        U, iva = _lag_units(A[i], max_lag)
+        for j in range(nb):
+            # (a threshold <= 0 is reached by rows the bound skips: a zero row, a flat overlap)
+            if threshold > 1e-6 and not _lag_bound(U, iva, lo, hi, B[j], PB, QB, j, threshold, dots):
+                continue
+            best, bd = _lagged_pair(A, i, B, j, PA, QA, PB, QB, max_lag)
+            r = _corrected(best, ca[i], cb[j]) if corrected else best
+            if r >= threshold:
+                R[i, j] = r
+                D[i, j] = bd
+    return R, D
+
+
+@numba.njit(**JIT)
+def prefix_sums(X, rows):  # pragma: no cover - compiled
+    """:func:`_prefix` of the rows ``X[rows]`` (each row's sums depend on that row alone)."""
+    w = X.shape[1]
+    P = np.zeros((rows.shape[0], w + 1))
+    Q = np.zeros((rows.shape[0], w + 1))
+    for r in range(rows.shape[0]):
+        i = rows[r]
+        for t in range(w):
+            P[r, t + 1] = P[r, t] + X[i, t]
+            Q[r, t + 1] = Q[r, t] + X[i, t] * X[i, t]
+    return P, Q
 
 
 @numba.njit(**JIT)
