@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import reference as ref
-from patternlab.kernels.matching import unit_normalize
 from patternlab._bounds import PrototypeBounds
+from patternlab.kernels.matching import unit_normalize
 from patternlab.kernels.shape import (
     complexity,
     nearest_corrected,
