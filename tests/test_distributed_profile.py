@@ -105,6 +105,48 @@ def test_a_worker_killed_mid_run_changes_nothing(monkeypatch: pytest.MonkeyPatch
     assert len(resubmitted) > len(set(resubmitted)), "no task lost its inputs: the kill came too late"
 
 
+@pytest.mark.parametrize("options", [{"k": 3}, {"normalize": False}])
+def test_a_worker_killed_mid_list_run_changes_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                       options: dict) -> None:
+    """k nearest neighbours and non-normalized profiles on Dask: each task's slices are scattered
+    (not in the graph); SIGKILL to a worker once the first task is folded, and the tasks whose
+    inputs died with it are scattered and submitted again: the lists are the in-process ones."""
+    import os
+    import signal
+
+    from patternlab.profiles import _tiling
+
+    monkeypatch.setitem(profile.TILES, np.float64, (500, 50))
+    monkeypatch.setattr(_tiling, "BANDS_PER_TASK", 2)
+    T = np.cumsum(np.random.default_rng(12).standard_normal(8000))
+    keys: list[str] = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as c:
+        victim = next(iter(c.run(os.getpid).values()))
+        real_merge = _tiling.nk.merge_lists
+        real_submit = c.submit
+        killed: list[int] = []
+
+        def kill_once(*args):
+            if not killed:
+                killed.append(victim)
+                os.kill(victim, signal.SIGKILL)
+            return real_merge(*args)
+
+        def count(fn, *args, **kwargs):  # a repeated key is a resubmission
+            keys.append(kwargs["key"])
+            assert not any(isinstance(a, np.ndarray) for a in args)  # slices travel scattered
+            return real_submit(fn, *args, **kwargs)
+
+        monkeypatch.setattr(_tiling.nk, "merge_lists", kill_once)
+        monkeypatch.setattr(c, "submit", count)
+        remote = pl.matrix_profile(T, 50, client=c, **options)
+    local = pl.matrix_profile(T, 50, **options)
+    for f in FIELDS_K:
+        np.testing.assert_array_equal(getattr(local, f), getattr(remote, f))
+    assert len(keys) > len(set(keys)), "no task lost its inputs: the kill came too late"
+
+
 def test_bad_client_is_refused() -> None:
     with pytest.raises(pl.InvalidParameterError, match=r"client must be a distributed\.Client"):
         pl.matrix_profile(np.arange(100.0), 10, client="tcp://127.0.0.1:8786")

@@ -383,6 +383,13 @@ def _lists_task(kernel: str, A: tuple[Any, ...], B: tuple[Any, ...], m: int, kma
     return out
 
 
+def _packed_lists_task(kernel: str, packed: tuple[tuple[Any, ...], tuple[Any, ...]], m: int, kmax: int,
+                       R: int, K: int, nn: int, extra: tuple[Any, ...]) -> tuple[NDArray[Any], ...]:
+    """:func:`_lists_task` on the slices scattered as one tuple ``(A part, B part)``."""
+    a_part, b_part = packed
+    return _lists_task(kernel, a_part, b_part, m, kmax, R, K, nn, extra)
+
+
 def lists_on_cluster(client: Client, kernel: str, A: tuple[NDArray[Any], ...],
                      B: tuple[NDArray[Any], ...], m: int, kmin: int, tiles: tuple[int, int],
                      nn: int, extra: tuple[Any, ...] = (), bands_per_task: int | None = None
@@ -392,47 +399,84 @@ def lists_on_cluster(client: Client, kernel: str, A: tuple[NDArray[Any], ...],
     as Dask tasks of the canonical tiles, folded on the client as they finish.
 
     ``A`` and ``B`` are each a series' samples followed by its per-window arrays; a task receives
-    only the slices its tiles read. Lists rank by a strict total order, so the folded lists are
-    the in-process ones bit for bit, whatever order tasks finish in.
+    only the slices its tiles read, scattered to a worker (not inside the task graph), with at
+    most ``IN_FLIGHT_PER_THREAD`` tasks a worker thread in flight, and is scattered and submitted
+    again when a worker dies with its inputs, as in :func:`triangle_on_cluster`. Lists rank by a
+    strict total order, so the folded lists are the in-process ones bit for bit, whatever order
+    tasks finish in.
     """
+    from concurrent.futures import CancelledError
+
     from distributed import as_completed
+    from distributed.client import FutureCancelledError
 
     R, K = tiles
     lA, lB = len(A[1]), len(B[1])
     nrb, nbands = nk.n_tiles(lA, lB, kmin, R, K)
     if bands_per_task is None:
-        bands_per_task = BANDS_PER_TASK
-    if bands_per_task is None:
-        threads = max(1, sum(client.nthreads().values()))
-        groups = max(1, -(-TASKS_PER_THREAD * threads // max(nrb, 1)))
-        bands_per_task = max(1, min(-(-nbands // groups), (MAX_COLUMNS - R) // K))
+        bands_per_task = cluster_bands(client, nrb, nbands, R, K)
     like = A[-1]
     rowP, rowI, rowT = nk.empty_lists(lA, nn, like)
     colP, colI, colT = nk.empty_lists(lB, nn, like)
     run = uuid.uuid4().hex[:8]
-    futures = {}
+    work: list[tuple[int, int, int, int, int, int, int]] = []
     for a in range(nrb):
         r0, r1 = a * R, min(a * R + R, lA)
         for g0 in range(0, nbands, bands_per_task):
             g1 = min(g0 + bands_per_task, nbands)
             k0, k1 = kmin + g0 * K, kmin + g1 * K
             lo, hi = r0 + k0, min(lB, r1 + k1)
-            if lo >= lB:
+            if lo < lB:
+                work.append((a, g0, r0, r1, lo, hi, k1 - k0))
+    futures: dict[Any, int] = {}
+    inputs: dict[Any, Any] = {}
+    limit = max(2, IN_FLIGHT_PER_THREAD * sum(client.nthreads().values()))
+    queue = iter(range(len(work)))
+    pending = as_completed()
+    lost: dict[int, int] = {}
+
+    def submit_next(again: int | None = None) -> None:
+        x = next(queue, None) if again is None else again
+        if x is None:
+            return
+        a, g0, r0, r1, lo, hi, kmax = work[x]
+        a_part = (A[0][r0:r1 + m - 1], *(v[r0:r1] for v in A[1:]))
+        b_part = (B[0][lo:hi + m - 1], *(v[lo:hi] for v in B[1:]))
+        packed = _scatter(client, (a_part, b_part))
+        fut = client.submit(_packed_lists_task, kernel, packed, m, kmax, R, K, nn, extra,
+                            key=f"neighbour-lists-tile-{a}-{g0}-{run}", pure=False)
+        futures[fut] = x
+        inputs[fut] = packed
+        pending.add(fut)
+
+    for _ in range(limit):
+        submit_next()
+    for batch in pending.batches():
+        for fut in batch:
+            x = futures.pop(fut)
+            packed = inputs.pop(fut)
+            try:
+                tP, tI, cP, cI = fut.result()
+            except (CancelledError, FutureCancelledError):
+                lost[x] = lost.get(x, 0) + 1
+                if lost[x] > MAX_RESUBMITS:
+                    raise RuntimeError(f"neighbour-lists task {x} lost its inputs {lost[x]} times "
+                                       "(workers keep dying): check the cluster's workers") from None
+                fut.release()
+                packed.release()
+                submit_next(again=x)
                 continue
-            a_part = (A[0][r0:r1 + m - 1], *(x[r0:r1] for x in A[1:]))
-            b_part = (B[0][lo:hi + m - 1], *(x[lo:hi] for x in B[1:]))
-            fut = client.submit(_lists_task, kernel, a_part, b_part, m, k1 - k0, R, K, nn, extra,
-                                key=f"neighbour-lists-tile-{a}-{g0}-{run}", pure=False)
-            futures[fut] = (r0, lo)
-    for fut in as_completed(list(futures)):
-        r0, lo = futures.pop(fut)
-        tP, tI, cP, cI = fut.result()
-        fut.release()
-        rows = slice(r0, r0 + len(tP))
-        cols = slice(lo, lo + len(cP))
-        nk.merge_lists(rowP[rows], rowI[rows], rowT[rows], tP, np.where(tI >= 0, tI + lo, -1))
-        nk.merge_lists(colP[cols], colI[cols], colT[cols], cP, np.where(cI >= 0, cI + r0, -1))
+            fut.release()
+            packed.release()
+            submit_next()
+            _, _, r0, _, lo, _, _ = work[x]
+            rows = slice(r0, r0 + len(tP))
+            cols = slice(lo, lo + len(cP))
+            nk.merge_lists(rowP[rows], rowI[rows], rowT[rows], tP, np.where(tI >= 0, tI + lo, -1))
+            nk.merge_lists(colP[cols], colI[cols], colT[cols], cP, np.where(cI >= 0, cI + r0, -1))
     return rowP, rowI, colP, colI
+
+
 class Progress:
     """A text (or notebook) progress bar in tiles, with cells/s; a no-op when disabled."""
 
