@@ -2,6 +2,7 @@
 
     python benchmarks/compare_discords.py                     # n = 1e6 and 1e7, k = 3, m = 100
     python benchmarks/compare_discords.py --n 1000000 --verify 100000 1000000
+    python benchmarks/compare_discords.py --left --n 1000000 10000000   # left discords (DAMP)
 
 The series (seeded): a quasi-periodic signal (``--series periodic``, a cycle of about ``m``
 samples whose period drifts, plus noise: the setting of DRAG and MERLIN) or a random walk
@@ -13,7 +14,9 @@ that length, extrapolated from its cells/s measured here on ``--calibrate`` samp
 5e13 cells: hours on two cores, so it is not run); wall seconds, and the CPU seconds of
 find_discords (all threads). ``--verify`` sizes are also run through the full profile, and the
 discords must be identical (indices and distances; neighbours up to a genuine tie). Printed with
-the CPU model, its vector extensions and the load.
+the CPU model, its vector extensions and the load. ``--left``: left discords (each window
+against its past only, ``find_discords(..., left=True, start=n // 10)``: the first tenth is only
+past), checked against ``matrix_profile(T, m).discords(k, left=True, start=n // 10)``.
 """
 
 from __future__ import annotations
@@ -67,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibrate", type=int, default=100_000, help="length of the timed full profile")
     ap.add_argument("--verify", type=int, nargs="*", default=[100_000],
                     help="lengths also run through the full profile and compared")
+    ap.add_argument("--left", action="store_true", help="left discords (the first tenth only past)")
     args = ap.parse_args(argv)
+
+    def opts(n: int) -> dict[str, object]:
+        return {"left": True, "start": n // 10} if args.left else {}
 
     import patternlab as pl
 
@@ -75,21 +82,21 @@ def main(argv: list[str] | None = None) -> int:
     print(describe())
     for w in (20_000, 120_000):  # compile the serial and the parallel variants
         warm = planted(w, m, args.seed, args.series)
-        pl.find_discords(warm, m, k)
+        pl.find_discords(warm, m, k, **opts(w))
     pl.matrix_profile(warm[:20_000], m)
     t0 = time.perf_counter()
     pl.matrix_profile(planted(args.calibrate, m, args.seed, args.series), m)
     rate = _cells(args.calibrate, m) / (time.perf_counter() - t0)
-    print(f"{args.series} series, m={m}, k={k}; full profile: {rate:.3g} cells/s measured at "
+    print(f"{args.series} series, m={m}, k={k}{', left discords' if args.left else ''}; full profile: {rate:.3g} cells/s measured at "
           f"n={args.calibrate:,}")
     ok = True
     for n in sorted(set(args.verify)):
         T = planted(n, m, args.seed, args.series)
         t1 = time.perf_counter()
-        found = pl.find_discords(T, m, k)
+        found = pl.find_discords(T, m, k, **opts(n))
         t_found = time.perf_counter() - t1
         t1 = time.perf_counter()
-        want = pl.matrix_profile(T, m).discords(k)
+        want = pl.matrix_profile(T, m).discords(k, **opts(n))
         t_full = time.perf_counter() - t1
         same = [d.index for d in found] == [d.index for d in want] and all(
             a.distance == b.distance for a, b in zip(found, want))
@@ -103,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.n:
         T = planted(n, m, args.seed, args.series)
         t1, c1 = time.perf_counter(), time.process_time()
-        found = pl.find_discords(T, m, k)
+        found = pl.find_discords(T, m, k, **opts(n))
         t, cpu = time.perf_counter() - t1, time.process_time() - c1
         s = found.stats
         full = _cells(n, m) / rate

@@ -158,3 +158,84 @@ def test_hypothesis_the_profiles_discords(data: st.DataObject) -> None:
             pl.find_discords(T, m, k)
         return
     same_discords(pl.find_discords(T, m, k), want, T, m)
+
+
+# ------------------------------------------------------------------------------ left discords
+def _periodic(n: int, m: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    phase = np.cumsum(2 * np.pi / (m * (1 + 0.1 * np.sin(np.arange(n) / (5.0 * m)))))
+    T = np.sin(phase) + 0.1 * rng.standard_normal(n)
+    T[n // 3:n // 3 + m] += 3 * np.sin(np.linspace(0, 5 * np.pi, m))
+    T[2 * n // 3] += 6.0
+    return T
+
+
+@pytest.mark.parametrize(("kind", "n", "m", "k", "start"), [
+    ("walk", 1500, 32, 1, 0), ("walk", 4000, 50, 3, 400), ("periodic", 6000, 60, 4, 600),
+    ("periodic", 3000, 40, 2, 0), ("offset", 2500, 30, 3, 250)])
+def test_left_discords_are_the_left_profiles(kind: str, n: int, m: int, k: int, start: int) -> None:
+    """DAMP-style search: the discords of the left profile (each window against its past), the
+    first ``start`` windows only past; NaN, constant stretches and a series far from zero for
+    its spread (summed directly) included."""
+    if kind == "walk":
+        T = planted(n, m, n)
+    elif kind == "periodic":
+        T = _periodic(n, m, n)
+    else:
+        T = 1e9 + 1e-3 * planted(n, m, 5)
+    found = pl.find_discords(T, m, k, left=True, start=start)
+    want = pl.matrix_profile(T, m).discords(k, left=True, start=start)
+    assert len(found) == len(want) == k
+    same_discords(found, want, T, m)
+    assert all(d.index >= start and d.neighbor < d.index for d in found)
+    assert found.stats["pruning_rate"] > 0.5 and not found.stats["fallback"]
+    mp = pl.matrix_profile(T, m)
+    assert want[0].distance == np.max(np.where(np.arange(len(mp.PL)) >= start, mp.PL, -np.inf)[
+        np.isfinite(mp.PL)])
+
+
+def test_left_discords_fall_back_and_refuse_bad_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    T = planted(900, 30, 7)
+    monkeypatch.setattr(dmod, "MIN_BUDGET", 1)  # pruning "fails": the full profile's answer
+    fb = pl.find_discords(T, 30, 2, left=True, start=100)
+    assert fb.stats["fallback"] and list(fb) == pl.matrix_profile(T, 30).discords(2, left=True, start=100)
+    with pytest.raises(pl.InvalidParameterError, match="pass left=True"):
+        pl.find_discords(T, 30, 2, start=5)
+    with pytest.raises(pl.InvalidParameterError, match="pass left=True"):
+        pl.matrix_profile(T, 30).discords(2, start=5)
+    with pytest.raises(pl.InvalidParameterError, match="start=-1"):
+        pl.find_discords(T, 30, 2, left=True, start=-1)
+    with pytest.raises(pl.InvalidParameterError, match="start=2.5"):
+        pl.matrix_profile(T, 30).discords(2, left=True, start=2.5)
+    with pytest.raises(pl.InvalidParameterError, match="self-join"):
+        pl.matrix_profile(T, 30, T[::-1].copy()).discords(2, left=True)
+    mp = pl.matrix_profile(T, 30)
+    before = mp.PL.copy()
+    mp.discords(3, left=True, start=200)
+    np.testing.assert_array_equal(mp.PL, before)  # the profile is not changed
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_hypothesis_left_discords(data: st.DataObject) -> None:
+    n = data.draw(st.integers(60, 500))
+    m = data.draw(st.integers(4, 24))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31)))
+    k = data.draw(st.integers(1, 4))
+    T = np.round(np.cumsum(rng.standard_normal(n)), data.draw(st.sampled_from([1, 8])))
+    if data.draw(st.booleans()):
+        at = data.draw(st.integers(0, n - 5))
+        T[at:at + data.draw(st.integers(1, 30))] = np.nan
+    if data.draw(st.booleans()):
+        at = data.draw(st.integers(0, n - 5))
+        T[at:at + data.draw(st.integers(1, 3 * m))] = 2.0
+    if np.isfinite(T).sum() < m:
+        return
+    start = data.draw(st.integers(0, n - m + 1))
+    try:
+        want = pl.matrix_profile(T, m).discords(k, left=True, start=start)
+    except pl.PatternlabError:
+        with pytest.raises(pl.PatternlabError):
+            pl.find_discords(T, m, k, left=True, start=start)
+        return
+    same_discords(pl.find_discords(T, m, k, left=True, start=start), want, T, m)

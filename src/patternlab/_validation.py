@@ -185,6 +185,14 @@ def as_dtype(dtype: Any) -> type[np.floating[Any]]:
     raise InvalidParameterError(f"dtype={dt} is not supported; pass 'float64' (default) or 'float32'")
 
 
+def as_start(start: Any, n: int) -> int:
+    """``start`` as the first of ``n`` windows ranked: an integer ``0 <= start <= n``."""
+    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start <= n:
+        raise InvalidParameterError(f"start={start!r} must be an integer window index from 0 to {n} "
+                                    f"(the first window ranked): pass e.g. start={n // 2}")
+    return int(start)
+
+
 def as_count(k: Any, name: str = "k") -> int:
     """A positive integer count."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):

@@ -226,3 +226,145 @@ def refine_serial(Tc, mu, s, e, m, excl, r, cand):  # pragma: no cover - compile
     for x in range(nc):
         D[x], I[x], W[x] = _nearest(Tc, mu, s, e, m, excl, cand[x], r)
     return D, I, W
+
+
+# -- left discords ------------------------------------------------------------------------------
+#: Relative slack of the left search's pruning: its distances come from dot products (a loop
+#: that vectorizes), whose rounding is far above the early-abandoned sums' but far below this.
+LEFT_SLACK = 1e-6
+#: Windows of the first chunk of a window's past, and of the largest (chunks double).
+LEFT_CHUNK = 64
+LEFT_CHUNK_MAX = 4096
+#: ``|mean| / (spread sqrt(m))`` of a window above which its distance is summed directly.
+LEFT_OFFSET = 1e4
+
+@numba.njit(**JIT)
+def _separated_kth(val, idx, c, k, sep):  # pragma: no cover - compiled
+    """A lower bound of the ``k``-th discord of any superset of the ``c`` windows ``idx`` (their
+    distances ``val``): the ``k``-th value of a greedy pick, by decreasing value, of windows at
+    least ``sep = 2 m - 1`` apart (a discord of the superset blocks at most one of them, so the
+    greedy discord pass keeps picking at or above each of their values); 0 when there are not
+    ``k`` such windows."""
+    order = np.argsort(-val[:c], kind="mergesort")
+    taken = np.empty(k, dtype=np.int64)
+    nt = 0
+    for x in order:
+        i = idx[x]
+        ok = True
+        for q in range(nt):
+            if abs(i - taken[q]) < sep:
+                ok = False
+                break
+        if ok:
+            taken[nt] = i
+            nt += 1
+            if nt == k:
+                return val[x]
+    return 0.0
+
+
+@numba.njit(**JIT)
+def left_search(Tc, mu, s, e, m, excl, k, budget, start):  # pragma: no cover - compiled
+    """The windows that can be among the ``k`` left discords (the windows farthest from their
+    nearest neighbour in the past, ``j < i - excl``), with that neighbour, in the manner of DAMP
+    (Lu, Wu, Mueen, Zuluaga and Keogh, "Matrix profile XXIV", KDD 2022): windows are taken in
+    order; each one's past is scanned nearest offsets first, in chunks of doubling size whose
+    distances come from vectorized dot products with the window (DAMP's backward search, with
+    direct products instead of its FFTs), and the scan stops after the chunk where a neighbour
+    is closer than the threshold ``r``
+    (the window cannot be a discord). ``r`` is a lower bound of the ``k``-th discord from the
+    windows measured so far (:func:`_separated_kth`), refreshed as they accumulate.
+
+    Returns ``(index, d**2 / m, neighbour, distances computed, pruning failed)`` of the windows
+    measured to the end (every window whose left distance is at least the final ``r``); stops
+    with ``pruning failed`` once more than ``budget`` windows were measured to the end. Windows
+    before ``start`` are not ranked (they are only the past of the others)."""
+    n = s.shape[0]
+    sep = 2 * m - 1
+    out_i = np.empty(budget + 1, dtype=np.int64)
+    out_d = np.empty(budget + 1)
+    out_n = np.empty(budget + 1, dtype=np.int64)
+    c = 0
+    fresh = 0
+    r = 0.0  # in units of d**2 / m
+    work = 0
+    zq = np.empty(m)
+    acc = np.empty(LEFT_CHUNK_MAX)
+    for i in range(start, n):
+        if e[i] < 0:
+            continue  # a window holding NaN/inf is never ranked
+        top = i - excl - 1
+        if top < 0:
+            continue  # no past outside the exclusion zone: infinite, not ranked
+        below = r * (1.0 - LEFT_SLACK)
+        best = np.inf
+        who = -1
+        pruned = False
+        if e[i] > 0:  # a constant window: 0 to a constant one, sqrt(m) (1 here) to the others
+            for j in range(top, -1, -1):
+                if e[j] < 0:
+                    continue
+                work += 1
+                d = 0.0 if e[j] > 0 else 1.0
+                if d < best or (d == best and j < who):
+                    best = d
+                    who = j
+                    if best < below:
+                        pruned = True
+                        break
+        else:
+            # the past in chunks of growing size, nearest first; each chunk's distances from its
+            # dot products with the unit query (a loop over the chunk's windows that vectorizes)
+            for t in range(m):
+                zq[t] = (Tc[i + t] - mu[i]) * s[i]
+            zsum = 0.0
+            for t in range(m):
+                zsum += zq[t]
+            hi = top
+            size = LEFT_CHUNK
+            while hi >= 0 and not pruned:
+                lo = max(0, hi - size + 1)
+                nb = hi - lo + 1
+                for x in range(nb):
+                    acc[x] = 0.0
+                for t in range(m):
+                    zt = zq[t]
+                    seg = Tc[lo + t:lo + t + nb]
+                    for x in range(nb):
+                        acc[x] += zt * seg[x]
+                work += nb
+                for x in range(nb - 1, -1, -1):
+                    j = lo + x
+                    if e[j] < 0:
+                        continue
+                    if e[j] > 0:
+                        d = 1.0
+                    elif abs(mu[j]) * s[j] > LEFT_OFFSET:
+                        # a window far from zero for its spread: the products would lose too many
+                        # digits, so this one is summed directly
+                        d = 0.0
+                        for t in range(m):
+                            q = zq[t] - (Tc[j + t] - mu[j]) * s[j]
+                            d += q * q
+                    else:
+                        d = max(0.0, 2.0 - 2.0 * s[j] * (acc[x] - mu[j] * zsum))
+                    if d < best or (d == best and j < who):
+                        best = d
+                        who = j
+                if best < below:
+                    pruned = True
+                hi = lo - 1
+                size = min(2 * size, LEFT_CHUNK_MAX)
+        if pruned or who < 0:
+            continue
+        if c == budget:
+            return out_i[:c], out_d[:c], out_n[:c], work, True
+        out_i[c] = i
+        out_d[c] = best
+        out_n[c] = who
+        c += 1
+        fresh += 1
+        if 8 * fresh >= c:  # the bound is refreshed as the measured windows grow by an eighth
+            r = max(r, _separated_kth(out_d, out_i, c, k, sep))
+            fresh = 0
+    return out_i[:c], out_d[:c], out_n[:c], work, False

@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _validation as v
 from .._numba import numba_threads, parallel_for, pick
+from ..errors import InvalidParameterError
 from ..kernels import discord as dk
 from ..kernels import exact, stats
 from ._prepare import stats_of as _stats
@@ -90,7 +91,8 @@ def _first_threshold(constant: NDArray[np.bool_], valid: NDArray[np.bool_], m: i
     return 2.0 * math.sqrt(m) * (1.0 + 1e-6)
 
 
-def find_discords(T: ArrayLike, m: int, k: int = 3, *, threads: int | None = None) -> Discords:
+def find_discords(T: ArrayLike, m: int, k: int = 3, *, left: bool = False, start: int = 0,
+                  threads: int | None = None) -> Discords:
     """The ``k`` most anomalous non-overlapping windows of ``T``, exactly, without the full profile.
 
     The same answer as ``pl.matrix_profile(T, m).discords(k)`` (float64): the windows farthest
@@ -111,6 +113,16 @@ def find_discords(T: ArrayLike, m: int, k: int = 3, *, threads: int | None = Non
         Window length.
     k : int
         Number of discords wanted; fewer are returned when the series has no more.
+    left : bool
+        Left discords instead: the windows farthest from their nearest neighbour *in the past*
+        (``pl.matrix_profile(T, m).discords(k, left=True)``, from the left profile ``PL``), the
+        anomalies a stream would have flagged as they arrived. Found in the manner of DAMP: each
+        window's past is scanned nearest offsets first and abandoned as soon as a neighbour is
+        closer than a lower bound of the ``k``-th discord (one thread; ``threads`` is ignored).
+        Windows without a past outside the exclusion zone are not ranked.
+    start : int
+        With ``left``: only windows from ``start`` on are ranked (the ones before it are only
+        the past of the others: early windows, with little past, are far from all they have seen).
     threads : int, optional
         The most numba threads to use (default: all); the result does not depend on it.
 
@@ -136,6 +148,10 @@ def find_discords(T: ArrayLike, m: int, k: int = 3, *, threads: int | None = Non
     v.check_self_join(m, T.shape[0])
     t0 = time.perf_counter()
     excl = v.exclusion_zone(m)
+    if start and not left:
+        raise InvalidParameterError(f"start={start!r} applies to left discords: pass left=True")
+    if left:
+        return _left_discords(T, m, k, excl, v.as_start(start, T.shape[0] - m + 1), t0)
     with numba_threads(threads):
         Tc, mu, sig2, valid, constant = _stats(T, m)
         s, e = stats.correlation_terms(mu, sig2, valid, constant)
@@ -171,10 +187,29 @@ def find_discords(T: ArrayLike, m: int, k: int = 3, *, threads: int | None = Non
     return out
 
 
+def _left_discords(T: NDArray[np.float64], m: int, k: int, excl: int, start: int, t0: float) -> Discords:
+    """:func:`find_discords` with ``left=True``."""
+    Tc, mu, sig2, valid, constant = _stats(T, m)
+    s, e = stats.correlation_terms(mu, sig2, valid, constant)
+    n = s.shape[0]
+    pairs = (n - excl - 1) * (n - excl) / 2
+    budget = max(MIN_BUDGET, n // (BUDGET_PER_M * m))
+    idx, d2, nb, work, failed = dk.left_search(Tc, mu, s, e, m, excl, k, budget, start)
+    if failed:
+        return _fallback(T, m, k, 0.0, 1, len(idx), int(work), pairs, t0, left=True, start=start)
+    P = _reported(Tc, mu, s, e, m, idx, nb)
+    out = Discords(_greedy(idx, P, nb, k, m, 0.0))
+    out.stats = {"threshold": float(np.sqrt(m * d2.min())) if len(d2) else 0.0, "rounds": 1,
+                 "candidates": len(idx), "survivors": len(idx), "distances": int(work), "pairs": pairs,
+                 "pruning_rate": 1.0 - int(work) / max(pairs, 1.0),
+                 "seconds": time.perf_counter() - t0, "fallback": False}
+    return out
+
+
 def _fallback(T: NDArray[np.float64], m: int, k: int, r: float, rounds: int, candidates: int,
-              work: int, pairs: float, t0: float) -> Discords:
+              work: int, pairs: float, t0: float, left: bool = False, start: int = 0) -> Discords:
     mp: MatrixProfile = matrix_profile(T, m)
-    out = Discords(mp.discords(k))
+    out = Discords(mp.discords(k, left=left, start=start))
     out.stats = {"threshold": r, "rounds": rounds, "candidates": candidates, "survivors": -1,
                  "distances": work + pairs, "pairs": pairs, "pruning_rate": 0.0,
                  "seconds": time.perf_counter() - t0, "fallback": True}

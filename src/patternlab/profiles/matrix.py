@@ -187,13 +187,20 @@ class MatrixProfile:
         a, b, d = topk.top_motifs(*self._nearest(), k, self.m)
         return [Motif(int(x), int(y), float(z)) for x, y, z in zip(a, b, d)]
 
-    def discords(self, k: int = 3) -> list[Discord]:
+    def discords(self, k: int = 3, *, left: bool = False, start: int = 0) -> list[Discord]:
         """The ``k`` windows farthest from their nearest neighbour, non-overlapping.
 
         Parameters
         ----------
         k : int
             Number of discords wanted; fewer are returned when the profile has no more.
+        left : bool
+            Rank by the left profile (``PL``, ``IL``: the nearest neighbour in the past) instead:
+            the anomalies a stream flags as they arrive. Needs a self-join.
+        start : int
+            With ``left``: only windows from ``start`` on are ranked (the ones before it are the
+            past the first ones are compared with: early windows, with little past, are far from
+            everything they have seen).
 
         Returns
         -------
@@ -209,7 +216,18 @@ class MatrixProfile:
         True
         """
         k = v.as_count(k)
-        i, d, nb = topk.top_discords(*self._nearest(), k, self.m)
+        if start and not left:
+            raise InvalidParameterError(f"start={start!r} applies to left discords: pass left=True")
+        if left:
+            if not self.self_join:
+                raise InvalidParameterError("left=True needs the left profile of a self-join: an "
+                                            "AB-join has none (all inf); pass left=False")
+            PL = np.array(self.PL if self.PL.ndim == 1 else self.PL[:, 0], dtype=np.float64)  # a copy
+            IL = np.ascontiguousarray(self.IL if self.IL.ndim == 1 else self.IL[:, 0], dtype=np.int64)
+            PL[:v.as_start(start, len(PL))] = np.inf
+            i, d, nb = topk.top_discords(PL, IL, k, self.m)
+        else:
+            i, d, nb = topk.top_discords(*self._nearest(), k, self.m)
         return [Discord(int(x), float(y), int(z)) for x, y, z in zip(i, d, nb)]
 
 
