@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     pl.matrix_profile(planted(args.calibrate, m, args.seed, args.series), m)
     rate = _cells(args.calibrate, m) / (time.perf_counter() - t0)
-    print(f"{args.series} series, m={m}, k={k}{', left discords' if args.left else ''}; full profile: {rate:.3g} cells/s measured at "
+    left = ", left discords" if args.left else ""
+    print(f"{args.series} series, m={m}, k={k}{left}; full profile: {rate:.3g} cells/s measured at "
           f"n={args.calibrate:,}")
     ok = True
     for n in sorted(set(args.verify)):

@@ -205,7 +205,7 @@ def test_left_discords_fall_back_and_refuse_bad_arguments(monkeypatch: pytest.Mo
         pl.matrix_profile(T, 30).discords(2, start=5)
     with pytest.raises(pl.InvalidParameterError, match="start=-1"):
         pl.find_discords(T, 30, 2, left=True, start=-1)
-    with pytest.raises(pl.InvalidParameterError, match="start=2.5"):
+    with pytest.raises(pl.InvalidParameterError, match=r"start=2\.5"):
         pl.matrix_profile(T, 30).discords(2, left=True, start=2.5)
     with pytest.raises(pl.InvalidParameterError, match="self-join"):
         pl.matrix_profile(T, 30, T[::-1].copy()).discords(2, left=True)
