@@ -126,6 +126,6 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert first_block is not None and README.index("```bash") < README.index("## ")
     commands = [ln.split("#")[0].strip() for ln in first_block.group(1).splitlines() if ln.strip()]
     assert len(commands) == 2
-    assert commands[0] == "python -m pip install . && patternlab demo"
+    assert commands[0] == 'python -m pip install ".[dask]" && patternlab demo'
     assert commands[1].endswith('python -m pip install -e ".[test]" && python -m pytest')
     assert (ROOT / commands[1].split(" && ")[0].split()[-1]).is_file()  # .ci/system-packages

@@ -22,12 +22,12 @@ PKG = SRC / "patternlab"
 #: the names listed (besides itself). This is the order of DESIGN.md's layout.
 ALLOWED: dict[str, set[str]] = {
     "kernels": {"_numba", "errors"},
-    "profiles": {"kernels", "_numba", "_validation", "errors", "_integrity", "_events"},
+    "profiles": {"kernels", "_numba", "_validation", "errors", "_integrity", "_events", "_extras"},
     "store": {"kernels", "config", "errors", "library", "_version", "_validation", "_integrity"},
     "batch": {"kernels", "profiles", "engine", "library", "store", "config", "errors", "_numba",
               "_events", "_validation", "_version", "_text"},
     "stream": {"kernels", "profiles", "engine", "library", "store", "config", "errors", "_numba",
-               "_validation", "_version"},
+               "_validation", "_version", "_extras"},
     "dashboard": {"_events", "errors", "_text"},
     # the HTTP gateway sits above lab/ (it runs work on a Lab and learns into the stores); only
     # the command line (and nothing below it) imports it

@@ -15,12 +15,11 @@ The public API::
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import datasets
+from ._extras import imported
 from ._version import __version__
-from .batch import BatchResult, Run, ZarrCorpus, open_run, write_signals
 from .config import EngineConfig, load_config
 from .engine import Match, Perception, perceive
 from .errors import (
@@ -30,6 +29,7 @@ from .errors import (
     InvalidParameterError,
     InvalidSignalError,
     InvalidWindowError,
+    MissingDependencyError,
     NoFiniteWindowWarning,
     PatternlabError,
     PatternlabWarning,
@@ -41,7 +41,6 @@ from .errors import (
     StoreError,
     UnknownSettingError,
 )
-from .lab import ClusterConfig, Lab, batch_perceive, kube_spec, load_cluster_config
 from .library import Pattern, PatternLibrary
 from .profiles import (
     MDL,
@@ -56,7 +55,6 @@ from .profiles import (
     PanProfile,
     Segmentation,
     SeriesOccurrence,
-    StoredProfile,
     arc_curve,
     consensus_motif,
     discords,
@@ -73,10 +71,6 @@ from .profiles import (
     subspace,
     suggest_windows,
 )
-from .store.base import PatternStore, PublishResult
-from .store.memory import MemoryPatternStore
-from .store.redis import RedisPatternStore
-from .store.zarr_store import ZarrPatternStore
 from .stream import (
     ApproximateProfile,
     PatternStream,
@@ -86,17 +80,38 @@ from .stream import (
     approximate_profile,
 )
 
-if TYPE_CHECKING:  # imported on first use (below): scikit-learn takes seconds to import
+if TYPE_CHECKING:  # imported on first use (below)
+    from .batch import BatchResult, Run, ZarrCorpus, open_run, write_signals
     from .features import PatternFeatures
+    from .lab import ClusterConfig, Lab, batch_perceive, kube_spec, load_cluster_config
+    from .profiles._store import StoredProfile
+    from .store.base import PatternStore, PublishResult
+    from .store.memory import MemoryPatternStore
+    from .store.redis import RedisPatternStore
+    from .store.zarr_store import ZarrPatternStore
 
 #: Public names whose module is imported on first use, not by ``import patternlab``: what they
-#: import is slow to load (scikit-learn) and not needed by the rest.
-_ON_FIRST_USE = {"PatternFeatures": "patternlab.features"}
+#: import is slow to load (scikit-learn, Dask's distributed, zarr, redis) and comes with an extra
+#: (``pip install "patternlab[dask]"``; the second item), not needed by the profiles and the
+#: library in memory.
+_ON_FIRST_USE: dict[str, tuple[str, str]] = {
+    "PatternFeatures": ("patternlab.features", "features"),
+    **dict.fromkeys(["BatchResult", "Run", "ZarrCorpus", "open_run", "write_signals"],
+                    ("patternlab.batch", "dask")),
+    **dict.fromkeys(["ClusterConfig", "Lab", "batch_perceive", "kube_spec", "load_cluster_config"],
+                    ("patternlab.lab", "dask")),
+    "RedisPatternStore": ("patternlab.store.redis", "redis"),
+    "ZarrPatternStore": ("patternlab.store.zarr_store", "zarr"),
+    "StoredProfile": ("patternlab.profiles._store", "zarr"),
+    **dict.fromkeys(["PatternStore", "PublishResult"], ("patternlab.store.base", "zarr")),
+    "MemoryPatternStore": ("patternlab.store.memory", "zarr"),
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _ON_FIRST_USE:
-        value = getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
+        module, extra = _ON_FIRST_USE[name]
+        value = getattr(imported(module, name, extra), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'patternlab' has no attribute {name!r}")
@@ -125,6 +140,7 @@ __all__ = [
     "Match",
     "MatrixProfile",
     "MemoryPatternStore",
+    "MissingDependencyError",
     "Motif",
     "MotifSet",
     "MultiProfile",

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validation as v
+from ._extras import imported
 from ._numba import pick
 from ._text import plural
 from .config import EngineConfig
@@ -20,7 +21,6 @@ from .kernels.stats import window_stats, window_stats_serial
 from .library import Pattern, PatternLibrary, SignalId, library_and_config, max_lag_of, signal_key
 from .profiles import Discord, MatrixProfile, Motif
 from .profiles.matrix import self_join
-from .store.redis import as_redis_store
 
 __all__ = ["Match", "Perception", "min_signal_length", "perceive"]
 
@@ -304,7 +304,7 @@ def _perceive_with_redis(signal: ArrayLike, domain: str, library: PatternLibrary
                          config: EngineConfig | None, signal_id: SignalId, learn: bool,
                          redis: Any) -> Perception:
     v.as_signal(signal, "signal")  # bad input fails before any round trip
-    store, owned = as_redis_store(redis)
+    store, owned = imported("patternlab.store.redis", "perceive(..., redis=)").as_redis_store(redis)
     assert store is not None  # redis is not None here
     try:
         library, config = library_and_config(library, config, domain)

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidParameterError",
     "InvalidSignalError",
     "InvalidWindowError",
+    "MissingDependencyError",
     "NoFiniteWindowWarning",
     "PatternNotFoundError",
     "PatternlabError",
@@ -68,6 +69,11 @@ class PatternNotFoundError(PatternlabError, KeyError):
 
     def __str__(self) -> str:  # KeyError would show the message with quotes
         return str(self.args[0]) if self.args else ""
+
+
+class MissingDependencyError(PatternlabError, ImportError):
+    """A feature's optional dependency is not installed: the message names the extra that
+    installs it (``pip install "patternlab[dask]"``). Also an ``ImportError``."""
 
 
 class ClusterConnectionError(PatternlabError, ConnectionError):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validation as v
 from ._bounds import Features, PrototypeBounds
+from ._extras import imported
 from ._learning import LearningMixin
 from ._patterns import (
     COUNTERS,
@@ -40,7 +41,9 @@ from .errors import (
 from .kernels.matching import best_matches, unit_normalize
 from .kernels.shape import complexity, lagged_correlations_pruned
 from .kernels.stats import window_stats
-from .store.zarr import StoredLibrary, read_library, save_library
+
+if TYPE_CHECKING:
+    from .store.zarr import StoredLibrary
 
 __all__ = ["Pattern", "PatternLibrary", "decode_signal_id", "encode_signal_id", "library_and_config",
            "max_lag_of", "pattern_id", "provenance_order", "signal_key"]
@@ -721,7 +724,8 @@ class PatternLibrary(LearningMixin):
         >>> pl.PatternLibrary.load("memory://doc-lib").ids == lib.ids
         True
         """
-        save_library(self, path, overwrite=overwrite)
+        stores = imported("patternlab.store.zarr", "PatternLibrary.save")
+        stores.save_library(self, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: Any, *, config: EngineConfig | None = None) -> PatternLibrary:
@@ -740,7 +744,8 @@ class PatternLibrary(LearningMixin):
             known. Libraries saved before checksums existed (schema version 1) are read with
             the content checks only.
         """
-        return cls.from_stored(read_library(path), config)
+        stores = imported("patternlab.store.zarr", "PatternLibrary.load")
+        return cls.from_stored(stores.read_library(path), config)
 
     @classmethod
     def from_stored(cls, stored: StoredLibrary, config: EngineConfig | None = None) -> PatternLibrary:

@@ -8,10 +8,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import patternlab as pl
+
+from .._extras import missing
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # a user mistake: bad argument, unreadable file, bad input
@@ -85,8 +88,27 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("--output", "-o", help="save the profile arrays to this .npz file")
     prof.set_defaults(func=_profile)
     for name in COMMAND_MODULES:
-        importlib.import_module(f"{__package__}.{name}").register(sub)
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:  # an optional dependency: the command says which extra
+            extra = "serve" if name == "serve" else "dask"
+            _unavailable(sub, name, missing(exc, f"patternlab {name}", extra))
+            continue
+        module.register(sub)
     return parser
+
+
+def _unavailable(sub: Any, name: str, error: Exception) -> None:
+    """A command whose dependencies are not installed: listed, and running it says what to install."""
+    if not isinstance(error, pl.MissingDependencyError):
+        raise error
+
+    def run(args: argparse.Namespace) -> int:
+        raise error
+
+    p = sub.add_parser(name, help=f"(not installed: {str(error).split(': ', 1)[-1]})", add_help=True)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -175,7 +175,7 @@ def triangle_in_threads(A: Windows, B: Windows, m: int, kmin: int, tiles: tuple[
     return rowP, rowI, colP, colI
 
 
-def _scatter(client: Client, args: tuple[NDArray[Any], ...]) -> Any:
+def _scatter(client: Client, args: tuple[Any, ...]) -> Any:
     """``args`` scattered to a worker as one value. A worker that has just died may still be
     chosen as the target (the scheduler has not noticed yet): the scatter then fails with a
     closed connection and is tried again, a bounded number of times."""

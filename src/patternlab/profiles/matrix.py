@@ -3,32 +3,41 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, overload
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 import numpy as np
-import zarr
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _validation as v
+from .._extras import imported
 from .._numba import dynamic, get_num_threads, numba_threads, parallel_for
 from ..errors import InvalidParameterError, InvalidSignalError
 from ..kernels import exact, topk
 from ..kernels import matrix_profile as mpk
 from ..kernels import neighbours as nbk
-from . import _absolute, _neighbours, _store, search
+from . import _absolute, _neighbours, search
 from ._prepare import FLOAT32_MIN_SPREAD_RATIO, TILES  # noqa: F401  (public knobs, also here)
 from ._prepare import prepare as _prepare
-from ._store import StoredProfile
 from ._tiling import Progress, Windows, cluster_bands, index_dtype, triangle_in_threads, triangle_on_cluster
 from .multi import MultiProfile, multi_matrix_profile
+
+if TYPE_CHECKING:
+    from . import _store
+    from ._store import StoredProfile
+
+
+def _stores() -> ModuleType:
+    """The profile store (zarr), imported on first use: the profiles in memory need none of it."""
+    return imported("patternlab.profiles._store", "a profile stored with out=")
 
 __all__ = [
     "Discord",
     "MatrixProfile",
     "Motif",
-    "StoredProfile",
     "discords",
     "distance_profile",
     "matrix_profile",
@@ -66,7 +75,7 @@ def _triangle(A: Windows, B: Windows, m: int, kmin: int, dtype: type, client: An
         if run is None or run.writer is None:
             return triangle_on_cluster(client, A, B, m, kmin, (R, K), progress=run.progress if run else None)
         nrb, nbands = mpk.n_tiles(len(A.s), len(B.s), kmin, R, K)
-        rec = _store.StateRecorder(run.writer, t, len(A.s), len(B.s), A.s_d.dtype, kmin, (R, K),
+        rec = _stores().StateRecorder(run.writer, t, len(A.s), len(B.s), A.s_d.dtype, kmin, (R, K),
                                    lambda: cluster_bands(client, nrb, nbands, R, K))
         return triangle_on_cluster(client, A, B, m, kmin, (R, K), rec.bands_per_task, recorder=rec,
                                    progress=run.progress)
@@ -448,8 +457,8 @@ def matrix_profile(
         excl = v.exclusion_zone(m) if B is None else 0
         attrs = {"m": m, "n_windows": len(windows[0].s), "exclusion_zone": excl, "self_join": B is None,
                  "dtype": np.dtype(dt).name, "out_dtype": np.dtype(odt).name,
-                 "series": _store.series_digest(*series)}
-        writer = _store.ProfileWriter(out, attrs, overwrite=bool(overwrite), resume=True)
+                 "series": _stores().series_digest(*series)}
+        writer = _stores().ProfileWriter(out, attrs, overwrite=bool(overwrite), resume=True)
         if writer.group.attrs.get("complete") is True:
             return open_profile(writer.path)
     run = _Run(writer, bool(progress))
@@ -463,7 +472,8 @@ def matrix_profile(
 
 def _read_series(T: Any) -> Any:
     """A zarr array is read whole (the profile needs every sample); anything else as it is."""
-    if isinstance(T, zarr.Array):
+    zarr = sys.modules.get("zarr")  # (not imported: T cannot be one of its arrays)
+    if zarr is not None and isinstance(T, zarr.Array):
         return np.asarray(T[...])
     return T
 
@@ -506,7 +516,8 @@ def open_profile(path: str | os.PathLike[str]) -> StoredProfile:
     >>> bool((stored.load().I == pl.matrix_profile(T, m=20).I).all())
     True
     """
-    return _store.open_stored(path, MatrixProfile)
+    stored: StoredProfile = _stores().open_stored(path, MatrixProfile)
+    return stored
 
 
 def _ndim(T: Any) -> int:
@@ -559,7 +570,7 @@ def _finish(A: Windows, B: Windows, m: int, kmins: tuple[int, int], maxima: tupl
             excl: int, self_join_: bool, dt: type, run: _Run) -> MatrixProfile | StoredProfile:
     """The profile from the maxima: in memory, or written to ``run``'s store a chunk at a time."""
     if run.writer is not None:
-        chunks = _resolved(A, B, m, kmins[0], kmins[1], maxima, _store.CHUNK)
+        chunks = _resolved(A, B, m, kmins[0], kmins[1], maxima, _stores().CHUNK)
         if not self_join_:  # AB-joins have no left and right profiles (as STUMPY)
             chunks = (_no_sides(lo, c) for lo, c in chunks)
         run.writer.write_output(chunks)

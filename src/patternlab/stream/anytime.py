@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike
 
 from ..errors import StoreDataError
 from ..profiles.anytime import AnytimeProfile, as_percentage, as_seed
-from ._persist import backend_for
+from ._state import backend_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client

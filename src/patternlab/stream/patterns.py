@@ -7,18 +7,25 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import redis.exceptions as rex
 from numpy.typing import ArrayLike, NDArray
 
+from .._extras import imported
 from ..errors import InvalidParameterError, StoreConnectionError
 from ..kernels import streaming as sk
 from ..library import PatternLibrary
 from ..profiles.streaming import as_samples
-from ..store.redis import RedisPatternStore
 from .profile import StreamingProfile
+
+if TYPE_CHECKING:
+    from ..store.redis import RedisPatternStore
+
+
+def _redis_store() -> Any:
+    """The Redis store module, imported on first use (a stream without a store needs none)."""
+    return imported("patternlab.store.redis", "a PatternStream publishing through Redis")
 
 __all__ = ["PatternStream", "StreamEvent", "StreamSubscription"]
 
@@ -123,9 +130,12 @@ class PatternStream:
         self.discord_threshold = None if discord_threshold is None else float(discord_threshold)
         self.name = name
         self._owned = isinstance(store, str)
-        self.store = RedisPatternStore(store) if isinstance(store, str) else store
-        if self.store is not None and not isinstance(self.store, RedisPatternStore):
-            raise InvalidParameterError("store must be a RedisPatternStore, a redis:// URL or None")
+        if store is not None:
+            RedisPatternStore = _redis_store().RedisPatternStore
+            store = RedisPatternStore(store) if isinstance(store, str) else store
+            if not isinstance(store, RedisPatternStore):
+                raise InvalidParameterError("store must be a RedisPatternStore, a redis:// URL or None")
+        self.store = store
         self.profile = StreamingProfile(T, library.window, egress=egress)
         m = library.window
         self._Z = library.prototypes
@@ -249,6 +259,8 @@ class PatternStream:
                 if msg is not None and msg.get("type") == "subscribe":
                     return ps
             ps.close()
+            import redis.exceptions as rex
+
             raise rex.TimeoutError("no subscription confirmation within 10 s")
 
         return StreamSubscription(store._call(go, f"subscribe to stream events of {domain!r}"), timeout)
@@ -293,6 +305,8 @@ class StreamSubscription:
         deadline = None if timeout is None else time.monotonic() + timeout
         while deadline is None or time.monotonic() < deadline:
             wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            import redis.exceptions as rex
+
             try:
                 msg = self._ps.get_message(timeout=wait)
             except rex.RedisError as exc:

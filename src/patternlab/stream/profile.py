@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InvalidParameterError, StoreError
 from ..profiles.streaming import IncrementalProfile
-from ._persist import Backend, backend_for
+from ._state import backend_for
+
+if TYPE_CHECKING:
+    from ._persist import Backend
 
 __all__ = ["StreamingProfile"]
 
