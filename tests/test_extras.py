@@ -50,6 +50,8 @@ def test_the_core_works_without_the_extras() -> None:
         sp = pl.StreamingProfile(T[:500], 50)
         sp.update(1.0)
         pl.approximate_profile(T, 50, percentage=0.1, seed=0)
+        assert pl.load_config(window=40).window == 40  # no Dask config to read without Dask
+        assert pl.EngineConfig.from_dask_config() == pl.EngineConfig()
         print(sorted(m for m in sys.modules if m.split(".")[0] in {optional!r}))
     """.replace("{optional!r}", repr(set(OPTIONAL))))
     assert out.strip() == "[]"
@@ -67,11 +69,14 @@ def test_the_core_works_without_the_extras() -> None:
     ("pl.StreamingProfile(T[:500], 50).save('s.zarr')", "zarr"),
     ("pl.MemoryPatternStore", "zarr"),
     ("pl.PatternFeatures", "features"),
+    ("pl.load_config(os.path.join(os.getcwd(), 'c.yaml'))", "dask"),
 ])
 def test_a_missing_extra_is_named(code: str, extra: str, tmp_path: Path) -> None:
     out = _run(f"""
         import os, numpy as np, patternlab as pl
         os.chdir({str(tmp_path)!r})
+        with open("c.yaml", "w") as f:
+            f.write("window: 40")
         T = np.cumsum(np.random.default_rng(0).standard_normal(3000))
         try:
             {code}
