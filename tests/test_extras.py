@@ -70,6 +70,8 @@ def test_the_core_works_without_the_extras() -> None:
     ("pl.MemoryPatternStore", "zarr"),
     ("pl.PatternFeatures", "features"),
     ("pl.load_config(os.path.join(os.getcwd(), 'c.yaml'))", "dask"),
+    ("pl.matrix_profile(T, 50, client=object())", "dask"),
+    ("pl.lab.ClusterConfig", "dask"),
 ])
 def test_a_missing_extra_is_named(code: str, extra: str, tmp_path: Path) -> None:
     out = _run(f"""
@@ -106,6 +108,13 @@ def test_import_patternlab_does_not_import_the_extras() -> None:
                           f"sys.modules if m.split('.')[0] in {heavy!r}))"],
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_sub_packages_of_the_extras_load_on_first_use() -> None:
+    code = ("import patternlab as pl; print(pl.lab.ClusterConfig.__name__, pl.batch.open_run.__name__, "
+            "pl.dashboard.__name__, 'lab' in dir(pl))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.stdout.split() == ["ClusterConfig", "open_run", "patternlab.dashboard", "True"], out.stderr
 
 
 def test_the_extras_are_the_readmes() -> None:

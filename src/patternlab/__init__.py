@@ -106,9 +106,14 @@ _ON_FIRST_USE: dict[str, tuple[str, str]] = {
     **dict.fromkeys(["PatternStore", "PublishResult"], ("patternlab.store.base", "zarr")),
     "MemoryPatternStore": ("patternlab.store.memory", "zarr"),
 }
+#: Sub-packages that ``import patternlab`` used to load, imported on first use too
+#: (``pl.lab.ClusterConfig``), with their extra.
+_PACKAGES_ON_FIRST_USE = {"batch": "dask", "dashboard": "dask", "lab": "dask"}
 
 
 def __getattr__(name: str) -> Any:
+    if name in _PACKAGES_ON_FIRST_USE:
+        return imported(f"{__name__}.{name}", f"patternlab.{name}", _PACKAGES_ON_FIRST_USE[name])
     if name in _ON_FIRST_USE:
         module, extra = _ON_FIRST_USE[name]
         value = getattr(imported(module, name, extra), name)
@@ -118,7 +123,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_ON_FIRST_USE))
+    return sorted(set(globals()) | set(_ON_FIRST_USE) | set(_PACKAGES_ON_FIRST_USE))
 
 
 __all__ = [
