@@ -59,16 +59,16 @@ def test_the_core_works_without_the_extras() -> None:
 
 @pytest.mark.parametrize(("code", "extra"), [
     ("pl.batch_perceive([T], client=False)", "dask"),
-    ("pl.Lab", "dask"),
+    ("pl.Lab.local()", "dask"),
     ("pl.open_run('x.zarr')", "dask"),
-    ("pl.RedisPatternStore", "redis"),
+    ("pl.RedisPatternStore('redis://127.0.0.1:1')", "redis"),
     ("pl.perceive(T, library=pl.PatternLibrary(window=32), redis='redis://127.0.0.1:1')", "redis"),
     ("pl.PatternLibrary(window=32).save('lib.zarr')", "zarr"),
     ("pl.PatternLibrary.load('lib.zarr')", "zarr"),
     ("pl.matrix_profile(T, 50, out='mp.zarr')", "zarr"),
     ("pl.StreamingProfile(T[:500], 50).save('s.zarr')", "zarr"),
-    ("pl.MemoryPatternStore", "zarr"),
-    ("pl.PatternFeatures", "features"),
+    ("pl.MemoryPatternStore()", "zarr"),
+    ("pl.PatternFeatures()", "features"),
     ("pl.load_config(os.path.join(os.getcwd(), 'c.yaml'))", "dask"),
     ("pl.matrix_profile(T, 50, client=object())", "dask"),
     ("pl.lab.ClusterConfig", "dask"),
@@ -87,6 +87,21 @@ def test_a_missing_extra_is_named(code: str, extra: str, tmp_path: Path) -> None
             print(exc)
     """)
     assert f'pip install "patternlab[{extra}]"' in out, out
+
+
+def test_the_names_of_a_missing_extra_are_there_until_used() -> None:
+    out = _run("""
+        import patternlab as pl
+        from patternlab import *  # every public name, those of the missing extras included
+        assert hasattr(pl, "Lab") and "pip install" in repr(pl.Lab)
+        assert not isinstance(object(), pl.RedisPatternStore)
+        try:
+            class Mine(pl.Lab):
+                pass
+        except pl.MissingDependencyError as exc:
+            print(exc)
+    """)
+    assert 'pip install "patternlab[dask]"' in out, out
 
 
 def test_the_command_line_lists_every_command_and_names_the_extra() -> None:
