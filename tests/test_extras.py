@@ -50,6 +50,8 @@ def test_the_core_works_without_the_extras() -> None:
         sp = pl.StreamingProfile(T[:500], 50)
         sp.update(1.0)
         pl.approximate_profile(T, 50, percentage=0.1, seed=0)
+        assert pl.load_config(window=40).window == 40  # no Dask config to read without Dask
+        assert pl.EngineConfig.from_dask_config() == pl.EngineConfig()
         print(sorted(m for m in sys.modules if m.split(".")[0] in {optional!r}))
     """.replace("{optional!r}", repr(set(OPTIONAL))))
     assert out.strip() == "[]"
@@ -57,21 +59,26 @@ def test_the_core_works_without_the_extras() -> None:
 
 @pytest.mark.parametrize(("code", "extra"), [
     ("pl.batch_perceive([T], client=False)", "dask"),
-    ("pl.Lab", "dask"),
+    ("pl.Lab.local()", "dask"),
     ("pl.open_run('x.zarr')", "dask"),
-    ("pl.RedisPatternStore", "redis"),
+    ("pl.RedisPatternStore('redis://127.0.0.1:1')", "redis"),
     ("pl.perceive(T, library=pl.PatternLibrary(window=32), redis='redis://127.0.0.1:1')", "redis"),
     ("pl.PatternLibrary(window=32).save('lib.zarr')", "zarr"),
     ("pl.PatternLibrary.load('lib.zarr')", "zarr"),
     ("pl.matrix_profile(T, 50, out='mp.zarr')", "zarr"),
     ("pl.StreamingProfile(T[:500], 50).save('s.zarr')", "zarr"),
-    ("pl.MemoryPatternStore", "zarr"),
-    ("pl.PatternFeatures", "features"),
+    ("pl.MemoryPatternStore()", "zarr"),
+    ("pl.PatternFeatures()", "features"),
+    ("pl.load_config(os.path.join(os.getcwd(), 'c.yaml'))", "dask"),
+    ("pl.matrix_profile(T, 50, client=object())", "dask"),
+    ("pl.lab.ClusterConfig", "dask"),
 ])
 def test_a_missing_extra_is_named(code: str, extra: str, tmp_path: Path) -> None:
     out = _run(f"""
         import os, numpy as np, patternlab as pl
         os.chdir({str(tmp_path)!r})
+        with open("c.yaml", "w") as f:
+            f.write("window: 40")
         T = np.cumsum(np.random.default_rng(0).standard_normal(3000))
         try:
             {code}
@@ -82,6 +89,21 @@ def test_a_missing_extra_is_named(code: str, extra: str, tmp_path: Path) -> None
     assert f'pip install "patternlab[{extra}]"' in out, out
 
 
+def test_the_names_of_a_missing_extra_are_there_until_used() -> None:
+    out = _run("""
+        import patternlab as pl
+        from patternlab import *  # every public name, those of the missing extras included
+        assert hasattr(pl, "Lab") and "pip install" in repr(pl.Lab)
+        assert not isinstance(object(), pl.RedisPatternStore)
+        try:
+            class Mine(pl.Lab):
+                pass
+        except pl.MissingDependencyError as exc:
+            print(exc)
+    """)
+    assert 'pip install "patternlab[dask]"' in out, out
+
+
 def test_the_command_line_lists_every_command_and_names_the_extra() -> None:
     out = _run("""
         from patternlab._cli.main import main
@@ -90,9 +112,10 @@ def test_the_command_line_lists_every_command_and_names_the_extra() -> None:
         except SystemExit:
             pass
         print("rc", main(["status"]))
+        print("rc", main(["status", "--scheduler", "tcp://10.0.0.5:8786"]))  # its options, unknown here
     """)
     assert "profile" in out and "demo" in out and "status" in out
-    assert "rc 2" in out
+    assert out.count("rc 2") == 2  # (an unrecognized option would exit the child with 2)
 
 
 def test_import_patternlab_does_not_import_the_extras() -> None:
@@ -101,6 +124,13 @@ def test_import_patternlab_does_not_import_the_extras() -> None:
                           f"sys.modules if m.split('.')[0] in {heavy!r}))"],
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_sub_packages_of_the_extras_load_on_first_use() -> None:
+    code = ("import patternlab as pl; print(pl.lab.ClusterConfig.__name__, pl.batch.open_run.__name__, "
+            "pl.dashboard.__name__, 'lab' in dir(pl))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.stdout.split() == ["ClusterConfig", "open_run", "patternlab.dashboard", "True"], out.stderr
 
 
 def test_the_extras_are_the_readmes() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import datasets
-from ._extras import imported
+from ._extras import Unavailable, imported
 from ._version import __version__
 from .config import EngineConfig, load_config
 from .engine import Match, Perception, perceive
@@ -106,19 +106,27 @@ _ON_FIRST_USE: dict[str, tuple[str, str]] = {
     **dict.fromkeys(["PatternStore", "PublishResult"], ("patternlab.store.base", "zarr")),
     "MemoryPatternStore": ("patternlab.store.memory", "zarr"),
 }
+#: Sub-packages that ``import patternlab`` used to load, imported on first use too
+#: (``pl.lab.ClusterConfig``), with their extra.
+_PACKAGES_ON_FIRST_USE = {"batch": "dask", "dashboard": "dask", "lab": "dask"}
 
 
 def __getattr__(name: str) -> Any:
+    if name in _PACKAGES_ON_FIRST_USE:
+        return imported(f"{__name__}.{name}", f"patternlab.{name}", _PACKAGES_ON_FIRST_USE[name])
     if name in _ON_FIRST_USE:
         module, extra = _ON_FIRST_USE[name]
-        value = getattr(imported(module, name, extra), name)
+        try:
+            value = getattr(imported(module, name, extra), name)
+        except MissingDependencyError as exc:
+            return Unavailable(name, exc)  # raises when used; not kept (looked up again once installed)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'patternlab' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_ON_FIRST_USE))
+    return sorted(set(globals()) | set(_ON_FIRST_USE) | set(_PACKAGES_ON_FIRST_USE))
 
 
 __all__ = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any, NoReturn
 
 from .errors import MissingDependencyError
 
@@ -46,3 +47,39 @@ def missing(exc: ModuleNotFoundError, feature: str, extra: str | None = None) ->
     return MissingDependencyError(
         f"{feature} needs {top!r}, which is not installed: pip install \"patternlab[{extra}]\" "
         f"(or \"patternlab[all]\" for every feature)")
+
+
+class Unavailable:
+    """Stands for a public name whose optional dependency is not installed (``pl.Lab`` without
+    Dask): it stays an attribute of ``patternlab`` (``from patternlab import *``, ``hasattr`` and
+    ``dir`` keep working), and calling it or reading its attributes raises ``error``, a
+    :class:`~patternlab.MissingDependencyError`. Nothing is an instance of it."""
+
+    def __init__(self, name: str, error: MissingDependencyError) -> None:
+        self.__name__ = name
+        self.__qualname__ = name
+        self.__doc__ = str(error)
+        self._error = error
+
+    def _raise(self) -> NoReturn:
+        raise MissingDependencyError(str(self._error))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._raise()
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__") and attr.endswith("__"):  # protocols (copy, pickle, inspect) probe these
+            raise AttributeError(attr)
+        self._raise()
+
+    def __instancecheck__(self, obj: object) -> bool:
+        return False
+
+    def __subclasscheck__(self, cls: type) -> bool:
+        return False
+
+    def __mro_entries__(self, bases: tuple[Any, ...]) -> NoReturn:
+        self._raise()
+
+    def __repr__(self) -> str:
+        return f"<patternlab.{self.__name__}, unavailable: {self._error}>"

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._extras import imported
 from .errors import (
     InvalidParameterError,
     InvalidSignalError,
@@ -220,7 +221,7 @@ def as_client(client: Any) -> Any:
     """``None`` or a ``distributed.Client``."""
     if client is None:
         return None
-    from distributed import Client
+    Client = imported("distributed", "client=", "dask").Client
 
     if not isinstance(client, Client):
         raise InvalidParameterError(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._extras import imported
 from .errors import ConfigError, UnknownSettingError
 
 __all__ = ["EngineConfig", "load_config"]
@@ -180,7 +181,8 @@ class EngineConfig:
     @classmethod
     def from_dask_config(cls) -> EngineConfig:
         """The ``patternlab`` section of Dask's configuration (files under ``~/.config/dask``,
-        ``DASK_PATTERNLAB__WINDOW=128`` style environment variables) over the defaults."""
+        ``DASK_PATTERNLAB__WINDOW=128`` style environment variables) over the defaults; the
+        defaults where Dask is not installed."""
         return cls(**_dask_section())
 
 
@@ -226,12 +228,12 @@ def _read_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     text = path.read_text()
+    if path.suffix.lower() in (".yaml", ".yml"):  # pyyaml comes with the dask extra
+        yaml = imported("yaml", f"the YAML config file {str(path)!r}", "dask")
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
         elif path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
             data = yaml.safe_load(text)
         else:
             raise ConfigError(f"config file {str(path)!r}: unsupported type; use .json, .yaml or .yml")
@@ -245,7 +247,12 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 
 def _dask_section() -> dict[str, Any]:
-    import dask.config
+    try:
+        import dask.config
+    except ModuleNotFoundError as exc:
+        if exc.name != "dask":
+            raise
+        return {}  # without Dask (the dask extra) there is no Dask config to read
 
     section = dask.config.get("patternlab", default={}) or {}
     if isinstance(section, Mapping):  # cluster, store and monitoring settings share the section
@@ -277,9 +284,10 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
     """The effective configuration, each source overriding the previous one.
 
     1. the defaults of :class:`EngineConfig`;
-    2. Dask's configuration, section ``patternlab`` (``DASK_PATTERNLAB__WINDOW=128``);
+    2. Dask's configuration, section ``patternlab`` (``DASK_PATTERNLAB__WINDOW=128``), where
+       Dask is installed (the ``dask`` extra);
     3. ``PATTERNLAB_WINDOW=128`` style environment variables;
-    4. the file ``path`` (JSON or YAML), if given;
+    4. the file ``path`` (JSON, or YAML with pyyaml, which the ``dask`` extra installs), if given;
     5. keyword ``overrides``.
 
     Examples

@@ -107,14 +107,15 @@ def _unavailable(sub: Any, name: str, error: Exception) -> None:
         raise error
 
     p = sub.add_parser(name, help=f"(not installed: {str(error).split(': ', 1)[-1]})", add_help=True)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, any_arguments=True)  # its options are unknown here: say what to install
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``patternlab`` command; return its exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "any_arguments", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
