@@ -139,6 +139,9 @@ def find_discords(T: ArrayLike, m: int, k: int = 3, *, left: bool = False, start
     >>> found = pl.find_discords(T, m=100, k=1)
     >>> found == pl.matrix_profile(T, m=100).discords(1), found.stats["pruning_rate"] > 0.9
     (True, True)
+    >>> left = pl.find_discords(T, m=100, k=1, left=True, start=2_000)  # each window against its past
+    >>> left == pl.matrix_profile(T, m=100).discords(1, left=True, start=2_000)
+    True
     """
     T = v.as_signal(T, "T")
     m = v.as_window(m, T.shape[0])
