@@ -258,11 +258,13 @@ class GatewayApp:
         app.router.add_get(f"{v}/openapi.json", self.openapi_doc)
         app.router.add_post(f"{v}/perceive", self.perceive)
         app.router.add_get(f"{v}/patterns", self.libraries)
-        app.router.add_get(f"{v}/patterns/{{domain}}", self.patterns)
-        app.router.add_get(f"{v}/patterns/{{domain}}/{{pattern_id}}", self.pattern)
+        # any name but a slash reaches its handler (aiohttp's default refuses braces as "no such
+        # route"): a bad name is the handler's documented 400
+        app.router.add_get(f"{v}/patterns/{{domain:[^/]+}}", self.patterns)
+        app.router.add_get(f"{v}/patterns/{{domain:[^/]+}}/{{pattern_id:[^/]+}}", self.pattern)
         app.router.add_post(f"{v}/batches", self.start_batch)
         app.router.add_get(f"{v}/batches", self.list_batches)
-        app.router.add_get(f"{v}/batches/{{name}}", self.batch)
+        app.router.add_get(f"{v}/batches/{{name:[^/]+}}", self.batch)
         app.on_cleanup.append(self._cleanup)
         return app
 
