@@ -190,6 +190,63 @@ def _scatter(client: Client, args: tuple[Any, ...]) -> Any:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _scattered_tasks(client: Client, todo: list[int], inputs_of: Callable[[int], tuple[Any, ...]],
+                     submit: Callable[[int, Any], Any], what: str) -> Iterator[list[tuple[int, Any]]]:
+    """Run tasks ``todo`` on ``client``: each one's inputs (``inputs_of(x)``) scattered to a
+    worker as one value (not put in the task graph, where the scheduler would hold them until
+    the task ran) and the task submitted by ``submit(x, scattered)``, with at most
+    ``IN_FLIGHT_PER_THREAD`` tasks a worker thread in flight, so the cluster holds a bounded
+    amount whatever the input. A task whose scattered inputs were lost with a worker (a
+    scattered value cannot be recomputed) is scattered and submitted again, at most
+    ``MAX_RESUBMITS`` times. Yields each batch of finished tasks as ``(x, result)`` (possibly
+    empty, when every task of the batch was resubmitted)."""
+    from concurrent.futures import CancelledError
+
+    from distributed import as_completed
+    from distributed.client import FutureCancelledError
+
+    limit = max(2, IN_FLIGHT_PER_THREAD * sum(client.nthreads().values()))
+    queue = iter(todo)
+    pending = as_completed()
+    futures: dict[Any, int] = {}
+    scattered: dict[Any, Any] = {}
+    lost: dict[int, int] = {}
+
+    def submit_next(again: int | None = None) -> None:
+        x = next(queue, None) if again is None else again
+        if x is None:
+            return
+        packed = _scatter(client, inputs_of(x))
+        fut = submit(x, packed)
+        futures[fut] = x
+        scattered[fut] = packed
+        pending.add(fut)
+
+    for _ in range(limit):
+        submit_next()
+    for batch in pending.batches():
+        finished: list[tuple[int, Any]] = []
+        for fut in batch:
+            x = futures.pop(fut)
+            packed = scattered.pop(fut)
+            try:
+                result = fut.result()
+            except (CancelledError, FutureCancelledError):
+                lost[x] = lost.get(x, 0) + 1
+                if lost[x] > MAX_RESUBMITS:
+                    raise RuntimeError(f"{what} task {x} lost its inputs {lost[x]} times "
+                                       "(workers keep dying): check the cluster's workers") from None
+                fut.release()
+                packed.release()
+                submit_next(again=x)
+                continue
+            fut.release()
+            packed.release()
+            submit_next()
+            finished.append((x, result))
+        yield finished
+
+
 def _packed_task(packed: tuple[NDArray[Any], ...], m: int, kmax: int, R: int,
                  K: int) -> tuple[NDArray[Any], ...]:
     """:func:`_slice_task` on the slices scattered as one tuple."""
@@ -240,11 +297,6 @@ def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: in
     from it), and every batch of finished tasks is recorded before the next is folded.
     ``progress(tasks_done, cells_done, tasks_total)`` is called after each batch.
     """
-    from concurrent.futures import CancelledError
-
-    from distributed import as_completed
-    from distributed.client import FutureCancelledError
-
     R, K = tiles
     lA, lB = len(A.s), len(B.s)
     nrb, nbands = mpk.n_tiles(lA, lB, kmin, R, K)
@@ -259,61 +311,27 @@ def triangle_on_cluster(client: Client, A: Windows, B: Windows, m: int, kmin: in
     rowP, rowI, colP, colI = maxima
     run = uuid.uuid4().hex[:8]
     todo = [x for x in range(len(tasks)) if not done[x]]
-    futures: dict[Any, int] = {}
-    inputs: dict[Any, Any] = {}
-    # at most IN_FLIGHT_PER_THREAD tasks a worker thread are submitted at once, each with its
-    # slices scattered to a worker (not inside the task graph: the scheduler would hold them
-    # until the task ran), so memory on the cluster stays bounded whatever n
-    limit = max(2, IN_FLIGHT_PER_THREAD * sum(client.nthreads().values()))
-    queue = iter(todo)
-    pending = as_completed()
-    lost: dict[int, int] = {}
 
-    def submit_next(again: int | None = None) -> None:
-        x = next(queue, None) if again is None else again
-        if x is None:
-            return
+    def inputs_of(x: int) -> tuple[NDArray[Any], ...]:
         t = tasks[x]
-        k0, k1 = kmin + t.g0 * K, kmin + t.g1 * K
-        args = (A.Tc[t.r0:t.r1 + m - 1], A.mu[t.r0:t.r1], A.df[t.r0:t.r1], A.dg[t.r0:t.r1],
+        return (A.Tc[t.r0:t.r1 + m - 1], A.mu[t.r0:t.r1], A.df[t.r0:t.r1], A.dg[t.r0:t.r1],
                 A.s_d[t.r0:t.r1], A.e_d[t.r0:t.r1], B.Tc[t.lo:t.hi + m - 1], B.mu[t.lo:t.hi],
                 B.df[t.lo:t.hi], B.dg[t.lo:t.hi], B.s_d[t.lo:t.hi], B.e_d[t.lo:t.hi])
-        packed = _scatter(client, args)
-        fut = client.submit(_packed_task, packed, m, k1 - k0, R, K,
-                            key=f"matrix-profile-tile-{t.a}-{t.g0}-{run}", pure=False)
-        futures[fut] = x
-        inputs[fut] = packed
-        pending.add(fut)
+
+    def submit(x: int, packed: Any) -> Any:
+        t = tasks[x]
+        return client.submit(_packed_task, packed, m, K * (t.g1 - t.g0), R, K,
+                             key=f"matrix-profile-tile-{t.a}-{t.g0}-{run}", pure=False)
 
     n_done = int(done.sum())
     n_cells = 0
     if progress is not None:
         progress(n_done, 0, len(tasks))
     report = _ProfileReport(client, run, lA, m, [cells(t, lB, kmin, K) for t in tasks], done)
-    for _ in range(limit):
-        submit_next()
-    for batch in pending.batches():
+    for batch in _scattered_tasks(client, todo, inputs_of, submit, "matrix-profile"):
         finished, rows, cols = [], [], []
-        for fut in batch:
-            x = futures.pop(fut)
+        for x, (tP, tI, cP, cI) in batch:
             t = tasks[x]
-            packed = inputs.pop(fut)
-            try:
-                tP, tI, cP, cI = fut.result()
-            except (CancelledError, FutureCancelledError):
-                # its scattered inputs were lost with a worker (a scattered value cannot be
-                # recomputed): scatter them again and resubmit, a bounded number of times
-                lost[x] = lost.get(x, 0) + 1
-                if lost[x] > MAX_RESUBMITS:
-                    raise RuntimeError(f"matrix-profile task {x} lost its inputs {lost[x]} times "
-                                       "(workers keep dying): check the cluster's workers") from None
-                fut.release()
-                packed.release()
-                submit_next(again=x)
-                continue
-            fut.release()
-            packed.release()
-            submit_next()
             r = slice(t.r0, t.r0 + len(tP))
             c = slice(t.lo, t.lo + len(cP))
             tI = tI.astype(np.int64)
@@ -405,11 +423,6 @@ def lists_on_cluster(client: Client, kernel: str, A: tuple[NDArray[Any], ...],
     strict total order, so the folded lists are the in-process ones bit for bit, whatever order
     tasks finish in.
     """
-    from concurrent.futures import CancelledError
-
-    from distributed import as_completed
-    from distributed.client import FutureCancelledError
-
     R, K = tiles
     lA, lB = len(A[1]), len(B[1])
     nrb, nbands = nk.n_tiles(lA, lB, kmin, R, K)
@@ -428,47 +441,19 @@ def lists_on_cluster(client: Client, kernel: str, A: tuple[NDArray[Any], ...],
             lo, hi = r0 + k0, min(lB, r1 + k1)
             if lo < lB:
                 work.append((a, g0, r0, r1, lo, hi, k1 - k0))
-    futures: dict[Any, int] = {}
-    inputs: dict[Any, Any] = {}
-    limit = max(2, IN_FLIGHT_PER_THREAD * sum(client.nthreads().values()))
-    queue = iter(range(len(work)))
-    pending = as_completed()
-    lost: dict[int, int] = {}
 
-    def submit_next(again: int | None = None) -> None:
-        x = next(queue, None) if again is None else again
-        if x is None:
-            return
-        a, g0, r0, r1, lo, hi, kmax = work[x]
-        a_part = (A[0][r0:r1 + m - 1], *(v[r0:r1] for v in A[1:]))
-        b_part = (B[0][lo:hi + m - 1], *(v[lo:hi] for v in B[1:]))
-        packed = _scatter(client, (a_part, b_part))
-        fut = client.submit(_packed_lists_task, kernel, packed, m, kmax, R, K, nn, extra,
-                            key=f"neighbour-lists-tile-{a}-{g0}-{run}", pure=False)
-        futures[fut] = x
-        inputs[fut] = packed
-        pending.add(fut)
+    def inputs_of(x: int) -> tuple[Any, ...]:
+        _, _, r0, r1, lo, hi, _ = work[x]
+        return ((A[0][r0:r1 + m - 1], *(v[r0:r1] for v in A[1:])),
+                (B[0][lo:hi + m - 1], *(v[lo:hi] for v in B[1:])))
 
-    for _ in range(limit):
-        submit_next()
-    for batch in pending.batches():
-        for fut in batch:
-            x = futures.pop(fut)
-            packed = inputs.pop(fut)
-            try:
-                tP, tI, cP, cI = fut.result()
-            except (CancelledError, FutureCancelledError):
-                lost[x] = lost.get(x, 0) + 1
-                if lost[x] > MAX_RESUBMITS:
-                    raise RuntimeError(f"neighbour-lists task {x} lost its inputs {lost[x]} times "
-                                       "(workers keep dying): check the cluster's workers") from None
-                fut.release()
-                packed.release()
-                submit_next(again=x)
-                continue
-            fut.release()
-            packed.release()
-            submit_next()
+    def submit(x: int, packed: Any) -> Any:
+        a, g0, _, _, _, _, kmax = work[x]
+        return client.submit(_packed_lists_task, kernel, packed, m, kmax, R, K, nn, extra,
+                             key=f"neighbour-lists-tile-{a}-{g0}-{run}", pure=False)
+
+    for batch in _scattered_tasks(client, list(range(len(work))), inputs_of, submit, "neighbour-lists"):
+        for x, (tP, tI, cP, cI) in batch:
             _, _, r0, _, lo, _, _ = work[x]
             rows = slice(r0, r0 + len(tP))
             cols = slice(lo, lo + len(cP))
