@@ -304,43 +304,6 @@ def _window_setup(qz, zsum, w, Tc, s, usable):  # pragma: no cover - compiled
     return _window_features(Tc, s, usable, w, k1, k2, k3, sig, pmax)
 
 
-@numba.njit(**JIT)
-def _pruned_setup(Z, Tc, s, usable):  # pragma: no cover - compiled
-    P1, P2, P3, qz, zsum = prototype_features(Z, np.arange(Z.shape[0]))
-    G1, X2, X3, lim = _window_setup(qz, zsum, Z.shape[1], Tc, s, usable)
-    return P1, P2, P3, qz, G1, X2, X3, lim
-
-
-@numba.njit(**JIT_PARALLEL)
-def match_prototypes_pruned(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
-    """:func:`match_prototypes` (the same arrays, bit for bit) without correlating every pair.
-
-    Lower bounds of each pair's z-normalized distance from segment sums (see the notes above)
-    discard the pairs that cannot reach ``threshold``; the others are correlated with the brute
-    force's own arithmetic. Parallel over prototypes; :func:`match_prototypes_pruned_serial` is
-    its serial twin.
-    """
-    L = Z.shape[0]
-    P1, P2, P3, qz, G1, X2, X3, lim = _pruned_setup(Z, Tc, s, usable)
-    offs, vals, counts = _hit_arrays(L, s.shape[0], Z.shape[1])
-    nch = (L + _PCHUNK - 1) // _PCHUNK
-    for c in numba.prange(nch):
-        _pruned_range(Z, Tc, s, usable, threshold, c * _PCHUNK, min(L, c * _PCHUNK + _PCHUNK), P1,
-                      P2, P3, qz, G1, X2, X3, lim, offs, vals, counts)
-    return _collect(offs, vals, counts)
-
-
-@numba.njit(**JIT)
-def match_prototypes_pruned_serial(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
-    """:func:`match_prototypes_pruned` on the calling thread (the same result, bit for bit)."""
-    L = Z.shape[0]
-    P1, P2, P3, qz, G1, X2, X3, lim = _pruned_setup(Z, Tc, s, usable)
-    offs, vals, counts = _hit_arrays(L, s.shape[0], Z.shape[1])
-    _pruned_range(Z, Tc, s, usable, threshold, 0, L, P1, P2, P3, qz, G1, X2, X3, lim, offs, vals,
-                  counts)
-    return _collect(offs, vals, counts)
-
-
 @numba.njit(**JIT_PARALLEL)
 def match_prototypes_kept(Z, P1, P2, P3, qz, zsum, Tc, s, usable, threshold):  # pragma: no cover
     """:func:`match_prototypes_pruned` (the same arrays, bit for bit) with the prototypes'
@@ -364,6 +327,26 @@ def match_prototypes_kept_serial(Z, P1, P2, P3, qz, zsum, Tc, s, usable, thresho
     _pruned_range(Z, Tc, s, usable, threshold, 0, L, P1, P2, P3, qz, G1, X2, X3, lim, offs, vals,
                   counts)
     return _collect(offs, vals, counts)
+
+
+@numba.njit(**JIT_PARALLEL)
+def match_prototypes_pruned(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
+    """:func:`match_prototypes` (the same arrays, bit for bit) without correlating every pair.
+
+    Lower bounds of each pair's z-normalized distance from segment sums (see the notes above)
+    discard the pairs that cannot reach ``threshold``; the others are correlated with the brute
+    force's own arithmetic. Parallel over prototypes; :func:`match_prototypes_pruned_serial` is
+    its serial twin.
+    """
+    P1, P2, P3, qz, zsum = prototype_features(Z, np.arange(Z.shape[0]))
+    return match_prototypes_kept(Z, P1, P2, P3, qz, zsum, Tc, s, usable, threshold)
+
+
+@numba.njit(**JIT)
+def match_prototypes_pruned_serial(Z, Tc, s, usable, threshold):  # pragma: no cover - compiled
+    """:func:`match_prototypes_pruned` on the calling thread (the same result, bit for bit)."""
+    P1, P2, P3, qz, zsum = prototype_features(Z, np.arange(Z.shape[0]))
+    return match_prototypes_kept_serial(Z, P1, P2, P3, qz, zsum, Tc, s, usable, threshold)
 
 
 # -- nearest prototypes ---------------------------------------------------------------------------

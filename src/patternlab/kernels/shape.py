@@ -20,7 +20,7 @@ import numpy as np
 
 from .._numba import FASTMATH_SAFE, JIT
 from .matching import _dot, unit_normalize
-from .pruning import _EPS, _nearest_setup, _paa, pair_bound
+from .pruning import _EPS, _paa, prototype_features
 
 
 @numba.njit(**JIT)
@@ -66,46 +66,10 @@ def nearest_corrected(C, cc, Z, cz, nz):  # pragma: no cover - compiled
     return best, bval
 
 
-@numba.njit(**JIT)
-def nearest_corrected_pruned(C, cc, Z, cz, nz, threshold):  # pragma: no cover - compiled
-    """:func:`nearest_corrected` for the rows whose best corrected correlation reaches
-    ``threshold`` (the same index and value, bit for bit), measuring only the prototypes whose
-    upper bound can reach it: the segment-mean bound of
-    :mod:`~patternlab.kernels.pruning` on the raw correlation ``r``, against the raw value that
-    a corrected ``r' = 1 - CF**2 (1 - r) >= threshold`` needs, ``1 - (1 - threshold) / CF**2``,
-    and against the best found so far. A row whose best is below ``threshold`` reports a lower
-    best or ``-1``, ``-inf``: below the threshold no decision depends on it. Pairs where a
-    complexity is 0 are always measured."""
-    nc = C.shape[0]
-    w = C.shape[1]
-    best = np.full(nc, -1, dtype=np.int64)
-    bval = np.full(nc, -np.inf)
-    if nz == 0:
-        return best, bval
-    Yc, qc, rc, Yz, qz, rz = _nearest_setup(C, Z, nz)
-    for c in range(nc):
-        for p in range(nz):
-            lo = min(cc[c], cz[p])
-            hi = max(cc[c], cz[p])
-            if lo > 0.0:
-                ub = pair_bound(Yc, qc, rc, Yz, qz, rz, c, p, w)
-                cf = hi / lo
-                if threshold > -1.0 and ub < 1.0 - (1.0 - threshold) / (cf * cf):
-                    continue  # (r' is clamped at -1: every pair reaches a threshold of -1)
-                if _corrected(min(1.0, max(-1.0, ub)), cc[c], cz[p]) < bval[c]:
-                    continue
-            r = _corrected(min(1.0, max(-1.0, _dot(C[c], Z[p]))), cc[c], cz[p])
-            if r > bval[c]:
-                bval[c] = r
-                best[c] = p
-    return best, bval
-
-
 @numba.njit(fastmath=FASTMATH_SAFE, **JIT)
 def nearest_corrected_kept(C, cc, Z, cz, P1, qz, nz, threshold):  # pragma: no cover - compiled
-    """:func:`nearest_corrected_pruned` (the same decisions: the same index and value wherever
-    the best reaches ``threshold``) with the prototypes' 8-segment coordinates ``P1`` (residual
-    norm last) and ``|z|^2`` given, as a library keeps them
+    """:func:`nearest_corrected_pruned` with the prototypes' 8-segment coordinates ``P1``
+    (residual norm last) and ``|z|^2`` given, as a library keeps them
     (:func:`~patternlab.kernels.pruning.prototype_features`): each candidate's bounds against
     every prototype are computed in loops over the prototypes that vectorize."""
     nc = C.shape[0]
@@ -150,6 +114,21 @@ def nearest_corrected_kept(C, cc, Z, cz, P1, qz, nz, threshold):  # pragma: no c
                 bval[c] = r
                 best[c] = p
     return best, bval
+
+
+@numba.njit(**JIT)
+def nearest_corrected_pruned(C, cc, Z, cz, nz, threshold):  # pragma: no cover - compiled
+    """:func:`nearest_corrected` for the rows whose best corrected correlation reaches
+    ``threshold`` (the same index and value, bit for bit), measuring only the prototypes whose
+    upper bound can reach it: the segment-mean bound of
+    :mod:`~patternlab.kernels.pruning` on the raw correlation ``r``, against the raw value that
+    a corrected ``r' = 1 - CF**2 (1 - r) >= threshold`` needs, ``1 - (1 - threshold) / CF**2``,
+    and against the best found so far. A row whose best is below ``threshold`` reports a lower
+    best or ``-1``, ``-inf``: below the threshold no decision depends on it. Pairs where a
+    complexity is 0 are always measured. (The prototypes' coordinates computed here, then
+    :func:`nearest_corrected_kept`.)"""
+    P1, _, _, qz, _ = prototype_features(Z, np.arange(nz))
+    return nearest_corrected_kept(C, cc, Z, cz, P1, qz, nz, threshold)
 
 
 @numba.njit(**JIT)
