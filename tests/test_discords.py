@@ -134,14 +134,13 @@ def test_bad_arguments_are_refused() -> None:
         pl.find_discords("abc", 3)
 
 
-@settings(max_examples=25, deadline=None)
-@given(data=st.data())
-def test_hypothesis_the_profiles_discords(data: st.DataObject) -> None:
-    n = data.draw(st.integers(60, 400))
+def _drawn_series(data: st.DataObject, max_n: int) -> tuple[int, int, int, np.ndarray]:
+    """``(n, m, k, T)``: a rounded random walk of ``n`` samples, maybe with a NaN stretch and a
+    constant stretch, a window ``m`` and a count ``k``."""
+    n = data.draw(st.integers(60, max_n))
     m = data.draw(st.integers(4, 24))
-    seed = data.draw(st.integers(0, 2**31))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31)))
     k = data.draw(st.integers(1, 4))
-    rng = np.random.default_rng(seed)
     T = np.round(np.cumsum(rng.standard_normal(n)), data.draw(st.sampled_from([1, 8])))
     if data.draw(st.booleans()):
         at = data.draw(st.integers(0, n - 5))
@@ -149,7 +148,14 @@ def test_hypothesis_the_profiles_discords(data: st.DataObject) -> None:
     if data.draw(st.booleans()):
         at = data.draw(st.integers(0, n - 5))
         T[at:at + data.draw(st.integers(1, 3 * m))] = 2.0
-    if not np.isfinite(T).any() or np.isfinite(T).sum() < m:
+    return n, m, k, T
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_hypothesis_the_profiles_discords(data: st.DataObject) -> None:
+    _, m, k, T = _drawn_series(data, 400)
+    if np.isfinite(T).sum() < m:
         return
     try:
         want = pl.matrix_profile(T, m).discords(k)
@@ -218,17 +224,7 @@ def test_left_discords_fall_back_and_refuse_bad_arguments(monkeypatch: pytest.Mo
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_hypothesis_left_discords(data: st.DataObject) -> None:
-    n = data.draw(st.integers(60, 500))
-    m = data.draw(st.integers(4, 24))
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**31)))
-    k = data.draw(st.integers(1, 4))
-    T = np.round(np.cumsum(rng.standard_normal(n)), data.draw(st.sampled_from([1, 8])))
-    if data.draw(st.booleans()):
-        at = data.draw(st.integers(0, n - 5))
-        T[at:at + data.draw(st.integers(1, 30))] = np.nan
-    if data.draw(st.booleans()):
-        at = data.draw(st.integers(0, n - 5))
-        T[at:at + data.draw(st.integers(1, 3 * m))] = 2.0
+    n, m, k, T = _drawn_series(data, 500)
     if np.isfinite(T).sum() < m:
         return
     start = data.draw(st.integers(0, n - m + 1))
