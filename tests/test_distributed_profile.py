@@ -71,9 +71,12 @@ def test_tasks_read_only_their_slices(client: Client, monkeypatch: pytest.Monkey
     assert_identical(pl.matrix_profile(T, 50), remote)
 
 
-def test_a_worker_killed_mid_run_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """SIGKILL to a worker once the first tasks are folded: the tasks whose scattered slices died
-    with it are scattered and submitted again, and the profile is the in-process one, bit for bit."""
+@pytest.mark.parametrize("options", [{}, {"k": 3}, {"normalize": False}])
+def test_a_worker_killed_mid_run_changes_nothing(monkeypatch: pytest.MonkeyPatch, options: dict) -> None:
+    """The nearest-neighbour profile, k nearest neighbours and non-normalized profiles on Dask:
+    each task's slices are scattered (never in the graph); SIGKILL to a worker once the first
+    batch of tasks has finished, and the tasks whose scattered slices died with it are scattered
+    and submitted again: the profile is the in-process one, bit for bit."""
     import os
     import signal
 
@@ -81,67 +84,31 @@ def test_a_worker_killed_mid_run_changes_nothing(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setitem(profile.TILES, np.float64, (500, 50))
     monkeypatch.setattr(_tiling, "BANDS_PER_TASK", 2)
-    T = np.cumsum(np.random.default_rng(11).standard_normal(8000))
-    resubmitted: list[int] = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-            Client(cluster) as c:
-        victim = next(iter(c.run(os.getpid).values()))
-        real_finished = _tiling._ProfileReport.finished
-        real_submit = c.submit
-
-        def kill_once(self: _tiling._ProfileReport, tasks: list[int]) -> None:
-            if self.msg["tasks_done"] == 0:
-                os.kill(victim, signal.SIGKILL)
-            real_finished(self, tasks)
-
-        def count(fn, *args, **kwargs):  # tasks submitted, by key: a repeated key is a resubmission
-            resubmitted.append(kwargs["key"])
-            return real_submit(fn, *args, **kwargs)
-
-        monkeypatch.setattr(_tiling._ProfileReport, "finished", kill_once)
-        monkeypatch.setattr(c, "submit", count)
-        remote = pl.matrix_profile(T, 50, client=c)
-    assert_identical(pl.matrix_profile(T, 50), remote)
-    assert len(resubmitted) > len(set(resubmitted)), "no task lost its inputs: the kill came too late"
-
-
-@pytest.mark.parametrize("options", [{"k": 3}, {"normalize": False}])
-def test_a_worker_killed_mid_list_run_changes_nothing(monkeypatch: pytest.MonkeyPatch,
-                                                       options: dict) -> None:
-    """k nearest neighbours and non-normalized profiles on Dask: each task's slices are scattered
-    (not in the graph); SIGKILL to a worker once the first task is folded, and the tasks whose
-    inputs died with it are scattered and submitted again: the lists are the in-process ones."""
-    import os
-    import signal
-
-    from patternlab.profiles import _tiling
-
-    monkeypatch.setitem(profile.TILES, np.float64, (500, 50))
-    monkeypatch.setattr(_tiling, "BANDS_PER_TASK", 2)
-    T = np.cumsum(np.random.default_rng(12).standard_normal(8000))
+    T = np.cumsum(np.random.default_rng(11 if not options else 12).standard_normal(8000))
     keys: list[str] = []
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as c:
         victim = next(iter(c.run(os.getpid).values()))
-        real_merge = _tiling.nk.merge_lists
+        real_tasks = _tiling._scattered_tasks
         real_submit = c.submit
-        killed: list[int] = []
 
-        def kill_once(*args):
-            if not killed:
-                killed.append(victim)
-                os.kill(victim, signal.SIGKILL)
-            return real_merge(*args)
+        def kill_after_the_first_batch(*args, **kwargs):
+            batches = real_tasks(*args, **kwargs)
+            yield next(batches)
+            os.kill(victim, signal.SIGKILL)
+            yield from batches
 
-        def count(fn, *args, **kwargs):  # a repeated key is a resubmission
+        def count(fn, *args, **kwargs):  # tasks submitted, by key: a repeated key is a resubmission
             keys.append(kwargs["key"])
             assert not any(isinstance(a, np.ndarray) for a in args)  # slices travel scattered
             return real_submit(fn, *args, **kwargs)
 
-        monkeypatch.setattr(_tiling.nk, "merge_lists", kill_once)
+        monkeypatch.setattr(_tiling, "_scattered_tasks", kill_after_the_first_batch)
         monkeypatch.setattr(c, "submit", count)
         remote = pl.matrix_profile(T, 50, client=c, **options)
     local = pl.matrix_profile(T, 50, **options)
+    if not options:
+        assert_identical(local, remote)
     for f in FIELDS_K:
         np.testing.assert_array_equal(getattr(local, f), getattr(remote, f))
     assert len(keys) > len(set(keys)), "no task lost its inputs: the kill came too late"
