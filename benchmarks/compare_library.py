@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--old", action="store_true", help="also run the settings of before the pool")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    lag = args.window // 4 if args.lag is None else args.lag
+    lag = args.window // 2 if args.lag is None else args.lag
     print(describe())
     print(f"{args.signals:,} signals per background, window {args.window}, shapes matched within "
           f"{lag} samples")

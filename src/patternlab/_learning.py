@@ -19,6 +19,7 @@ from ._patterns import (
     _nearest,
     _Pool,
     _unit,
+    fold_lag_of,
     max_lag_of,
     pattern_id,
     signal_key,
@@ -40,6 +41,40 @@ from .kernels.shape import (
 PRUNE_NEAREST_FROM = 256
 
 __all__ = ["LearningMixin"]
+
+
+def _framed(T: NDArray[np.float64], at: int, w: int, rounds: int = 8) -> int:
+    """The shift of the window ``T[at:at + w]`` that frames its activity: the window moved (at
+    most ``rounds`` times, by at most ``w`` samples in all, within ``T``) until the centroid of
+    its squared first differences is its centre, a mean shift to the nearest mode of the
+    signal's activity.
+
+    The centroid does not change when the signal is scaled or offset, and a background of even
+    activity (noise, a random walk's steps) pulls it to the centre only: the sightings of a shape
+    are framed alike wherever they were cut near it, around the shape's activity (a decaying
+    oscillation around its first cycles, not where it starts). ``0`` when a non-finite sample
+    is near the window or the window is constant.
+    """
+    n = T.shape[0]
+    lo, hi = max(0, at - w), min(n - w, at + w)
+    with np.errstate(over="ignore", invalid="ignore"):
+        D = np.diff(T[lo:hi + w])
+        top = float(np.abs(D).max()) if D.size else 0.0
+        if not (np.isfinite(D).all() and 0.0 < top < np.inf):
+            return 0
+    D = np.square(D / top)  # no overflow
+    pos = np.arange(w - 1, dtype=np.float64)
+    a = at
+    for _ in range(rounds):
+        e = D[a - lo:a - lo + w - 1]
+        tot = float(e.sum())
+        if not tot > 0.0:
+            break
+        b = min(hi, max(lo, a + int(np.rint(float(e @ pos) / tot - (w - 2) / 2))))
+        if b == a:
+            break
+        a = b
+    return a - at
 
 
 class LearningMixin:
@@ -111,9 +146,11 @@ class LearningMixin:
 
     def learn_at(self, signal: ArrayLike, offset: int, *, signal_id: SignalId, domain: str | None = None,
                  config: EngineConfig | None = None) -> tuple[str, str | None]:
-        """:meth:`learn` the window ``signal[offset:offset + window]``, trying it shifted by up to
-        ``max_lag`` samples within ``signal`` against every pattern and pending candidate (the
-        best shift is the instance learned, and its provenance).
+        """:meth:`learn` the window ``signal[offset:offset + window]``: framed around its activity
+        first (moved, by at most a window, until the centroid of its squared first differences is
+        its centre; not with ``max_lag=0``), then tried shifted by up to ``max_lag`` samples
+        within ``signal`` against every pattern and pending candidate (the best shift is the
+        instance learned, and its provenance).
 
         Examples
         --------
@@ -147,6 +184,9 @@ class LearningMixin:
         cid = cfg.min_complexity > 0.0
         if lag == 0 and not cid and cfg.min_support <= 1:
             return self._learn_plain(np.ascontiguousarray(T[at:at + w]), offset, sid, dom, cfg)
+        if lag and T.shape[0] > w:  # a window of a signal: framed by its content
+            d0 = _framed(T, at, w)
+            at, offset = at + d0, offset + d0
         C, dd = shifted_units(T, at, w, lag)
         cc = complexity(C, len(C))
         if cid and cc[0] < cfg.min_complexity:
@@ -266,7 +306,7 @@ class LearningMixin:
         (lag-aligned, complexity-corrected correlation ``>= cluster_threshold``) into it: the
         higher support is kept (the earlier pattern on ties; a pattern of :attr:`_frozen`, the
         snapshot of a batch partition, is never the one folded away). Returns folded -> kept."""
-        lag, cid = max_lag_of(cfg, self.window), cfg.min_complexity > 0.0
+        lag, cid = fold_lag_of(cfg, self.window), cfg.min_complexity > 0.0
         if not (lag or cid):
             return {}
         folded: dict[str, str] = {}

@@ -17,7 +17,7 @@ from .kernels import matching, pruning
 from .kernels.matching import unit_normalize
 
 __all__ = ["COUNTERS", "Meta", "Pattern", "SignalId", "decode_signal_id", "encode_signal_id",
-           "max_lag_of", "pattern_id", "provenance_order", "signal_key"]
+           "fold_lag_of", "max_lag_of", "pattern_id", "provenance_order", "signal_key"]
 
 SignalId = int | str
 Meta = tuple[str, str, tuple[SignalId, int], tuple[SignalId, int]]
@@ -178,6 +178,13 @@ def max_lag_of(cfg: EngineConfig, window: int) -> int:
     """The lag bound in effect: ``cfg.max_lag`` (at most ``window // 2``), or ``window // 4`` when it
     is ``None``."""
     return window // 4 if cfg.max_lag is None else min(int(cfg.max_lag), window // 2)
+
+
+def fold_lag_of(cfg: EngineConfig, window: int) -> int:
+    """The lag within which two patterns are shifted copies of each other, folded into one when
+    learning settles and when libraries merge: twice :func:`max_lag_of`, at most ``window // 2``
+    (two sightings of a shape, each framed within ``max_lag`` of it, can lie twice that apart)."""
+    return min(2 * max_lag_of(cfg, window), window // 2)
 
 
 def _combined(z0: NDArray[np.float64], s0: int, meta: Meta, z: NDArray[np.float64], s: int,

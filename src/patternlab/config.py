@@ -65,9 +65,13 @@ class EngineConfig:
         entry ages out (counted in ``PatternLibrary.counters``), ``1 .. 10**7``.
     max_lag : int or None
         A candidate and a pattern shifted by up to this many samples are the same shape: learning
-        tries the candidate's window shifted by ``-max_lag .. max_lag`` against every pattern,
-        and merging aligns prototypes within the same bound. ``None``: ``window // 8``; ``0``:
-        no alignment; at most ``window // 2``.
+        first frames the candidate's window around its activity (the centroid of its squared
+        first differences at the centre, so that sightings cut at different places are framed
+        alike), then tries it shifted by ``-max_lag .. max_lag`` against every pattern. Two
+        patterns shifted by up to ``2 * max_lag`` samples (at most ``window // 2``) are shifted
+        copies: learning folds them into one and merging aligns them, so no two patterns of a
+        library are copies within that bound. ``None``: ``window // 4``; ``0``: no framing and no
+        alignment; at most ``window // 2``.
 
     With ``min_complexity=0, min_support=1, max_lag=0`` the library learns exactly as
     patternlab 0.x did (every unmatched candidate founds a pattern).

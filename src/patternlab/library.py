@@ -25,6 +25,7 @@ from ._patterns import (
     _unit,
     decode_signal_id,
     encode_signal_id,
+    fold_lag_of,
     max_lag_of,
     pattern_id,
     provenance_order,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from .store.zarr import StoredLibrary
 
 __all__ = ["Pattern", "PatternLibrary", "decode_signal_id", "encode_signal_id", "library_and_config",
-           "max_lag_of", "pattern_id", "provenance_order", "signal_key"]
+           "fold_lag_of", "max_lag_of", "pattern_id", "provenance_order", "signal_key"]
 
 
 def library_and_config(library: PatternLibrary | None, config: EngineConfig | None,
@@ -461,7 +462,7 @@ class PatternLibrary(LearningMixin):
         out = self.copy()
         cfg = out.config
         w, thr, ms = self.window, cfg.cluster_threshold, cfg.min_support
-        lag, cid = max_lag_of(cfg, w), cfg.min_complexity > 0.0
+        lag, cid = fold_lag_of(cfg, w), cfg.min_complexity > 0.0
         events = dict.fromkeys(COUNTERS, 0)
         n1, n2 = len(other), len(other._pool)
         E = np.concatenate([other._Z[:n1], other._pool.Z[:n2]])
