@@ -21,7 +21,7 @@ from checks import planted_sines
 from patternlab.batch.checkpoint import SUMMARY_DTYPES
 from patternlab.store.zarr import open_group
 
-CFG = pl.EngineConfig(window=32, max_patterns=4)  # small: the libraries archive patterns
+CFG = pl.EngineConfig(window=32, max_patterns=2)  # small: the libraries archive patterns
 
 
 def signals(n: int = 40, length: int = 400, seed: int = 0) -> list[np.ndarray]:

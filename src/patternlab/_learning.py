@@ -175,8 +175,9 @@ class LearningMixin:
         return self._learn(T, off, off, signal_key(signal_id), self.domain if domain is None else domain, cfg)
 
     def _learn(self, T: NDArray[np.float64], at: int, offset: int, sid: SignalId, dom: str,
-               cfg: EngineConfig) -> tuple[str, str | None]:
-        """Learn the window ``T[at:at + window]`` (provenance ``(sid, offset)``); shifts of up to
+               cfg: EngineConfig, *, frame: bool = True) -> tuple[str, str | None]:
+        """Learn the window ``T[at:at + window]`` (provenance ``(sid, offset)``), framed around
+        its activity first (unless ``frame=False``: the caller framed it); shifts of up to
         ``max_lag`` samples within ``T`` are tried against every pattern and pending entry."""
         w = self.window
         self._counts["seen"] += 1
@@ -184,7 +185,7 @@ class LearningMixin:
         cid = cfg.min_complexity > 0.0
         if lag == 0 and not cid and cfg.min_support <= 1:
             return self._learn_plain(np.ascontiguousarray(T[at:at + w]), offset, sid, dom, cfg)
-        if lag and T.shape[0] > w:  # a window of a signal: framed by its content
+        if frame and lag and T.shape[0] > w:  # a window of a signal: framed by its content
             d0 = _framed(T, at, w)
             at, offset = at + d0, offset + d0
         C, dd = shifted_units(T, at, w, lag)

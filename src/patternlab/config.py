@@ -69,8 +69,8 @@ class EngineConfig:
         first differences at the centre, so that sightings cut at different places are framed
         alike), then tries it shifted by ``-max_lag .. max_lag`` against every pattern. Two
         patterns shifted by up to ``2 * max_lag`` samples (at most ``window // 2``) are shifted
-        copies: learning folds them into one and merging aligns them, so no two patterns of a
-        library are copies within that bound. ``None``: ``window // 4``; ``0``: no framing and no
+        copies: learning and merging fold them into one, so no two patterns of a library are
+        copies within that bound. ``None``: ``window // 4``; ``0``: no framing and no
         alignment; at most ``window // 2``.
 
     With ``min_complexity=0, min_support=1, max_lag=0`` the library learns exactly as

@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _validation as v
 from ._extras import imported
+from ._learning import _framed
 from ._numba import pick
 from ._text import plural
 from .config import EngineConfig
@@ -281,11 +282,14 @@ def perceive(
         # reported), but along a smooth movement such a window is still a shape worth learning
         pairs = _distinct_motifs(T, mp, config, apart=False)
         cands = _candidates(len(usable), w, pairs, events, strength, config, rng, usable, mp.P, S)
-        if max_lag_of(config, w) and matches:
+        aligned = max_lag_of(config, w) > 0
+        if aligned and matches:
             cands = _snapped(cands, matches, w)
+        if aligned:
+            cands = _framed_candidates(T, cands, w, usable)
         work = library.copy()  # learn tentatively: a failure leaves the library as it was
         for off in cands:
-            what, pid = work.learn_at(T, off, signal_id=sid, domain=domain, config=config)
+            what, pid = work._learn(T, off, off, sid, domain, config, frame=not aligned)
             if pid is not None and what == "new":
                 new.append(pid)
             elif pid is not None and what == "updated":
@@ -339,6 +343,21 @@ def _snapped(cands: list[int], matches: list[Match], w: int) -> list[int]:
             off = int(offs[near[np.argmax(corr[near])]])
         if off not in out:
             out.append(off)
+    return out
+
+
+def _framed_candidates(T: NDArray[np.float64], cands: list[int], w: int,
+                       usable: NDArray[np.bool_]) -> list[int]:
+    """The candidates framed around their activity (as :meth:`PatternLibrary.learn_at` frames a
+    window), those that land closer than half a window to an earlier one dropped: a signal
+    never teaches the same window twice (one sighting would count as two)."""
+    out: list[int] = []
+    for off in cands:
+        at = off + _framed(T, off, w)
+        if not usable[at]:
+            at = off
+        if all(abs(at - o) >= max(1, w // 2) for o in out):
+            out.append(at)
     return out
 
 

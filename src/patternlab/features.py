@@ -137,8 +137,8 @@ class PatternFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.linear_model import RidgeClassifierCV
     >>> X, y = pl.datasets.gunpoint("train")
-    >>> cfg = pl.EngineConfig(window=32, min_complexity=0.0, cluster_threshold=0.95, top_k=10,
-    ...                       exploration_rate=1.0)
+    >>> cfg = pl.EngineConfig(window=32, min_complexity=0.0, max_lag=0, cluster_threshold=0.95,
+    ...                       top_k=10, exploration_rate=1.0)  # many near shapes: good features
     >>> model = make_pipeline(pl.PatternFeatures(config=cfg), RidgeClassifierCV())
     >>> model.fit(X, y).score(X, y) > 0.8
     True

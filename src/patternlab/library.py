@@ -472,7 +472,9 @@ class PatternLibrary(LearningMixin):
         out = self.copy()
         cfg = out.config
         w, thr, ms = self.window, cfg.cluster_threshold, cfg.min_support
-        lag, cid = fold_lag_of(cfg, w), cfg.min_complexity > 0.0
+        # an entry of `other` is aligned within max_lag, as learning aligns a candidate; the
+        # patterns it changed are then folded within the fold lag, as learning settles them
+        lag, cid = max_lag_of(cfg, w), cfg.min_complexity > 0.0
         events = dict.fromkeys(COUNTERS, 0)
         n1, n2 = len(other), len(other._pool)
         E = np.concatenate([other._Z[:n1], other._pool.Z[:n2]])
