@@ -12,9 +12,11 @@ planted shapes, on a background of random walks, of white noise, or the quasi-pe
 before the pool (``min_complexity=0, min_support=1, max_lag=0``).
 
 Figures (``PlantedCorpus.score``, a pattern *is* a shape when it correlates >= 0.9 with it shifted
-by up to ``--lag`` samples, default window // 4): recall (shapes found), precision (share of the
-4 highest-support patterns that are shapes), duplicates (patterns per shape), junk (share of
-patterns with support 1), the library's size along the way, and ms per signal. Targets: recall
+by up to ``--lag`` samples, default window // 2, the fold lag of the default settings: a
+shape framed around its activity counts, and so does every shifted copy of it): recall (shapes
+found), precision (share of the 4 highest-support patterns that are shapes), duplicates
+(patterns per shape), junk (share of patterns with support 1), the library's size along the
+way, and ms per signal. Targets: recall
 1.0, precision >= 0.9, one pattern per shape, junk < 10%. The exit status is 1 when a target is
 missed by the default settings.
 """

@@ -27,7 +27,7 @@ from checks import planted_sines
 from patternlab.batch.checkpoint import SUMMARY_DTYPES, RunStore
 from patternlab.store._integrity import seal_attrs
 
-CFG = pl.EngineConfig(window=32, max_patterns=4)  # small: the libraries archive patterns
+CFG = pl.EngineConfig(window=32, max_patterns=1)  # small: the libraries archive patterns
 BATCH = 4
 
 
@@ -54,7 +54,7 @@ def same_summaries(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
 def start() -> pl.PatternLibrary:
     """A starting library with patterns, pending candidates and an archive (so the run's
     snapshot has data in every array)."""
-    lib = pl.batch_perceive(signals(24, length=400, seed=5), config=CFG, client=False, batch_size=8,
+    lib = pl.batch_perceive(signals(24, length=400, seed=7), config=CFG, client=False, batch_size=8,
                             progress=False).library
     assert len(lib) and len(lib.pending) and len(lib.archived)
     return lib

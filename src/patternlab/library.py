@@ -25,7 +25,6 @@ from ._patterns import (
     _unit,
     decode_signal_id,
     encode_signal_id,
-    fold_lag_of,
     max_lag_of,
     pattern_id,
     provenance_order,
@@ -46,18 +45,8 @@ from .kernels.stats import window_stats
 if TYPE_CHECKING:
     from .store.zarr import StoredLibrary
 
-__all__ = [
-    "Pattern",
-    "PatternLibrary",
-    "decode_signal_id",
-    "encode_signal_id",
-    "fold_lag_of",
-    "library_and_config",
-    "max_lag_of",
-    "pattern_id",
-    "provenance_order",
-    "signal_key",
-]
+__all__ = ["Pattern", "PatternLibrary", "decode_signal_id", "encode_signal_id", "library_and_config",
+           "max_lag_of", "pattern_id", "provenance_order", "signal_key"]
 
 
 def library_and_config(library: PatternLibrary | None, config: EngineConfig | None,
