@@ -62,7 +62,8 @@ def test_lagged_correlations(lag: int, use_cid: bool) -> None:
         assert D[1, 2] == 2 and R[1, 2] > 0.999
 
 
-@pytest.mark.parametrize("lag, use_cid", [(0, False), (3, False), (6, True), (16, True)])
+@pytest.mark.parametrize("lag, use_cid", [(0, False), (3, False), (6, True), (16, True), (32, True),
+                                          (32, False)])
 def test_lagged_correlations_pruned_keeps_every_value_that_reaches_the_threshold(lag: int,
                                                                                  use_cid: bool) -> None:
     rng = np.random.default_rng(10 + lag)
@@ -73,6 +74,7 @@ def test_lagged_correlations_pruned_keeps_every_value_that_reaches_the_threshold
     A[2] = unit_normalize(np.r_[np.zeros(w - 4), 1.0, -1.0, 2.0, 0.5])
     B[5] = unit_normalize(np.r_[1.0, -2.0, 0.5, np.zeros(w - 3)])
     B[6] = A[0] + 1e-9 * rng.standard_normal(w)
+    B[7] = 0.0  # no complexity: corrected to -1 against any shape
     ca, cb = complexity(A, len(A)), complexity(B, len(B))
     R, D = lagged_correlations(A, ca, B, cb, len(B), lag, use_cid)
     for thr in (0.5, 0.7, 0.9, float(np.sort(R, axis=None)[-5]), float(np.median(R))):

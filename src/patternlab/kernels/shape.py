@@ -230,33 +230,97 @@ def _lag_units(a, max_lag):  # pragma: no cover - compiled
     return U, iva
 
 
+#: Rows of ``B`` bounded together by :func:`_lag_dots` (their transposed block stays in cache).
+LAG_BLOCK = 32
+
+
 @numba.njit(fastmath=True, **JIT)
-def _lag_bound(U, iva, lo, hi, b, PB, QB, j, threshold, dots):  # pragma: no cover - compiled
-    """Whether the best lagged correlation of ``a`` (:func:`_lag_units`) and ``b`` (row ``j``
-    of the prefix sums; ``lo``, ``hi`` the overlap of each shift in ``b``) can reach
-    ``threshold`` (``> 1e-6``): each shift's correlation computed the fast way, with a margin
-    that covers the rounding of both ways (loops without branches, so that they vectorize)."""
-    w = b.shape[0]
-    nr = U.shape[0]
-    for r in range(nr):
-        u = U[r]
-        dot = 0.0
+def _lag_dots(U, lo, hi, B, j0, jn, BT, acc):  # pragma: no cover - compiled
+    """``acc[r, k] = U[r] . B[j0 + k]`` for the ``jn`` rows from ``j0`` (``U``'s row ``r`` is
+    zero outside ``lo[r]:hi[r]``): the block of ``B`` transposed into ``BT`` first, so that the
+    products of four rows of ``U`` run down its columns at once (independent sums, in
+    registers), ``LAG_BLOCK`` rows of ``B`` at a time."""
+    w = B.shape[1]
+    for k in range(jn):
         for t in range(w):
-            dot += u[t] * b[t]
-        dots[r] = dot
+            BT[t, k] = B[j0 + k, t]
+    for k in range(jn, LAG_BLOCK):
+        for t in range(w):
+            BT[t, k] = 0.0
+    nr = U.shape[0]
+    a = np.empty((4, LAG_BLOCK))
+    for r0 in range(0, nr, 4):
+        m = min(4, nr - r0)
+        tlo = w
+        thi = 0
+        for q in range(m):
+            tlo = min(tlo, lo[r0 + q])
+            thi = max(thi, hi[r0 + q])
+        a[:] = 0.0
+        if m == 4:
+            for t in range(tlo, thi):
+                u0 = U[r0, t]
+                u1 = U[r0 + 1, t]
+                u2 = U[r0 + 2, t]
+                u3 = U[r0 + 3, t]
+                for k in range(LAG_BLOCK):
+                    b = BT[t, k]
+                    a[0, k] += u0 * b
+                    a[1, k] += u1 * b
+                    a[2, k] += u2 * b
+                    a[3, k] += u3 * b
+        else:
+            for q in range(m):
+                for t in range(tlo, thi):
+                    u = U[r0 + q, t]
+                    for k in range(LAG_BLOCK):
+                        a[q, k] += u * BT[t, k]
+        for q in range(m):
+            for k in range(LAG_BLOCK):
+                acc[r0 + q, k] = a[q, k]
+
+
+@numba.njit(fastmath=True, **JIT)
+def _lag_hits(acc, iva, lo, hi, PB, QB, j0, jn, need, PT, QT, hit):  # pragma: no cover - compiled
+    """For the ``jn`` rows of ``B`` from ``j0`` (their products with ``a``'s shifts in ``acc``,
+    :func:`_lag_dots`; their prefix sums in rows ``j0 ..`` of ``PB``, ``QB``): whether the best
+    lagged correlation of ``a`` (:func:`_lag_units`) and the row can reach ``need[k]`` (``>
+    1e-6``; ``inf``: never), each shift's correlation computed the fast way, with a margin that
+    covers the rounding of both ways (the prefix sums transposed into ``PT``, ``QT`` first, so
+    that the tests run down the block's columns)."""
+    w1 = PB.shape[1]
+    for k in range(jn):
+        for t in range(w1):
+            PT[t, k] = PB[j0 + k, t]
+            QT[t, k] = QB[j0 + k, t]
+    for k in range(jn, LAG_BLOCK):
+        for t in range(w1):
+            PT[t, k] = 0.0
+            QT[t, k] = 0.0
     # dot / sqrt(vb) + margin >= threshold, where the margin (1e-9 + 1e-12 * (1 / sqrt(va vb) +
     # 1 / va + 1 / vb)) stays below 1e-8 while both variances are at least 1e-3: then the test
     # is dot > 0 and dot**2 >= (threshold - 1e-8)**2 vb, without a root or a division; a shift
     # with a smaller variance is always measured
-    t2 = (threshold - 1e-8) * (threshold - 1e-8)
-    hit = 0
-    for r in range(nr):
-        sb = PB[j, hi[r]] - PB[j, lo[r]]
-        vb = (QB[j, hi[r]] - QB[j, lo[r]]) - sb * sb / (hi[r] - lo[r])
-        d = dots[r]
-        small = vb < 1e-3 or iva[r] > 1e3
-        hit += iva[r] > 0.0 and (small or (d > 0.0 and d * d >= t2 * vb))
-    return hit > 0
+    t2 = np.empty(LAG_BLOCK)
+    for k in range(LAG_BLOCK):
+        t2[k] = (need[k] - 1e-8) * (need[k] - 1e-8)
+        hit[k] = False
+    for r in range(acc.shape[0]):
+        if not iva[r] > 0.0:
+            continue  # a shift the exact kernel skips
+        if iva[r] > 1e3:
+            hit[:] = True  # a flat overlap of `a`: always measured
+            break
+        lr, hr = lo[r], hi[r]
+        im = 1.0 / (hr - lr)
+        for k in range(LAG_BLOCK):
+            sb = PT[hr, k] - PT[lr, k]
+            vb = (QT[hr, k] - QT[lr, k]) - sb * sb * im
+            d = acc[r, k]
+            hit[k] |= vb < 1e-3 or (d > 0.0 and d * d >= t2[k] * vb)
+    for k in range(LAG_BLOCK):
+        if need[k] == np.inf:
+            hit[k] = False
 
 
 @numba.njit(fastmath=FASTMATH_SAFE, **JIT)
@@ -285,18 +349,38 @@ def lagged_correlations_kept(A, ca, B, cb, nb, max_lag, corrected, threshold, PB
     for d in range(-max_lag, max_lag + 1):
         lo[d + max_lag] = max(0, -d)
         hi[d + max_lag] = min(w, w - d)
-    dots = np.empty(2 * max_lag + 1)
-    for i in range(na):
+    BT = np.empty((w, LAG_BLOCK))
+    PT = np.empty((w + 1, LAG_BLOCK))
+    QT = np.empty((w + 1, LAG_BLOCK))
+    acc = np.empty((2 * max_lag + 1, LAG_BLOCK))
+    need = np.empty(LAG_BLOCK)
+    hit = np.ones(LAG_BLOCK, dtype=np.bool_)
+    bound = threshold > 1e-6  # (a threshold <= 0 is reached by rows the bound skips: a zero
+    for i in range(na):       # row, a flat overlap)
         U, iva = _lag_units(A[i], max_lag)
-        for j in range(nb):
-            # (a threshold <= 0 is reached by rows the bound skips: a zero row, a flat overlap)
-            if threshold > 1e-6 and not _lag_bound(U, iva, lo, hi, B[j], PB, QB, j, threshold, dots):
-                continue
-            best, bd = _lagged_pair(A, i, B, j, PA, QA, PB, QB, max_lag)
-            r = _corrected(best, ca[i], cb[j]) if corrected else best
-            if r >= threshold:
-                R[i, j] = r
-                D[i, j] = bd
+        for j0 in range(0, nb, LAG_BLOCK):
+            jn = min(LAG_BLOCK, nb - j0)
+            if bound:
+                for k in range(LAG_BLOCK):
+                    need[k] = threshold
+                    if corrected and k < jn:  # the raw correlation the corrected one needs
+                        c_lo, c_hi = min(ca[i], cb[j0 + k]), max(ca[i], cb[j0 + k])
+                        if c_lo > 0.0:  # (less a slack for the rounding)
+                            cf2 = (c_hi / c_lo) * (c_hi / c_lo)
+                            need[k] = 1.0 - (1.0 - threshold) / cf2 - 1e-9
+                        elif c_hi > 0.0:
+                            need[k] = np.inf  # corrected to -1
+                _lag_dots(U, lo, hi, B, j0, jn, BT, acc)
+                _lag_hits(acc, iva, lo, hi, PB, QB, j0, jn, need, PT, QT, hit)
+            for k in range(jn):
+                if not hit[k]:
+                    continue
+                j = j0 + k
+                best, bd = _lagged_pair(A, i, B, j, PA, QA, PB, QB, max_lag)
+                r = _corrected(best, ca[i], cb[j]) if corrected else best
+                if r >= threshold:
+                    R[i, j] = r
+                    D[i, j] = bd
     return R, D
 
 
