@@ -47,27 +47,20 @@ def test_every_planted_shape_is_found_and_leads(learned: tuple) -> None:
     assert len(lib) < 60  # the shapes and what recurs in the background, not one per signal
 
 
-#: Exactly one pattern per shape does not hold yet on the white-noise corpus of this seed: the
-#: square wave, periodic with half a window, keeps a second pattern (support 4 against 156)
-#: framed one period and two samples off the first, just beyond the fold lag.
-_NOT_YET = {"noise": "a second square-wave pattern framed a period off, beyond the fold lag"}
-
-
-def test_each_planted_shape_is_one_aligned_pattern(learned: tuple, request: pytest.FixtureRequest) -> None:
+def test_each_planted_shape_is_one_aligned_pattern(learned: tuple) -> None:
     corpus, lib, _ = learned
-    background = request.node.callspec.params["learned"]
-    if background in _NOT_YET:
-        request.applymarker(pytest.mark.xfail(reason=_NOT_YET[background], strict=True))
     score = corpus.score(lib, max_lag=W // 2)  # one pattern within the fold lag, on top
     assert score["recall"] == 1.0 and score["precision"] >= 0.9
     assert score["duplicates"] == dict.fromkeys(corpus.shapes, 1)
 
 
 def test_the_library_stops_growing(learned: tuple) -> None:
-    _, _, sizes = learned
+    corpus, _, sizes = learned
     # learning as before the pool founds patterns at a steady rate: the second half of the corpus
-    # would double the library; here it adds at most half of what the first half built
-    assert max(sizes[N // 2:]) <= 1.5 * sizes[N // 2 - 1]
+    # would double the library; here it adds at most half of what the first half built, or (for
+    # a library of little more than the shapes) as many patterns as there are shapes
+    mid = sizes[N // 2 - 1]
+    assert max(sizes[N // 2:]) - mid <= max(mid // 2, len(corpus.shapes))
 
 
 def test_the_counters_account_for_every_candidate(learned: tuple) -> None:

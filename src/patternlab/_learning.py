@@ -52,8 +52,10 @@ def _framed(T: NDArray[np.float64], at: int, w: int, rounds: int = 8) -> int:
     The centroid does not change when the signal is scaled or offset, and a background of even
     activity (noise, a random walk's steps) pulls it to the centre only: the sightings of a shape
     are framed alike wherever they were cut near it, around the shape's activity (a decaying
-    oscillation around its first cycles, not where it starts). ``0`` when a non-finite sample
-    is near the window or the window is constant.
+    oscillation around its first cycles, not where it starts). The squared differences are
+    clipped at their 97th percentile over the windows in reach, so that a single jump (a shape
+    riding on a level shift) does not outweigh the shape and frame the window around itself.
+    ``0`` when a non-finite sample is near the window or the window is constant.
     """
     n = T.shape[0]
     lo, hi = max(0, at - w), min(n - w, at + w)
@@ -63,6 +65,7 @@ def _framed(T: NDArray[np.float64], at: int, w: int, rounds: int = 8) -> int:
         if not (np.isfinite(D).all() and 0.0 < top < np.inf):
             return 0
     D = np.square(D / top)  # no overflow
+    D = np.minimum(D, np.quantile(D, 0.97))  # a jump weighs like the shape's active samples
     pos = np.arange(w - 1, dtype=np.float64)
     a = at
     for _ in range(rounds):
