@@ -183,9 +183,11 @@ def perceive(
        window;
     3. match: every library pattern is searched in the signal in one kernel; non-overlapping
        windows correlating ``>= cluster_threshold`` are matches;
-    4. learn (unless ``learn=False``): each candidate, in that order, updates its most
-       correlated pattern when the correlation reaches ``cluster_threshold`` (moving it by
-       ``learning_rate``), else founds a new pattern (archiving the weakest when full).
+    4. learn (unless ``learn=False``): each candidate, framed around its activity (with
+       ``max_lag > 0``; one that lands within half a window of an earlier one is dropped), in
+       that order, updates its most correlated pattern when the correlation reaches
+       ``cluster_threshold`` (moving it by ``learning_rate``), else waits in the pool of
+       pending candidates or founds a new pattern (see :meth:`PatternLibrary.learn`).
 
     Same signal, config, seed and ``signal_id``: the same result, bit for bit.
 
