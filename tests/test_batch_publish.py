@@ -153,7 +153,7 @@ def test_the_cli_says_to_run_the_command_again(server: rs.RedisServer, tmp_path:
                                                capsys: pytest.CaptureFixture[str]) -> None:
     from patternlab._cli.main import main
 
-    np.save(tmp_path / "all.npy", np.stack(signals(8)))
+    np.save(tmp_path / "all.npy", np.stack(signals(12)))  # enough to learn patterns with the defaults
     url = server.url
     argv = ["batch", str(tmp_path / "all.npy"), "-s", str(tmp_path / "run.zarr"), "-m", "32", "-b", "4",
             "--no-cluster", "--no-progress", "--redis", url]
