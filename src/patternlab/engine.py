@@ -291,7 +291,7 @@ def perceive(
             cands = _framed_candidates(T, cands, w, usable)
         work = library.copy()  # learn tentatively: a failure leaves the library as it was
         for off in cands:
-            what, pid = work._learn(T, off, off, sid, domain, config, frame=not aligned)
+            what, pid = work._learn(T, off, off, sid, domain, config, frame=False)  # framed above
             if pid is not None and what == "new":
                 new.append(pid)
             elif pid is not None and what == "updated":

@@ -302,11 +302,11 @@ class StreamSubscription:
 
     def get(self, timeout: float | None = None) -> list[StreamEvent] | None:
         """The events of the next message, or None after ``timeout`` seconds without one."""
+        import redis.exceptions as rex  # a subscription exists only where redis is installed
+
         deadline = None if timeout is None else time.monotonic() + timeout
         while deadline is None or time.monotonic() < deadline:
             wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
-            import redis.exceptions as rex
-
             try:
                 msg = self._ps.get_message(timeout=wait)
             except rex.RedisError as exc:
