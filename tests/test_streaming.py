@@ -157,6 +157,23 @@ def test_records_used_up_are_measured_again(case):
         assert_equal_to_batch(sp, S[x + 1 - n0:x + 1], m)
 
 
+@pytest.mark.parametrize("case", ["walk", "nan_inf"])
+def test_records_used_up_are_measured_again_without_normalization(case):
+    S = CASES[case]
+    m, n0 = 10, 100
+    sp = OneRecord(S[:n0], m, normalize=False)
+    for x in range(n0, len(S)):
+        sp.update(S[x])
+        if x % 4 and x != len(S) - 1:
+            continue
+        kept = S[x + 1 - n0:x + 1]
+        scale = float(np.max(np.abs(kept[np.isfinite(kept)]), initial=1.0))
+        mp = ref.euclidean_profile(kept, m)
+        assert_profile_matches(sp.profile(), mp, atol=1e-9 * scale)
+        # the left profile is what the records give: exactly the same neighbours
+        np.testing.assert_array_equal(sp.IL, mp.IL)
+
+
 def test_records_are_the_suffix_minima_of_the_left_distances():
     S = CASES["walk"]
     m, n0 = 10, 150

@@ -41,6 +41,7 @@ import numba
 import numpy as np
 
 from .._numba import FASTMATH_FINITE, JIT
+from ._simd import fmax
 from .exact import znorm_distance
 from .stats import CONSTANT_TERM, INVALID_TERM, _stats_range
 
@@ -219,25 +220,59 @@ def _store_records(recK, recD, G, w, ks, ds, n, krec):  # pragma: no cover - com
 
 @numba.njit(**JIT)
 def _rebuild_records(F, G, B, Sx, recK, recD, meta, j, ks, ds):  # pragma: no cover - compiled
-    """Measure window ``j`` exactly against every non-constant valid window kept to its left and
-    store its records (the rare case of a truncated record list used up)."""
+    """Find window ``j``'s records again among the windows kept to its left and store them (the
+    case of a truncated record list used up), as :func:`_add_window` finds a new window's: one
+    direct row of covariances (:func:`_row_direct`, in the row ``R``, free between two windows),
+    the candidates from the correlations and their error bound, then exact distances."""
     base = meta[BASE]
     m = meta[M]
-    lim = j - meta[EXCL] - 1
-    Tc = Sx[TC]
+    norm = meta[NORM] == 1
+    jw = j - base
+    lo = meta[START] - base
+    hi = j - meta[EXCL] - 1 - base
     n = 0
-    best = np.inf
-    for k in range(lim, meta[START] - 1, -1):
-        w = k - base
-        if not B[VALID, w] or B[CONST, w]:
-            continue
-        d = _dist(Tc, F[MU], F[S], F[E], w, j - base, m, meta[NORM] == 1)
-        if d <= best:
-            best = d
-            ks[n] = k
-            ds[n] = d
-            n += 1
-    _store_records(recK, recD, G, j - base, ks, ds, n, meta[KREC])
+    if hi >= lo:
+        Tc = Sx[TC]
+        mu = F[MU]
+        s = F[S]
+        e = F[E]
+        q = F[Q]
+        Rr = F[R]
+        eps = np.finfo(np.float64).eps
+        if norm:
+            _row_direct(Tc, mu, jw, lo, hi, m, Rr)
+            _correlations(Rr, s, e, Rr, s[jw], e[jw], lo, hi)
+            et = 2.0 * eps * m  # a direct row: no recurrence step since it
+            floor = eps * (16.0 * m + 4096.0)
+            run = EMPTY
+        else:
+            _row_direct_raw(Tc, jw, lo, hi, m, Rr)
+            _scores_raw(Rr, e, Rr, e[jw], lo, hi)
+            et = eps * (24.0 * m + 48.0) * 2.0
+            floor = 0.0
+            run = RAW_EMPTY
+        qi = q[jw]
+        # candidates: cells whose upper bound reaches every lower bound to their right
+        nc = 0
+        for k in range(hi, lo - 1, -1):
+            if e[k] != 0.0:
+                continue
+            tol = _tol(et, floor, qi, q[k], norm)
+            if Rr[k] + tol >= run:
+                ks[nc] = k
+                nc += 1
+            run = max(run, Rr[k] - tol)
+        # the true records among them, by exact distance (right to left; ties to the left)
+        best = np.inf
+        for x in range(nc):
+            k = ks[x]
+            d = _dist(Tc, mu, s, e, k, jw, m, norm)
+            if d <= best:
+                best = d
+                ks[n] = k + base
+                ds[n] = d
+                n += 1
+    _store_records(recK, recD, G, jw, ks, ds, n, meta[KREC])
 
 
 @numba.njit(**JIT)
@@ -284,52 +319,87 @@ def _egress(F, G, B, Sx, recK, recD, meta, newest, ks, ds):  # pragma: no cover 
             ILr[j - base] = k
 
 
+# The row kernels below index views that start at slot ``lo`` with a loop counter from 0: numba
+# then knows no index is negative and drops its wraparound test, which otherwise keeps LLVM from
+# vectorizing the loops (``range(lo, hi + 1)`` over the whole arrays ran 4 to 7x slower).
+
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
 def _row_direct(Tc, mu, i, lo, hi, m, C):  # pragma: no cover - compiled
     """``C[k] = cov(i, k)`` for slots ``lo <= k <= hi`` by direct dot products."""
-    for k in range(lo, hi + 1):
-        C[k] = 0.0
+    n = hi + 1 - lo
+    if n <= 0:
+        return
+    Cv = C[lo:hi + 1]
+    mv = mu[lo:hi + 1]
+    for k in range(n):
+        Cv[k] = 0.0
     mi = mu[i]
     for t in range(m):
         a = Tc[i + t] - mi
-        for k in range(lo, hi + 1):
-            C[k] += a * (Tc[k + t] - mu[k])
+        Tv = Tc[lo + t:lo + t + n]
+        for k in range(n):
+            Cv[k] += a * (Tv[k] - mv[k])
 
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
 def _row_update(Cold, Cnew, dfi, dgi, df, dg, lo, hi):  # pragma: no cover - compiled
     """``Cnew[k] = Cold[k - 1] + dfi dg[k] + dgi df[k]`` for slots ``lo <= k <= hi``."""
-    for k in range(lo, hi + 1):
-        Cnew[k] = Cold[k - 1] + dfi * dg[k] + dgi * df[k]
+    n = hi + 1 - lo
+    if n <= 0:
+        return
+    Co = Cold[lo - 1:hi]
+    Cn = Cnew[lo:hi + 1]
+    gv = dg[lo:hi + 1]
+    fv = df[lo:hi + 1]
+    for k in range(n):
+        Cn[k] = Co[k] + dfi * gv[k] + dgi * fv[k]
 
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
 def _row_direct_raw(Tc, i, lo, hi, m, C):  # pragma: no cover - compiled
     """``C[k]`` = squared distance of windows ``i`` and ``k`` for slots ``lo <= k <= hi``."""
-    for k in range(lo, hi + 1):
-        C[k] = 0.0
+    n = hi + 1 - lo
+    if n <= 0:
+        return
+    Cv = C[lo:hi + 1]
+    for k in range(n):
+        Cv[k] = 0.0
     for t in range(m):
         a = Tc[i + t]
-        for k in range(lo, hi + 1):
-            d = a - Tc[k + t]
-            C[k] += d * d
+        Tv = Tc[lo + t:lo + t + n]
+        for k in range(n):
+            d = a - Tv[k]
+            Cv[k] += d * d
 
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
 def _row_update_raw(Cold, Cnew, ai, bi, a, b, lo, hi):  # pragma: no cover - compiled
     """``Cnew[k] = Cold[k - 1] + (ai - a[k])^2 - (bi - b[k])^2``: the sample entering and the one
     leaving both windows."""
-    for k in range(lo, hi + 1):
-        x = ai - a[k]
-        y = bi - b[k]
-        Cnew[k] = Cold[k - 1] + (x * x - y * y)
+    n = hi + 1 - lo
+    if n <= 0:
+        return
+    Co = Cold[lo - 1:hi]
+    Cn = Cnew[lo:hi + 1]
+    av = a[lo:hi + 1]
+    bv = b[lo:hi + 1]
+    for k in range(n):
+        x = ai - av[k]
+        y = bi - bv[k]
+        Cn[k] = Co[k] + (x * x - y * y)
 
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
 def _scores_raw(C, e, Rr, ei, lo, hi):  # pragma: no cover - compiled
     """``Rr[k] = -C[k]``, far below every valid score where either window holds NaN/inf."""
-    for k in range(lo, hi + 1):
-        Rr[k] = (ei + e[k]) * RAW_INVALID - C[k]
+    n = hi + 1 - lo
+    if n <= 0:
+        return
+    Cv = C[lo:hi + 1]
+    ev = e[lo:hi + 1]
+    Rv = Rr[lo:hi + 1]
+    for k in range(n):
+        Rv[k] = (ei + ev[k]) * RAW_INVALID - Cv[k]
 
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
@@ -338,13 +408,18 @@ def _block_bounds_raw(Rr, xm, q, thr, qi, et, floor, k0, k1):  # pragma: no cove
     flag = RAW_EMPTY
     up = RAW_EMPTY
     low = RAW_EMPTY
-    for k in range(k0, k1):
-        r = Rr[k]
-        h = qi + q[k]
+    n = k1 - k0
+    Rv = Rr[k0:k1]
+    qv = q[k0:k1]
+    tv = thr[k0:k1]
+    xv = xm[k0:k1]
+    for k in range(n):
+        r = Rv[k]
+        h = qi + qv[k]
         tol = et * (h * h) + floor
-        flag = max(flag, r + tol - thr[k])
-        up = max(up, r + tol + xm[k])
-        low = max(low, r - tol + xm[k])
+        flag = fmax(flag, r + tol - tv[k])
+        up = fmax(up, r + tol + xv[k])
+        low = fmax(low, r - tol + xv[k])
     return flag, up, low
 
 
@@ -352,25 +427,37 @@ def _block_bounds_raw(Rr, xm, q, thr, qi, et, floor, k0, k1):  # pragma: no cove
 def _correlations(C, s, e, Rr, si, ei, lo, hi):  # pragma: no cover - compiled
     """``Rr[k]``: the correlation of the new window with window ``k`` (encoded as in the tile
     kernel: below -2 where either holds NaN/inf), for slots ``lo <= k <= hi``."""
-    for k in range(lo, hi + 1):
-        Rr[k] = C[k] * (si * s[k]) + (ei + e[k])
+    n = hi + 1 - lo
+    if n <= 0:
+        return
+    Cv = C[lo:hi + 1]
+    sv = s[lo:hi + 1]
+    ev = e[lo:hi + 1]
+    Rv = Rr[lo:hi + 1]
+    for k in range(n):
+        Rv[k] = Cv[k] * (si * sv[k]) + (ei + ev[k])
 
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
 def _block_bounds(Rr, xm, q, thr, qi, et, floor, k0, k1):  # pragma: no cover - compiled
     """Over cells ``k0 <= k < k1``: the largest ``r + tol - thr`` (some right-neighbour candidate
     when >= 0) and the largest upper and lower bounds ``r +- tol`` of the non-constant valid
-    cells (``xm`` is 0 there and far below elsewhere), for the records. (Python's ``max``: here
-    it ran 2.5x faster than ``_simd.fmax``, whose reduction did not vectorize in this loop.)"""
+    cells (``xm`` is 0 there and far below elsewhere), for the records. Every value is finite, so
+    :func:`~patternlab.kernels._simd.fmax` gives the same maxima as Python's ``max``, vectorized."""
     flag = EMPTY
     up = EMPTY
     low = EMPTY
-    for k in range(k0, k1):
-        r = Rr[k]
-        tol = et * (qi * q[k]) + floor
-        flag = max(flag, r + tol - thr[k])
-        up = max(up, r + tol + xm[k])
-        low = max(low, r - tol + xm[k])
+    n = k1 - k0
+    Rv = Rr[k0:k1]
+    qv = q[k0:k1]
+    tv = thr[k0:k1]
+    xv = xm[k0:k1]
+    for k in range(n):
+        r = Rv[k]
+        tol = et * (qi * qv[k]) + floor
+        flag = fmax(flag, r + tol - tv[k])
+        up = fmax(up, r + tol + xv[k])
+        low = fmax(low, r - tol + xv[k])
     return flag, up, low
 
 
