@@ -311,12 +311,32 @@ def _egress(F, G, B, Sx, recK, recD, meta, newest, ks, ds):  # pragma: no cover 
         meta[FC] = _advance(B, CONST, 1, start, start, newest, base)
     if meta[FV] >= 0 and meta[FV] < start:
         meta[FV] = _advance(B, VALID, 2, start, start, newest, base)
-    ILr = G[IL]
-    for j in range(start, newest + 1):
-        if ILr[j - base] == gone:
-            d, k = _left_from_records(F, G, B, Sx, recK, recD, meta, j, newest, ks, ds)
-            F[PL, j - base] = d
-            ILr[j - base] = k
+    n = newest + 1 - start
+    if n <= 0:
+        return
+    ILv = G[IL, start - base:newest + 1 - base]
+    # blocks of BLOCK windows are tested in one vectorized pass; only those holding a window whose
+    # left neighbour left are walked
+    for c0 in range(0, n, BLOCK):
+        c1 = min(c0 + BLOCK, n)
+        if _count_equal(ILv, gone, c0, c1) == 0:
+            continue
+        for x in range(c0, c1):
+            if ILv[x] == gone:
+                j = start + x
+                d, k = _left_from_records(F, G, B, Sx, recK, recD, meta, j, newest, ks, ds)
+                F[PL, j - base] = d
+                ILv[x] = k
+
+
+@numba.njit(**JIT)
+def _count_equal(v, x, c0, c1):  # pragma: no cover - compiled
+    """How many of ``v[c0:c1]`` equal ``x``."""
+    w = v[c0:c1]
+    c = 0
+    for y in range(w.shape[0]):
+        c += 1 if w[y] == x else 0
+    return c
 
 
 # The row kernels below index views that start at slot ``lo`` with a loop counter from 0: numba
@@ -539,6 +559,9 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     cur = meta[CUR]
     Cold = F[C0 + cur]
     Cnew = F[C1 - cur]
+    # the row: direct every REFRESH rows, else the recurrence from the previous row, which for a
+    # valid window runs block by block below, in the same pass as the correlations and bounds
+    first = hi + 1  # the cells [first, hi] still to update from the previous row
     if meta[SINCE] >= REFRESH or meta[PREVLO] < 0:
         if norm:
             _row_direct(Tc, mu, i, lo, hi, m, Cnew)
@@ -553,15 +576,17 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
             else:
                 _row_direct_raw(Tc, i, lo, lo, m, Cnew)
             first = lo + 1
-        if norm:
-            _row_update(Cold, Cnew, F[DF, i], F[DG, i], F[DF], F[DG], first, hi)
-        else:
-            _row_update_raw(Cold, Cnew, F[DF, i], F[DG, i], F[DF], F[DG], first, hi)
         meta[SINCE] += 1
     meta[CUR] = 1 - cur
     meta[PREVLO] = start
     meta[ROWS] += 1
+    dfi = F[DF, i]
+    dgi = F[DG, i]
     if not valid:
+        if norm:
+            _row_update(Cold, Cnew, dfi, dgi, F[DF], F[DG], first, hi)
+        else:
+            _row_update_raw(Cold, Cnew, dfi, dgi, F[DF], F[DG], first, hi)
         return
     eps = np.finfo(np.float64).eps
     if norm:
@@ -580,17 +605,17 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     Rr = F[R]
     q = F[Q]
     xm = F[XM]
-    if norm:
-        _correlations(Cnew, s, e, Rr, si, ei, lo, hi)
-    else:
-        _scores_raw(Cnew, e, Rr, ei, lo, hi)
     nb = (hi - lo + BLOCK) // BLOCK
     for b in range(nb):
         k0 = lo + b * BLOCK
         k1 = min(k0 + BLOCK, hi + 1)
         if norm:
+            _row_update(Cold, Cnew, dfi, dgi, F[DF], F[DG], max(first, k0), k1 - 1)
+            _correlations(Cnew, s, e, Rr, si, ei, k0, k1 - 1)
             flag, bu[b], bl[b] = _block_bounds(Rr, xm, q, thr, qi, et, floor, k0, k1)
         else:
+            _row_update_raw(Cold, Cnew, dfi, dgi, F[DF], F[DG], max(first, k0), k1 - 1)
+            _scores_raw(Cnew, e, Rr, ei, k0, k1 - 1)
             flag, bu[b], bl[b] = _block_bounds_raw(Rr, xm, q, thr, qi, et, floor, k0, k1)
         if flag >= 0.0:
             for k in range(k0, k1):
