@@ -87,7 +87,9 @@ def compare(n: int, m: int, repeat: int, profile_repeat: int, seed: int,
     Q = T[n // 3:n // 3 + m] + rng.normal(0.0, 0.1, m)
     print(describe())
     print(f"random walk n={n:,}, m={m}, {numba.get_num_threads()} numba threads")
-    small = T[: min(n, 8 * m + 200)]
+    # long enough for the threaded paths of the profiles (numba.set_num_threads > 1): they are
+    # compiled here, not in the first timed call
+    small = T[: min(n, max(8 * m + 200, 6000))]
     for name, (theirs, ours, _) in _cases(small, m, Q).items():  # compile both
         if name in only:
             theirs()
