@@ -65,7 +65,7 @@ def _stumpy_columns(st: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
 
 
 @pytest.mark.parametrize("name", list(PAIRS))
-@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("k", [1, 2, 3])  # k=1: the nearest-neighbour kernel, in the k shapes
 def test_knn_self_join_as_stumpy(name: str, k: int) -> None:
     _, T = PAIRS[name]
     want = ref.matrix_profile_k(T, 3, k)
@@ -79,7 +79,7 @@ def test_knn_self_join_as_stumpy(name: str, k: int) -> None:
 
 
 @pytest.mark.parametrize("name", list(PAIRS))
-@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("k", [1, 2, 3])
 def test_knn_ab_join_as_stumpy(name: str, k: int) -> None:
     TA, TB = PAIRS[name]
     want = ref.matrix_profile_k(TA, 3, k, TB)
@@ -119,6 +119,15 @@ def test_knn_first_column_is_the_nearest_neighbour_profile() -> None:
     assert (np.diff(np.where(np.isinf(many.P), 1e300, many.P), axis=1) >= 0).all()
     assert many.motifs(2) == one.motifs(2) and many.discords(2) == one.discords(2)
     assert many.k == 4 and "k=4" in repr(many)
+    # k=1 comes from the nearest-neighbour kernel (float64), in the k-neighbour shapes: the same
+    # values as the first column of the k-neighbour kernel's lists, bit for bit
+    single = pl.matrix_profile(T, 40, k=1)
+    assert single.P.shape == single.I.shape == (len(one), 1) and single.k == 1
+    npt.assert_array_equal(single.P[:, 0], one.P)
+    npt.assert_array_equal(single.P[:, 0], many.P[:, 0])
+    npt.assert_array_equal(single.I[:, 0], many.I[:, 0])
+    for side in ("PL", "IL", "PR", "IR"):
+        npt.assert_array_equal(getattr(single, side), getattr(many, side))
 
 
 def test_knn_more_neighbours_than_windows_and_float32() -> None:
