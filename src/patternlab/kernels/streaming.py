@@ -354,11 +354,23 @@ def _row_direct(Tc, mu, i, lo, hi, m, C):  # pragma: no cover - compiled
     for k in range(n):
         Cv[k] = 0.0
     mi = mu[i]
-    for t in range(m):
+    t = 0
+    while t + 4 <= m:  # four taps a pass: a quarter of the loads and stores of the row
+        a0 = Tc[i + t] - mi
+        a1 = Tc[i + t + 1] - mi
+        a2 = Tc[i + t + 2] - mi
+        a3 = Tc[i + t + 3] - mi
+        Tv = Tc[lo + t:lo + t + n + 3]
+        for k in range(n):
+            c = mv[k]
+            Cv[k] += (a0 * (Tv[k] - c) + a1 * (Tv[k + 1] - c)) + (a2 * (Tv[k + 2] - c) + a3 * (Tv[k + 3] - c))
+        t += 4
+    while t < m:
         a = Tc[i + t] - mi
         Tv = Tc[lo + t:lo + t + n]
         for k in range(n):
             Cv[k] += a * (Tv[k] - mv[k])
+        t += 1
 
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
