@@ -130,6 +130,27 @@ def test_knn_first_column_is_the_nearest_neighbour_profile() -> None:
         npt.assert_array_equal(getattr(single, side), getattr(many, side))
 
 
+@pytest.mark.parametrize("tiles", [None, (64, 48)], ids=["default tiles", "small tiles"])
+def test_knn_longer_series_as_the_reference(tiles, monkeypatch) -> None:
+    """A series longer than a tile's band of diagonals: most rows are folded two at a time
+    (:func:`patternlab.kernels.neighbours._row_pair`), the others one at a time; the lists are the
+    naive reference's, with a constant stretch and a NaN, on one thread and on two alike."""
+    import patternlab.profiles._neighbours as nbm
+
+    if tiles is not None:
+        monkeypatch.setattr(nbm, "TILES", {np.float64: tiles, np.float32: tiles})
+    T = np.cumsum(np.random.default_rng(7).standard_normal(1400))
+    T[300:340] = 2.0
+    T[900] = np.nan
+    want = ref.matrix_profile_k(T, 20, 3)
+    one = pl.matrix_profile(T, 20, k=3, threads=1)
+    _assert_profile(one, want)
+    monkeypatch.setattr("patternlab._numba.PARALLEL_MIN_WORK", 0)  # the threaded kernel, even here
+    two = pl.matrix_profile(T, 20, k=3, threads=2)
+    for name in ("P", "I", "PL", "IL", "PR", "IR"):
+        npt.assert_array_equal(getattr(two, name), getattr(one, name))
+
+
 def test_knn_more_neighbours_than_windows_and_float32() -> None:
     T = np.random.default_rng(4).standard_normal(12)
     mp = pl.matrix_profile(T, 4, k=12)

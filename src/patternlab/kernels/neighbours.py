@@ -107,6 +107,35 @@ def _row(cov, dfi, dgi, si, ei, dfB, dgB, sB, eB, colT, rbuf, update, lo):  # pr
     return rmax, hits
 
 
+@numba.njit(fastmath=FASTMATH_FINITE, **JIT)
+def _row_pair(cov, nxt, dfi, dgi, si, ei, dfj, dgj, sj, ej, dfB, dgB, sB, eB, colT, rbuf, rbuf1,
+              lo):  # pragma: no cover - compiled
+    """Rows ``i`` and ``i + 1`` of a tile in one pass (both updated), as two calls of :func:`_row`
+    would compute them: the covariances of row ``i - 1`` are read from ``cov`` and those of row
+    ``i + 1`` written to ``nxt``; the correlations go to ``rbuf`` and ``rbuf1``. The views of ``B``
+    are aligned on row ``i``'s first column and one longer than ``cov`` (row ``i + 1`` reaches one
+    column further), so every column is loaded once for two rows. Returns both row maxima and
+    how many cells of each reach their column's worst kept value (row ``i + 1``'s counted before
+    row ``i``'s cells are inserted: never fewer than after, and the insertion checks again)."""
+    rmax = lo
+    rmax1 = lo
+    hits = 0
+    hits1 = 0
+    for w in range(cov.shape[0]):
+        c = cov[w] + dfi * dgB[w] + dgi * dfB[w]
+        c1 = c + dfj * dgB[w + 1] + dgj * dfB[w + 1]
+        nxt[w] = c1
+        r = c * (si * sB[w]) + (ei + eB[w])
+        r1 = c1 * (sj * sB[w + 1]) + (ej + eB[w + 1])
+        rbuf[w] = r
+        rbuf1[w] = r1
+        rmax = fmax(rmax, r)
+        rmax1 = fmax(rmax1, r1)
+        hits += 1 if r >= colT[w] else 0
+        hits1 += 1 if r1 >= colT[w + 1] else 0
+    return rmax, rmax1, hits, hits1
+
+
 @numba.njit(**JIT)
 def fold_row(rbuf, nk, i, base, hits, rmax, rowP, rowI, rowT, colP, colI, colT):  # pragma: no cover
     """Insert the cells of row ``i`` (values ``rbuf[:nk]``, columns ``base + w``) that rank in
@@ -132,15 +161,29 @@ def tile(TA, muA, dfA, dgA, sA, eA, TB, muB, dfB, dgB, sB, eB, m, r0, r1, k0, k1
         return
     _init_cov(TA, muA, TB, muB, m, r0, k0, nk, acc, cov)
     lo = np.full(1, EMPTY, dtype=cov.dtype)[0]
-    for i in range(r0, r1):
+    nxt = np.empty(K, dtype=cov.dtype)
+    rbuf1 = np.empty(K, dtype=cov.dtype)
+    i = r0
+    while i < r1:
         base = i + k0
         nk = min(K, lB - base)
         if nk <= 0:
             break
         end = base + nk
+        if i > r0 and i + 1 < r1 and end < lB:  # two rows at once, the same values
+            rmax, rmax1, hits, hits1 = _row_pair(
+                cov[:nk], nxt[:nk], dfA[i], dgA[i], sA[i], eA[i], dfA[i + 1], dgA[i + 1], sA[i + 1],
+                eA[i + 1], dfB[base:end + 1], dgB[base:end + 1], sB[base:end + 1], eB[base:end + 1],
+                colT[base:end + 1], rbuf[:nk], rbuf1[:nk], lo)
+            fold_row(rbuf, nk, i, base, hits, rmax, rowP, rowI, rowT, colP, colI, colT)
+            fold_row(rbuf1, nk, i + 1, base + 1, hits1, rmax1, rowP, rowI, rowT, colP, colI, colT)
+            cov, nxt = nxt, cov
+            i += 2
+            continue
         rmax, hits = _row(cov[:nk], dfA[i], dgA[i], sA[i], eA[i], dfB[base:end], dgB[base:end],
                           sB[base:end], eB[base:end], colT[base:end], rbuf[:nk], i > r0, lo)
         fold_row(rbuf, nk, i, base, hits, rmax, rowP, rowI, rowT, colP, colI, colT)
+        i += 1
 
 
 @numba.njit(**JIT)
