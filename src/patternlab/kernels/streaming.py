@@ -375,7 +375,8 @@ def _row_direct(Tc, mu, i, lo, hi, m, C):  # pragma: no cover - compiled
 
 @numba.njit(fastmath=FASTMATH_FINITE, **JIT)
 def _row_update(Cold, Cnew, dfi, dgi, df, dg, lo, hi):  # pragma: no cover - compiled
-    """``Cnew[k] = Cold[k - 1] + dfi dg[k] + dgi df[k]`` for slots ``lo <= k <= hi``."""
+    """``Cnew[k] = Cold[k - 1] + dfi dg[k] + dgi df[k]`` for slots ``lo <= k <= hi`` (``lo >= 1``
+    whenever ``lo <= hi``: the previous row's cells start one slot earlier)."""
     n = hi + 1 - lo
     if n <= 0:
         return
