@@ -469,7 +469,8 @@ def matrix_profile(
             mp = _ab_join_of(windows[0], windows[1], m, dt, threads, client, run)
     finally:
         run.progress.close()
-    if nn == 1:  # the k-neighbour shapes, from the nearest-neighbour kernel: the same values, faster
+    if nn == 1 and isinstance(mp, MatrixProfile):  # out= is refused with k=
+        # the k shapes from the nearest-neighbour kernel: the neighbour lists' values, faster
         return replace(mp, P=mp.P[:, None].copy(), I=mp.I[:, None].copy(), k=1)
     return mp
 
