@@ -252,27 +252,43 @@ def _rebuild_records(F, G, B, Sx, recK, recD, meta, j, ks, ds):  # pragma: no co
             floor = 0.0
             run = RAW_EMPTY
         qi = q[jw]
-        # candidates: cells whose upper bound reaches every lower bound to their right
-        nc = 0
-        for k in range(hi, lo - 1, -1):
-            if e[k] != 0.0:
-                continue
-            tol = _tol(et, floor, qi, q[k], norm)
-            if Rr[k] + tol >= run:
-                ks[nc] = k
-                nc += 1
-            run = max(run, Rr[k] - tol)
-        # the true records among them, by exact distance (right to left; ties to the left)
-        best = np.inf
-        for x in range(nc):
-            k = ks[x]
-            d = _dist(Tc, mu, s, e, k, jw, m, norm)
-            if d <= best:
-                best = d
-                ks[n] = k + base
-                ds[n] = d
-                n += 1
+        _, nc = _record_candidates(Rr, e, q, qi, et, floor, norm, hi, lo, run, ks, 0)
+        n = _true_records(Tc, mu, s, e, jw, m, norm, base, ks, ds, nc)
     _store_records(recK, recD, G, jw, ks, ds, n, meta[KREC])
+
+
+@numba.njit(**JIT)
+def _record_candidates(Rr, e, q, qi, et, floor, norm, k_hi, k_lo, run, ks, nc):  # pragma: no cover
+    """Cells ``k_hi`` down to ``k_lo`` (non-constant valid ones) whose upper bound reaches every
+    lower bound to their right (``run``, the largest so far): appended to ``ks`` from ``nc``.
+    Returns the new ``run`` and ``nc``."""
+    for k in range(k_hi, k_lo - 1, -1):
+        if e[k] != 0.0:
+            continue
+        tol = _tol(et, floor, qi, q[k], norm)
+        if Rr[k] + tol >= run:
+            ks[nc] = k
+            nc += 1
+        run = max(run, Rr[k] - tol)
+    return run, nc
+
+
+@numba.njit(**JIT)
+def _true_records(Tc, mu, s, e, i, m, norm, base, ks, ds, nc):  # pragma: no cover - compiled
+    """The true records of window slot ``i`` among the candidate slots ``ks[:nc]`` (right to
+    left), by exact distance (ties to the left): written over ``ks`` (absolute indices) and
+    ``ds``; returns how many."""
+    n = 0
+    best = np.inf
+    for x in range(nc):
+        k = ks[x]
+        d = _dist(Tc, mu, s, e, k, i, m, norm)
+        if d <= best:
+            best = d
+            ks[n] = k + base
+            ds[n] = d
+            n += 1
+    return n
 
 
 @numba.njit(**JIT)
@@ -654,25 +670,8 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
             continue
         k0 = lo + b * BLOCK
         k1 = min(k0 + BLOCK, hi + 1)
-        for k in range(k1 - 1, k0 - 1, -1):
-            if e[k] != 0.0:
-                continue
-            tol = _tol(et, floor, qi, q[k], norm)
-            if Rr[k] + tol >= run:
-                ks[nc] = k
-                nc += 1
-            run = max(run, Rr[k] - tol)
-    # the true records among them, by exact distance (right to left; ties to the left)
-    n = 0
-    best = np.inf
-    for x in range(nc):
-        k = ks[x]
-        d = _dist(Tc, mu, s, e, k, i, m, norm)
-        if d <= best:
-            best = d
-            ks[n] = k + base
-            ds[n] = d
-            n += 1
+        run, nc = _record_candidates(Rr, e, q, qi, et, floor, norm, k1 - 1, k0, run, ks, nc)
+    n = _true_records(Tc, mu, s, e, i, m, norm, base, ks, ds, nc)
     _store_records(recK, recD, G, i, ks, ds, n, meta[KREC])
     bd, bk = _virtual_left(B, meta, g, g)
     if n > 0 and _better(ds[n - 1], ks[n - 1], bd, bk):
