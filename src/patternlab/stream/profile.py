@@ -33,8 +33,10 @@ class StreamingProfile(IncrementalProfile):
     those of ``pl.matrix_profile`` of the samples kept: every sample so far, or with ``egress``
     the last ``len(T)`` samples (the window slides). Equal means identical indices and distances
     bit for bit (NaN/inf and constant windows as in ``matrix_profile``, exclusion zone
-    ``ceil(m / 4)``, ties to the smallest index). Each new sample costs one pass over the kept
-    windows (amortized ``O(n)``).
+    ``ceil(m / 4)``, ties to the smallest index), but for one case: where two neighbours of a
+    window are exactly as near (up to the last bit, or exact repeats), the stream measures both and
+    keeps the nearer, while ``matrix_profile`` measures only the one its search found and can keep
+    the other. Each new sample costs one pass over the kept windows (amortized ``O(n)``).
 
     Parameters
     ----------
@@ -49,7 +51,8 @@ class StreamingProfile(IncrementalProfile):
     normalize : bool
         z-normalized distances (default), or plain Euclidean ones (``False``, as STUMPY's
         ``aamp``/``aampi``: no constant-window rule; NaN/inf windows and the exclusion zone as
-        above; distances in the units of the samples).
+        above; distances in the units of the samples, those of ``matrix_profile(...,
+        normalize=False)`` within rounding).
     store : str, path or RedisPatternStore, optional
         Keep the stream durable there: the state is checkpointed at once and every
         ``checkpoint_every`` samples, and the samples of every call are journaled before it
