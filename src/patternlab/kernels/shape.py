@@ -47,6 +47,14 @@ def _corrected(r, ca, cb):  # pragma: no cover - compiled
     return max(-1.0, 1.0 - cf * cf * (1.0 - r))
 
 
+@numba.njit(fastmath=FASTMATH_SAFE, **JIT)
+def _raw_needed(threshold, ca, cb):  # pragma: no cover - compiled
+    """The raw correlation that :func:`_corrected` takes to ``threshold`` for complexities ``ca``,
+    ``cb`` (both > 0): what a pair must reach before correction to be worth measuring."""
+    cf = max(ca, cb) / min(ca, cb)
+    return 1.0 - (1.0 - threshold) / (cf * cf)
+
+
 @numba.njit(**JIT)
 def nearest_corrected(C, cc, Z, cz, nz):  # pragma: no cover - compiled
     """For each unit candidate (row of ``C``, complexity ``cc``), the first ``nz`` prototypes of
@@ -103,9 +111,7 @@ def nearest_corrected_kept(C, cc, Z, cz, P1, qz, nz, threshold):  # pragma: no c
             if lo > 0.0:
                 if ub[p] < threshold and threshold > -1.0:
                     continue  # (the needed raw correlation below is at least the threshold)
-                hi = max(cc[c], cz[p])
-                cf = hi / lo
-                if threshold > -1.0 and ub[p] < 1.0 - (1.0 - threshold) / (cf * cf):
+                if threshold > -1.0 and ub[p] < _raw_needed(threshold, cc[c], cz[p]):
                     continue
                 if _corrected(min(1.0, max(-1.0, ub[p])), cc[c], cz[p]) < bval[c]:
                     continue
@@ -366,8 +372,7 @@ def lagged_correlations_kept(A, ca, B, cb, nb, max_lag, corrected, threshold, PB
                     if corrected and k < jn:  # the raw correlation the corrected one needs
                         c_lo, c_hi = min(ca[i], cb[j0 + k]), max(ca[i], cb[j0 + k])
                         if c_lo > 0.0:  # (less a slack for the rounding)
-                            cf2 = (c_hi / c_lo) * (c_hi / c_lo)
-                            need[k] = 1.0 - (1.0 - threshold) / cf2 - 1e-9
+                            need[k] = _raw_needed(threshold, c_lo, c_hi) - 1e-9
                         elif c_hi > 0.0:
                             need[k] = np.inf  # corrected to -1
                 _lag_dots(U, lo, hi, B, j0, jn, BT, acc)
