@@ -588,9 +588,6 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     cur = meta[CUR]
     Cold = F[C0 + cur]
     Cnew = F[C1 - cur]
-    # the row: direct every REFRESH rows, else the recurrence from the previous row, which for a
-    # valid window runs block by block below, in the same pass as the correlations and bounds
-    first = hi + 1  # the cells [first, hi] still to update from the previous row
     if meta[SINCE] >= REFRESH or meta[PREVLO] < 0:
         if norm:
             _row_direct(Tc, mu, i, lo, hi, m, Cnew)
@@ -605,17 +602,15 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
             else:
                 _row_direct_raw(Tc, i, lo, lo, m, Cnew)
             first = lo + 1
+        if norm:
+            _row_update(Cold, Cnew, F[DF, i], F[DG, i], F[DF], F[DG], first, hi)
+        else:
+            _row_update_raw(Cold, Cnew, F[DF, i], F[DG, i], F[DF], F[DG], first, hi)
         meta[SINCE] += 1
     meta[CUR] = 1 - cur
     meta[PREVLO] = start
     meta[ROWS] += 1
-    dfi = F[DF, i]
-    dgi = F[DG, i]
     if not valid:
-        if norm:
-            _row_update(Cold, Cnew, dfi, dgi, F[DF], F[DG], first, hi)
-        else:
-            _row_update_raw(Cold, Cnew, dfi, dgi, F[DF], F[DG], first, hi)
         return
     eps = np.finfo(np.float64).eps
     if norm:
@@ -634,17 +629,17 @@ def _add_window(F, G, B, Sx, SI, recK, recD, meta, fmeta, bu, bl, ks, ds):  # pr
     Rr = F[R]
     q = F[Q]
     xm = F[XM]
+    if norm:
+        _correlations(Cnew, s, e, Rr, si, ei, lo, hi)
+    else:
+        _scores_raw(Cnew, e, Rr, ei, lo, hi)
     nb = (hi - lo + BLOCK) // BLOCK
     for b in range(nb):
         k0 = lo + b * BLOCK
         k1 = min(k0 + BLOCK, hi + 1)
         if norm:
-            _row_update(Cold, Cnew, dfi, dgi, F[DF], F[DG], max(first, k0), k1 - 1)
-            _correlations(Cnew, s, e, Rr, si, ei, k0, k1 - 1)
             flag, bu[b], bl[b] = _block_bounds(Rr, xm, q, thr, qi, et, floor, k0, k1)
         else:
-            _row_update_raw(Cold, Cnew, dfi, dgi, F[DF], F[DG], max(first, k0), k1 - 1)
-            _scores_raw(Cnew, e, Rr, ei, k0, k1 - 1)
             flag, bu[b], bl[b] = _block_bounds_raw(Rr, xm, q, thr, qi, et, floor, k0, k1)
         if flag >= 0.0:
             for k in range(k0, k1):
